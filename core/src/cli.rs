@@ -1,0 +1,392 @@
+//! The command line: `serve`, `migrate`, and the operator's commands on tenants,
+//! API tokens and first accounts.
+//!
+//! Exit codes: 0 success, 1 failure, 2 invalid input (also for usage errors),
+//! 3 not found, 4 already exists.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use portico_tenants::ids::EmailAddress;
+use portico_tenants::migrate::{self, error_chain};
+use portico_tenants::people::{self, NewUser};
+use portico_tenants::{registry, tokens, Role, Store, StoreError, TenantSlug, TenantStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{open_store, Application, Extensions};
+use crate::settings::Settings;
+
+/// Portico: a multi-tenant service desk for MSPs.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about)]
+pub struct Cli {
+    /// A TOML settings file (environment variables override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve every tenant (the embedded default needs no other service).
+    Serve,
+    /// Bring the platform schema and every tenant schema to this version.
+    Migrate {
+        /// Tenants migrated at once (default: PORTICO_MIGRATE_PARALLELISM).
+        #[arg(long)]
+        parallelism: Option<usize>,
+    },
+    /// Create, list, suspend, resume and delete tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Create API tokens (service accounts with a role in one tenant).
+    ApiToken {
+        #[command(subcommand)]
+        command: ApiTokenCommand,
+    },
+    /// Platform admins (the operator's accounts).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// People of a tenant.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// Tenant commands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and its schema.
+    Create {
+        /// Host label: <slug>.<base domain>.
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspend a tenant (its portal answers 503; data is kept).
+    Suspend {
+        /// The tenant's slug.
+        slug: String,
+    },
+    /// Resume a suspended tenant.
+    Resume {
+        /// The tenant's slug.
+        slug: String,
+    },
+    /// Delete a tenant and all its data.
+    Delete {
+        /// The tenant's slug.
+        slug: String,
+        /// Confirm: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// API token commands.
+#[derive(Debug, Subcommand)]
+pub enum ApiTokenCommand {
+    /// Create a token; it is printed once.
+    Create {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// A name unique in the tenant.
+        #[arg(long)]
+        name: String,
+        /// msp_admin, technician, main_contact or contact.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// Platform admin commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a platform admin and print their single-use set-up link.
+    Create {
+        /// Their e-mail address (their sign-in name).
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// User commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a person in a tenant and print their single-use invitation link.
+    Create {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Their e-mail address (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// msp_admin, technician, main_contact or contact.
+        #[arg(long)]
+        role: String,
+        /// Their display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+/// A failure with its exit code.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        if let Some(store) = error.downcast_ref::<StoreError>() {
+            return store_failure(store);
+        }
+        Failure {
+            code: 1,
+            message: format!("{error:#}"),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        store_failure(&error)
+    }
+}
+
+fn store_failure(error: &StoreError) -> Failure {
+    let code = match error {
+        StoreError::Invalid { .. } => 2,
+        StoreError::NotFound(_) => 3,
+        StoreError::Conflict(_) => 4,
+        _ => 1,
+    };
+    Failure {
+        code,
+        message: error_chain(error),
+    }
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve(settings).await,
+        command => {
+            if matches!(command, Command::Migrate { .. }) {
+                crate::telemetry::init(&settings);
+            }
+            operate(settings, command).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), Failure> {
+    crate::telemetry::init(&settings);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("PORTICO_LISTEN: cannot bind {}", settings.listen))?;
+    let backend = if settings.is_embedded() {
+        format!("the embedded database in {}", settings.data_dir.display())
+    } else {
+        "PostgreSQL".to_owned()
+    };
+    let operator_url = settings.operator_url();
+    let application = Application::build(settings, listener, Extensions::default()).await?;
+    let report = application.report();
+    println!("Portico {} is serving on {backend}", env!("CARGO_PKG_VERSION"));
+    if let Some(url) = &report.demo_url {
+        println!("  Demo tenant:  {url}");
+    }
+    println!("  Operator:     {operator_url}");
+    if let Some(link) = &report.operator_setup_link {
+        println!("  Set up the first platform admin (single use, valid 72 hours):\n    {link}");
+    }
+    if let Some(link) = &report.demo_admin_link {
+        println!("  Set up the demo tenant's first MSP admin (single use, valid 72 hours):\n    {link}");
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal_shutdown(shutdown.clone()));
+    application.run(shutdown).await?;
+    Ok(())
+}
+
+/// Cancels `shutdown` on SIGTERM or Ctrl-C.
+async fn signal_shutdown(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
+
+async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
+    let store = open_store(&settings).await?;
+    let result = match command {
+        Command::Migrate { parallelism } => migrate_command(&store, parallelism.unwrap_or(settings.migrate_parallelism)).await,
+        other => {
+            migrate::migrate_platform(&store).await?;
+            match other {
+                Command::Tenant { command } => tenant_command(&store, &settings, command).await,
+                Command::ApiToken { command: ApiTokenCommand::Create { tenant, name, role } } => {
+                    let role = Role::parse(&role)?;
+                    let secret = tokens::create_api_token(&store, &tenant, &name, role).await?;
+                    println!("{secret}");
+                    eprintln!("API token `{name}` for {tenant} ({}); it is shown only this once.", role.as_str());
+                    Ok(())
+                }
+                Command::Admin { command: AdminCommand::Create { email } } => {
+                    let email = EmailAddress::parse(&email)?;
+                    let token = registry::create_platform_admin(&store, &email).await?;
+                    println!("Platform admin {} created. Single-use set-up link (valid 72 hours):", email.as_str());
+                    println!("{}/setup/{token}", settings.operator_url());
+                    Ok(())
+                }
+                Command::User { command: UserCommand::Create { tenant, email, role, name } } => {
+                    let db = store.tenant_by_slug(&tenant).await?;
+                    let new = NewUser {
+                        email: EmailAddress::parse(&email)?,
+                        display_name: name,
+                        role: Role::parse(&role)?,
+                        invite: false,
+                    };
+                    let user = people::create_user(&db, new).await?;
+                    let token = people::issue_invitation(&db, user.id).await?;
+                    println!("User {} ({}) created in {tenant}. Single-use invitation link (valid 72 hours):", user.email, user.role.as_str());
+                    println!("{}/invite/{token}", settings.tenant_url(&tenant));
+                    Ok(())
+                }
+                Command::Serve | Command::Migrate { .. } => Ok(()),
+            }
+        }
+    };
+    store.close().await;
+    result
+}
+
+async fn migrate_command(store: &Store, parallelism: usize) -> Result<(), Failure> {
+    let started = Instant::now();
+    let mut last_print = Instant::now();
+    let report = migrate::migrate_all(store, parallelism, |progress| {
+        if progress.done == progress.total || last_print.elapsed().as_millis() >= 1000 {
+            eprintln!("migrating tenants: {}/{} ({} failed)", progress.done, progress.total, progress.failed);
+            last_print = Instant::now();
+        }
+    })
+    .await?;
+    println!(
+        "platform schema at version {}; {} tenant schema(s) migrated to version {} in {:.1} s",
+        report.platform_version,
+        report.migrated,
+        report.tenant_version,
+        started.elapsed().as_secs_f64()
+    );
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        for (slug, error) in &report.failures {
+            eprintln!("  {slug}: {error}");
+        }
+        Err(Failure {
+            code: 1,
+            message: format!("{} tenant(s) failed to migrate; rerun `portico migrate` after fixing the cause", report.failures.len()),
+        })
+    }
+}
+
+async fn tenant_command(store: &Store, settings: &Settings, command: TenantCommand) -> Result<(), Failure> {
+    match command {
+        TenantCommand::Create { slug, name } => {
+            let slug = TenantSlug::parse(&slug)?;
+            let started = Instant::now();
+            let tenant = registry::create_tenant(store, &slug, &name).await?;
+            println!(
+                "Tenant {} ({}) created in {} ms: {}",
+                tenant.slug,
+                tenant.name,
+                started.elapsed().as_millis(),
+                settings.tenant_url(&tenant.slug)
+            );
+        }
+        TenantCommand::List { json } => {
+            let tenants = registry::list_tenants(store).await?;
+            if json {
+                let text = serde_json::to_string_pretty(&tenants).context("encoding JSON")?;
+                println!("{text}");
+            } else {
+                println!("{:<24} {:<11} {:>7}  NAME", "SLUG", "STATUS", "SCHEMA");
+                for tenant in tenants {
+                    println!("{:<24} {:<11} {:>7}  {}", tenant.slug, tenant.status.as_str(), tenant.schema_version, tenant.name);
+                }
+            }
+        }
+        TenantCommand::Suspend { slug } => {
+            registry::set_status(store, &slug, TenantStatus::Suspended).await?;
+            println!("Tenant {slug} suspended.");
+        }
+        TenantCommand::Resume { slug } => {
+            registry::set_status(store, &slug, TenantStatus::Active).await?;
+            println!("Tenant {slug} resumed.");
+        }
+        TenantCommand::Delete { slug, yes } => {
+            if !yes {
+                return Err(Failure {
+                    code: 2,
+                    message: format!("deleting {slug} removes all its data; pass --yes to confirm"),
+                });
+            }
+            registry::delete_tenant(store, &slug).await?;
+            println!("Tenant {slug} deleted.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Server-rendered pages of the foundation: the tenant's home, the operator's home,
+//! the not-found page and the suspension notice. The portal and console issues
+//! grow these into full sections.
+
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::extract::State;
+use axum::Router;
+use http::StatusCode;
+use minijinja::context;
+use portico_tenants::routing::TenantRoute;
+
+use crate::http::error::ApiError;
+use crate::http::CurrentTenant;
+use crate::i18n::Locale;
+use crate::state::AppState;
+
+/// Pages on a tenant's host.
+pub fn portal_router() -> Router<AppState> {
+    Router::new().route("/", get(portal_home))
+}
+
+/// Pages on the operator's host.
+pub fn operator_router() -> Router<AppState> {
+    Router::new().route("/", get(operator_home))
+}
+
+fn render(state: &AppState, status: StatusCode, template: &str, context: minijinja::Value) -> Response {
+    match state.templates.render(template, context) {
+        Ok(page) => (status, Html(page)).into_response(),
+        Err(error) => ApiError::Internal(anyhow::Error::new(error)).into_response(),
+    }
+}
+
+async fn portal_home(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+) -> Response {
+    let name: &str = &tenant.name;
+    render(
+        &state,
+        StatusCode::OK,
+        "portal_home.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text_with("portal-title", &[("tenant", name)]),
+            welcome => locale.text_with("portal-welcome", &[("tenant", name)]),
+        },
+    )
+}
+
+async fn operator_home(State(state): State<AppState>, locale: Locale) -> Response {
+    render(
+        &state,
+        StatusCode::OK,
+        "operator_home.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("operator-title"),
+            welcome => locale.text("operator-welcome"),
+        },
+    )
+}
+
+/// The 404 page: the same for unknown hosts, deleted tenants and unknown paths,
+/// so it reveals nothing.
+pub fn not_found_page(state: &AppState, locale: Locale) -> Response {
+    render(
+        state,
+        StatusCode::NOT_FOUND,
+        "message.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("not-found-title"),
+            body => locale.text("not-found-body"),
+        },
+    )
+}
+
+/// Fallback handler for unknown paths on a known host.
+pub async fn not_found(State(state): State<AppState>, locale: Locale) -> Response {
+    not_found_page(&state, locale)
+}
+
+/// The plain, branded 503 page of a suspended tenant.
+pub fn suspended(state: &AppState, locale: Locale, tenant: &TenantRoute) -> Response {
+    let name: &str = &tenant.name;
+    let mut response = render(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "message.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text_with("suspended-title", &[("tenant", name)]),
+            body => locale.text("suspended-body"),
+        },
+    );
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("3600"));
+    response
+}

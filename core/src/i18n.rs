@@ -1,0 +1,159 @@
+//! Translations (Fluent files in `core/locales/`, embedded at build time) and the
+//! choice of language per request.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use axum::extract::FromRequestParts;
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader};
+use http::request::Parts;
+
+fluent_templates::static_loader! {
+    // The catalogue is static data compiled into the binary, not configuration.
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        // Isolation marks around arguments would end up in e-mail subjects and
+        // plain-text bodies; our arguments are names and URLs, never bidi text we
+        // need to protect the sentence from.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// A language Portico speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Locale {
+    /// English (the fallback).
+    #[default]
+    En,
+    /// French.
+    Fr,
+    /// German.
+    De,
+    /// Spanish.
+    Es,
+    /// Italian.
+    It,
+}
+
+impl Locale {
+    /// Every supported language.
+    pub const ALL: [Locale; 5] = [Locale::En, Locale::Fr, Locale::De, Locale::Es, Locale::It];
+
+    /// The BCP 47 tag (also the `lang` attribute of pages).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Fr => "fr",
+            Locale::De => "de",
+            Locale::Es => "es",
+            Locale::It => "it",
+        }
+    }
+
+    /// The language of a tag such as `de-CH` (`None` for languages we lack).
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        Locale::ALL.into_iter().find(|locale| locale.tag() == primary)
+    }
+
+    /// The best match for an `Accept-Language` header, by quality value.
+    pub fn negotiate(accept_language: &str) -> Locale {
+        let mut best: Option<(f32, Locale)> = None;
+        for (position, item) in accept_language.split(',').enumerate().take(20) {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("");
+            let quality = parts
+                .find_map(|param| param.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            // Earlier entries win ties, as the header lists preferences in order.
+            let quality = quality - position as f32 * 1e-4;
+            if let Some(locale) = Locale::from_tag(tag) {
+                if quality > 0.0 && best.is_none_or(|(known, _)| quality > known) {
+                    best = Some((quality, locale));
+                }
+            }
+        }
+        best.map(|(_, locale)| locale).unwrap_or_default()
+    }
+
+    fn langid(self) -> LanguageIdentifier {
+        self.tag().parse().unwrap_or_default()
+    }
+
+    /// The translated message `key`.
+    pub fn text(self, key: &str) -> String {
+        LOCALES
+            .try_lookup(&self.langid(), key)
+            .unwrap_or_else(|| key.to_owned())
+    }
+
+    /// The translated message `key` with arguments.
+    pub fn text_with(self, key: &str, args: &[(&'static str, &str)]) -> String {
+        let args: HashMap<Cow<'static, str>, FluentValue> = args
+            .iter()
+            .map(|(name, value)| (Cow::Borrowed(*name), FluentValue::from(value.to_string())))
+            .collect();
+        LOCALES
+            .try_lookup_with_args(&self.langid(), key, &args)
+            .unwrap_or_else(|| key.to_owned())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Locale {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .headers
+            .get(http::header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok())
+            .map(Locale::negotiate)
+            .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn message_ids(locale: Locale) -> BTreeSet<String> {
+        let path = format!("{}/locales/{}/main.ftl", env!("CARGO_MANIFEST_DIR"), locale.tag());
+        let text = std::fs::read_to_string(path).expect("locale file");
+        text.lines()
+            .filter(|line| !line.starts_with([' ', '#']) && line.contains(" ="))
+            .filter_map(|line| line.split(" =").next().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn every_language_has_every_message() {
+        let english = message_ids(Locale::En);
+        assert!(english.len() > 10);
+        for locale in Locale::ALL {
+            assert_eq!(message_ids(locale), english, "{}", locale.tag());
+            for key in &english {
+                assert_ne!(locale.text_with(key, &[("tenant", "Acme"), ("portal", "p"), ("email", "e"), ("link", "l")]), *key, "{} {key}", locale.tag());
+            }
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_supported_language() {
+        assert_eq!(Locale::negotiate("de-CH,de;q=0.9,en;q=0.8"), Locale::De);
+        assert_eq!(Locale::negotiate("ja,it;q=0.5,fr;q=0.4"), Locale::It);
+        assert_eq!(Locale::negotiate("fr;q=0.2, es;q=0.9"), Locale::Es);
+        assert_eq!(Locale::negotiate("ja"), Locale::En);
+        assert_eq!(Locale::negotiate(""), Locale::En);
+        assert_eq!(Locale::negotiate("en;q=0, de"), Locale::De);
+    }
+
+    #[test]
+    fn arguments_are_substituted_without_isolation_marks() {
+        assert_eq!(Locale::De.text_with("suspended-title", &[("tenant", "Acme")]), "Acme ist nicht verfügbar");
+    }
+}

@@ -1,0 +1,17 @@
+//! The tenant-aware Portico application: settings, the HTTP surface, the CLI,
+//! translations, outbound mail and HTTP. Storage and tenancy live in
+//! `portico-tenants`; this crate never writes SQL.
+
+pub mod app;
+pub mod cli;
+pub mod http;
+pub mod i18n;
+pub mod mail;
+pub mod metrics;
+pub mod outbound;
+pub mod secrets;
+pub mod settings;
+pub mod state;
+pub mod subscribers;
+pub mod telemetry;
+pub mod templates;

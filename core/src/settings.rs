@@ -1,0 +1,416 @@
+//! Typed settings, loaded in layers: defaults, then the TOML file given by
+//! `--config`, then `PORTICO_*` environment variables (plus `DATABASE_URL` and
+//! `REDIS_URL`); the environment wins. Validated once at start-up, every error
+//! naming the setting to fix.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Where outbound e-mail goes until the SMTP transport is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSink {
+    /// Write each message as an `.eml` file under `<data_dir>/mail`.
+    File,
+    /// Log recipient and subject only.
+    Log,
+}
+
+/// Every setting of a Portico process.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Address the web server binds (`PORTICO_LISTEN`).
+    pub listen: SocketAddr,
+    /// Folder for the embedded database, the generated master key and dev mail
+    /// (`PORTICO_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Tenants are served on `<slug>.<base_domain>`; the operator on `admin.<base_domain>`
+    /// (`PORTICO_BASE_DOMAIN`).
+    pub base_domain: String,
+    /// Scheme of the links Portico prints and sends: `http` or `https` (`PORTICO_PUBLIC_SCHEME`).
+    pub public_scheme: String,
+    /// Port in printed links; defaults to the listen port for `http`, none for `https`
+    /// (`PORTICO_PUBLIC_PORT`).
+    pub public_port: Option<u16>,
+    /// A `postgres://` URL selects PostgreSQL; unset selects embedded SQLite (`DATABASE_URL`).
+    #[serde(serialize_with = "serialize_secret_option")]
+    pub database_url: Option<SecretString>,
+    /// Optional Redis for fan-out, rate limits and short-lived codes (`REDIS_URL`).
+    #[serde(serialize_with = "serialize_secret_option")]
+    pub redis_url: Option<SecretString>,
+    /// Base64 of the 32-byte key that encrypts every stored secret (`PORTICO_MASTER_KEY`).
+    #[serde(serialize_with = "serialize_secret_option")]
+    pub master_key: Option<SecretString>,
+    /// A file holding the master key instead (`PORTICO_MASTER_KEY_FILE`).
+    pub master_key_file: Option<PathBuf>,
+    /// Prometheus `/metrics` listener; off when unset (`PORTICO_METRICS_LISTEN`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// `text` or `json` (`PORTICO_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Log filter in `RUST_LOG` syntax (`PORTICO_LOG`).
+    pub log: String,
+    /// Largest request body accepted, bytes (`PORTICO_BODY_LIMIT`).
+    pub body_limit: usize,
+    /// A request taking longer is answered 408, seconds (`PORTICO_REQUEST_TIMEOUT`).
+    pub request_timeout: u64,
+    /// Connections in the PostgreSQL pool (`PORTICO_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: u32,
+    /// Tenant files kept open at once on SQLite (`PORTICO_MAX_OPEN_TENANTS`).
+    pub max_open_tenants: usize,
+    /// Tenants migrated at once by `migrate` and at start-up (`PORTICO_MIGRATE_PARALLELISM`).
+    pub migrate_parallelism: usize,
+    /// Migrate the platform and tenant schemas when `serve` starts (`PORTICO_MIGRATE_ON_START`).
+    pub migrate_on_start: bool,
+    /// Create the `demo` tenant on first start (`PORTICO_DEMO_TENANT`).
+    pub demo_tenant: bool,
+    /// Outbound mail sink until SMTP is configured: `file` or `log` (`PORTICO_MAIL_SINK`).
+    pub mail_sink: MailSink,
+    /// Let tenant-configured URLs reach loopback and private addresses. Tests only
+    /// (`PORTICO_OUTBOUND_ALLOW_PRIVATE`).
+    pub outbound_allow_private: bool,
+    /// Milliseconds between checks that routing and background work are current when
+    /// no notification arrives (`PORTICO_POLL_MS`).
+    pub poll_ms: u64,
+    /// Seconds allowed for in-flight requests to finish on shutdown (`PORTICO_SHUTDOWN_GRACE`).
+    pub shutdown_grace: u64,
+}
+
+fn serialize_secret_option<S: serde::Serializer>(
+    value: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    // Serialisation only feeds figment's defaults layer; a secret never has a default.
+    match value {
+        Some(secret) => serializer.serialize_some(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            base_domain: "localhost".to_owned(),
+            public_scheme: "http".to_owned(),
+            public_port: None,
+            database_url: None,
+            redis_url: None,
+            master_key: None,
+            master_key_file: None,
+            metrics_listen: None,
+            log_format: LogFormat::Text,
+            log: "info".to_owned(),
+            body_limit: 10 * 1024 * 1024,
+            request_timeout: 30,
+            db_max_connections: 10,
+            max_open_tenants: 256,
+            migrate_parallelism: 4,
+            migrate_on_start: true,
+            demo_tenant: true,
+            mail_sink: MailSink::File,
+            outbound_allow_private: false,
+            poll_ms: 500,
+            shutdown_grace: 20,
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // SecretString prints itself redacted; listed explicitly so nothing new leaks by accident.
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("base_domain", &self.base_domain)
+            .field("database_url", &self.database_url)
+            .field("redis_url", &self.redis_url)
+            .field("master_key", &self.master_key)
+            .field("master_key_file", &self.master_key_file)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The `--config` file does not exist.
+    #[error("config file {0} not found")]
+    MissingFile(PathBuf),
+    /// A value has the wrong type or shape; figment names the key and its source.
+    #[error("{0}")]
+    Parse(Box<figment::Error>),
+    /// A value parsed but makes no sense.
+    #[error("{setting}: {reason}")]
+    Invalid {
+        /// The environment variable (or file key) to fix.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+impl Settings {
+    /// Loads defaults, the optional file, then the process environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let pairs: Vec<(String, String)> = std::env::vars()
+            .filter(|(key, _)| {
+                key.starts_with("PORTICO_") || key == "DATABASE_URL" || key == "REDIS_URL"
+            })
+            .collect();
+        let borrowed: Vec<(&str, &str)> =
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Self::load_with_env(config_file, &borrowed)
+    }
+
+    /// Loads with an explicit environment provider (tests pass their own).
+    pub fn load_with_env(
+        config_file: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(SettingsError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        for (key, value) in env {
+            let key = match *key {
+                "DATABASE_URL" => "database_url".to_owned(),
+                "REDIS_URL" => "redis_url".to_owned(),
+                other => match other.strip_prefix("PORTICO_") {
+                    Some(rest) => rest.to_ascii_lowercase(),
+                    None => continue,
+                },
+            };
+            // `*_FILE` variants of secrets are resolved by the caller; any other unknown
+            // PORTICO_ variable is ignored rather than fatal, so the environment of an
+            // older or newer version does not stop this one.
+            if !KNOWN_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let value = if STRING_KEYS.contains(&key.as_str()) {
+                figment::value::Value::from(value.to_string())
+            } else {
+                value_of(value)
+            };
+            figment = figment.merge(Serialized::global(&key, value));
+        }
+        let settings: Settings = figment.extract().map_err(|e| SettingsError::Parse(Box::new(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let domain = self.base_domain.trim_end_matches('.');
+        let domain_ok = !domain.is_empty()
+            && domain.len() <= 200
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+            });
+        if !domain_ok {
+            return Err(invalid("PORTICO_BASE_DOMAIN", format!("`{}` is not a domain name", self.base_domain)));
+        }
+        if self.public_scheme != "http" && self.public_scheme != "https" {
+            return Err(invalid("PORTICO_PUBLIC_SCHEME", "must be `http` or `https`"));
+        }
+        if let Some(url) = &self.database_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid(
+                    "DATABASE_URL",
+                    "must be a postgres:// URL (leave it unset for the embedded SQLite default)",
+                ));
+            }
+        }
+        if let Some(url) = &self.redis_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid("REDIS_URL", "must be a redis:// or rediss:// URL"));
+            }
+        }
+        if self.master_key.is_some() && self.master_key_file.is_some() {
+            return Err(invalid(
+                "PORTICO_MASTER_KEY_FILE",
+                "set either PORTICO_MASTER_KEY or PORTICO_MASTER_KEY_FILE, not both",
+            ));
+        }
+        if self.body_limit < 1024 {
+            return Err(invalid("PORTICO_BODY_LIMIT", "must be at least 1024 bytes"));
+        }
+        if self.request_timeout == 0 || self.request_timeout > 3600 {
+            return Err(invalid("PORTICO_REQUEST_TIMEOUT", "must be 1 to 3600 seconds"));
+        }
+        if self.db_max_connections == 0 || self.db_max_connections > 1000 {
+            return Err(invalid("PORTICO_DB_MAX_CONNECTIONS", "must be 1 to 1000"));
+        }
+        if self.max_open_tenants == 0 {
+            return Err(invalid("PORTICO_MAX_OPEN_TENANTS", "must be at least 1"));
+        }
+        if self.migrate_parallelism == 0 || self.migrate_parallelism > 64 {
+            return Err(invalid("PORTICO_MIGRATE_PARALLELISM", "must be 1 to 64"));
+        }
+        if self.poll_ms < 50 || self.poll_ms > 60_000 {
+            return Err(invalid("PORTICO_POLL_MS", "must be 50 to 60000 milliseconds"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
+            return Err(invalid("PORTICO_LOG", format!("`{}` is not a valid log filter", self.log)));
+        }
+        Ok(())
+    }
+
+    /// Whether the embedded SQLite backend is selected.
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    /// The public address of a host on this platform, for printed and mailed links.
+    pub fn public_url(&self, host: &str) -> String {
+        let port = match (self.public_port, self.public_scheme.as_str()) {
+            (Some(port), _) => Some(port),
+            (None, "http") => Some(self.listen.port()),
+            (None, _) => None,
+        };
+        match port {
+            Some(80) if self.public_scheme == "http" => format!("http://{host}"),
+            Some(443) if self.public_scheme == "https" => format!("https://{host}"),
+            Some(port) => format!("{}://{host}:{port}", self.public_scheme),
+            None => format!("{}://{host}", self.public_scheme),
+        }
+    }
+
+    /// The public address of a tenant's portal.
+    pub fn tenant_url(&self, slug: &str) -> String {
+        self.public_url(&format!("{slug}.{}", self.base_domain))
+    }
+
+    /// The public address of the operator's console.
+    pub fn operator_url(&self) -> String {
+        self.public_url(&format!("admin.{}", self.base_domain))
+    }
+
+    /// The request timeout as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout)
+    }
+}
+
+/// Settings read from the environment by name.
+const KNOWN_KEYS: &[&str] = &[
+    "listen", "data_dir", "base_domain", "public_scheme", "public_port", "database_url",
+    "redis_url", "master_key", "master_key_file", "metrics_listen", "log_format", "log",
+    "body_limit", "request_timeout", "db_max_connections", "max_open_tenants",
+    "migrate_parallelism", "migrate_on_start", "demo_tenant", "mail_sink",
+    "outbound_allow_private", "poll_ms", "shutdown_grace",
+];
+
+/// Settings that stay text even when they look like a number.
+const STRING_KEYS: &[&str] = &[
+    "listen", "data_dir", "base_domain", "public_scheme", "database_url", "redis_url",
+    "master_key", "master_key_file", "metrics_listen", "log_format", "log", "mail_sink",
+];
+
+/// Environment values are text; numbers and booleans are typed so figment can
+/// extract them into non-string fields.
+fn value_of(raw: &str) -> figment::value::Value {
+    use figment::value::Value;
+    if let Ok(number) = raw.parse::<i64>() {
+        return Value::from(number);
+    }
+    match raw {
+        "true" => Value::from(true),
+        "false" => Value::from(false),
+        _ => Value::from(raw.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let settings = Settings::load_with_env(None, &[]).expect("defaults load");
+        assert!(settings.is_embedded());
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.tenant_url("demo"), "http://demo.localhost:8080");
+        assert_eq!(settings.operator_url(), "http://admin.localhost:8080");
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("portico.toml");
+        std::fs::write(&file, "base_domain = \"file.example\"\nlisten = \"127.0.0.1:9000\"\n").expect("write");
+        let settings = Settings::load_with_env(
+            Some(&file),
+            &[("PORTICO_BASE_DOMAIN", "env.example"), ("PORTICO_REQUEST_TIMEOUT", "5")],
+        )
+        .expect("loads");
+        assert_eq!(settings.base_domain, "env.example");
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.request_timeout, 5);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let error = Settings::load_with_env(None, &[("DATABASE_URL", "mysql://x")])
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("DATABASE_URL"), "{error}");
+        let error = Settings::load_with_env(None, &[("PORTICO_LISTEN", "not-an-address")])
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("listen"), "{error}");
+        let error = Settings::load_with_env(None, &[("PORTICO_BASE_DOMAIN", "bad domain")])
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("PORTICO_BASE_DOMAIN"), "{error}");
+        let missing = Settings::load_with_env(Some(Path::new("/nonexistent/portico.toml")), &[]);
+        assert!(matches!(missing, Err(SettingsError::MissingFile(_))));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let settings = Settings::load_with_env(
+            None,
+            &[
+                ("DATABASE_URL", "postgres://portico:hunter2@db/portico"),
+                ("PORTICO_MASTER_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbA"),
+            ],
+        )
+        .expect("loads");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+    }
+}

@@ -1,0 +1,78 @@
+//! Subscribers of domain events that the foundation itself provides. The e-mail,
+//! webhook, live-update and plugin issues add theirs beside these.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use portico_tenants::outbox::{DeliveryError, Event, Subscriber};
+use portico_tenants::people;
+use portico_tenants::routing::{HostIndex, HostMatch};
+use portico_tenants::TenantDb;
+
+use crate::i18n::Locale;
+use crate::mail::{MailError, Mailer, OutboundEmail};
+use crate::settings::Settings;
+
+/// Sends the invitation e-mail when a person is created with `invite`.
+pub struct InvitationMail {
+    /// Outbound mail.
+    pub mailer: Mailer,
+    /// For the portal address in the message.
+    pub settings: Settings,
+    /// For the tenant's display name.
+    pub hosts: Arc<HostIndex>,
+}
+
+impl InvitationMail {
+    async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
+        if event.event_type != "user.created" || event.payload["invite"] != serde_json::Value::Bool(true) {
+            return Ok(());
+        }
+        let user_id = event.payload["user_id"].as_i64().ok_or_else(|| DeliveryError("event without user_id".into()))?;
+        let user = match people::get_user(tenant, user_id).await {
+            Ok(user) => user,
+            // Deleted since: nobody to invite.
+            Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+            Err(error) => return Err(DeliveryError(error.to_string())),
+        };
+        if user.status != "invited" {
+            return Ok(());
+        }
+        let portal = self.settings.tenant_url(tenant.slug());
+        let name = match self.hosts.resolve(&format!("{}.{}", tenant.slug(), self.hosts.base_domain())) {
+            HostMatch::Tenant(route) => route.name.to_string(),
+            _ => tenant.slug().to_owned(),
+        };
+        let token = people::issue_invitation(tenant, user.id)
+            .await
+            .map_err(|e| DeliveryError(e.to_string()))?;
+        let link = format!("{portal}/invite/{token}");
+        let locale = Locale::from_tag(&user.locale).unwrap_or_default();
+        let args = [("tenant", name.as_str()), ("portal", portal.as_str()), ("email", user.email.as_str()), ("link", link.as_str())];
+        let email = OutboundEmail {
+            to: user.email.clone(),
+            subject: locale.text_with("invitation-subject", &args),
+            text: locale.text_with("invitation-body", &args),
+            html: None,
+            automatic: true,
+        };
+        self.mailer.send(&email).await.map_err(|error| match error {
+            // A malformed address will never work: log it and move on.
+            MailError::Invalid(reason) => {
+                tracing::warn!(user_id, reason = %reason, "invitation not sent: invalid message");
+                DeliveryError(String::new())
+            }
+            MailError::Transport(reason) => DeliveryError(reason),
+        }).or_else(|error| if error.0.is_empty() { Ok(()) } else { Err(error) })
+    }
+}
+
+impl Subscriber for InvitationMail {
+    fn name(&self) -> &'static str {
+        "invitation-mail"
+    }
+
+    fn deliver<'a>(&'a self, tenant: &'a TenantDb, event: &'a Event) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.send(tenant, event))
+    }
+}

@@ -1,0 +1,54 @@
+//! Page templates (minijinja, HTML escaping on for every `.html` template), embedded
+//! from `core/templates/` so the binary carries them.
+
+use minijinja::Environment;
+use serde::Serialize;
+
+/// The compiled templates.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("message.html", include_str!("../templates/message.html")),
+    ("portal_home.html", include_str!("../templates/portal_home.html")),
+    ("operator_home.html", include_str!("../templates/operator_home.html")),
+];
+
+impl Templates {
+    /// Parses every embedded template; a syntax error fails start-up (and the tests).
+    pub fn load() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(Templates { env })
+    }
+
+    /// Renders `name` with `context`.
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_html_escaped() {
+        let templates = Templates::load().expect("templates parse");
+        let page = templates
+            .render(
+                "message.html",
+                minijinja::context! { lang => "en", title => "<script>x</script>", body => "a & b" },
+            )
+            .expect("renders");
+        assert!(page.contains("&lt;script&gt;"), "{page}");
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("a &amp; b"));
+    }
+}

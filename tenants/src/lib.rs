@@ -1,0 +1,24 @@
+//! Tenant registry, provisioning, per-tenant schemas, host routing, the event
+//! outbox and the durable job runner: everything in Portico that knows SQL.
+//!
+//! The one rule this crate exists to hold: tenant-scoped data is reachable only
+//! through a [`TenantDb`] handle, which [`Store`] alone can make, and every
+//! statement on it runs inside a [`TenantTx`] pinned to that tenant's schema
+//! (PostgreSQL) or file (SQLite).
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod jobs;
+pub mod migrate;
+pub mod outbox;
+pub mod people;
+pub mod registry;
+pub mod routing;
+pub mod store;
+pub mod tokens;
+pub mod work;
+
+pub use error::StoreError;
+pub use ids::{Role, TenantId, TenantSlug, TenantStatus};
+pub use store::{Backend, Store, StoreOptions, TenantDb, TenantTx};

@@ -1,0 +1,382 @@
+//! Domain events: written to the tenant's outbox in the transaction of the change
+//! that caused them, then delivered at least once to every subscriber, in order per
+//! aggregate.
+//!
+//! Each subscriber keeps a cursor in the outbox. An event whose delivery fails is
+//! parked with a back-off; later events of the same aggregate are parked behind it
+//! (so their order holds) while other aggregates flow on. Cursors and parked rows
+//! are written after delivery, so a crash re-delivers rather than loses.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+use crate::clock::now_ms;
+use crate::ids::TenantId;
+use crate::store::{TenantDb, TenantTx};
+use crate::StoreError;
+
+/// An event to record with a change.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// What kind of thing changed (`ticket`, `user`, …).
+    pub aggregate_type: &'static str,
+    /// Which one (its id as text).
+    pub aggregate_id: String,
+    /// What happened (`user.created`, …).
+    pub event_type: &'static str,
+    /// Details for subscribers.
+    pub payload: serde_json::Value,
+}
+
+/// A recorded event, as subscribers receive it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// Position in the tenant's outbox (increasing).
+    pub id: i64,
+    /// The tenant it happened in.
+    pub tenant_id: TenantId,
+    /// What kind of thing changed.
+    pub aggregate_type: String,
+    /// Which one.
+    pub aggregate_id: String,
+    /// What happened.
+    pub event_type: String,
+    /// Details.
+    pub payload: serde_json::Value,
+    /// When it was recorded, Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl Event {
+    fn aggregate_key(&self) -> String {
+        format!("{}:{}", self.aggregate_type, self.aggregate_id)
+    }
+}
+
+/// Why a delivery failed; the event is retried with back-off.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DeliveryError(pub String);
+
+/// Something that reacts to domain events: e-mail, webhooks, live updates, plugins.
+pub trait Subscriber: Send + Sync + 'static {
+    /// A stable name; it keys the subscriber's cursor, so renaming replays history.
+    fn name(&self) -> &'static str;
+    /// Handles one event. Must be idempotent: delivery is at least once.
+    fn deliver<'a>(
+        &'a self,
+        tenant: &'a TenantDb,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
+
+impl TenantTx {
+    /// Records a domain event; it becomes visible to subscribers only if this
+    /// transaction commits.
+    pub async fn emit(&mut self, event: NewEvent) -> Result<i64, StoreError> {
+        let now = now_ms();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(event.aggregate_type)
+        .bind(&event.aggregate_id)
+        .bind(event.event_type)
+        .bind(event.payload.to_string())
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        self.mark_work(now);
+        Ok(id)
+    }
+}
+
+/// Back-off for the n-th failed attempt: 1 s doubling to at most 1 h, with ±20 % jitter.
+pub(crate) fn backoff_ms(attempts: i64) -> i64 {
+    let base = 1000_i64.saturating_mul(1_i64 << attempts.clamp(0, 12)).min(3_600_000);
+    let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
+    base + jitter as i64
+}
+
+const BATCH: i64 = 200;
+
+type EventRow = (i64, String, String, String, String, i64);
+
+fn event_from_row(tenant_id: TenantId, row: EventRow) -> Event {
+    let (id, aggregate_type, aggregate_id, event_type, payload, created_at) = row;
+    Event {
+        id,
+        tenant_id,
+        aggregate_type,
+        aggregate_id,
+        event_type,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        created_at,
+    }
+}
+
+/// Outcome of one dispatch pass over a tenant's outbox.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DispatchOutcome {
+    /// Deliveries that succeeded.
+    pub delivered: usize,
+    /// Deliveries that failed and were parked.
+    pub failed: usize,
+    /// When this tenant's outbox next needs attention (`None`: nothing pending).
+    pub next_due: Option<i64>,
+    /// Age in milliseconds of the oldest event delivered in this pass (outbox lag).
+    pub max_lag_ms: i64,
+}
+
+/// Delivers a tenant's pending events to every subscriber.
+pub async fn dispatch(
+    db: &TenantDb,
+    subscribers: &[Arc<dyn Subscriber>],
+) -> Result<DispatchOutcome, StoreError> {
+    let mut outcome = DispatchOutcome::default();
+    for subscriber in subscribers {
+        dispatch_one(db, subscriber.as_ref(), &mut outcome).await?;
+    }
+    Ok(outcome)
+}
+
+fn note_due(outcome: &mut DispatchOutcome, due: i64) {
+    outcome.next_due = Some(outcome.next_due.map_or(due, |known| known.min(due)));
+}
+
+async fn deliver(
+    db: &TenantDb,
+    subscriber: &dyn Subscriber,
+    event: &Event,
+    outcome: &mut DispatchOutcome,
+) -> Result<(), DeliveryError> {
+    let result = subscriber.deliver(db, event).await;
+    match &result {
+        Ok(()) => {
+            outcome.delivered += 1;
+            outcome.max_lag_ms = outcome.max_lag_ms.max(now_ms() - event.created_at);
+        }
+        Err(error) => {
+            outcome.failed += 1;
+            tracing::warn!(
+                tenant = %db.slug(), subscriber = subscriber.name(), event_id = event.id,
+                error = %error, "event delivery failed; parked for retry"
+            );
+        }
+    }
+    result
+}
+
+async fn dispatch_one(
+    db: &TenantDb,
+    subscriber: &dyn Subscriber,
+    outcome: &mut DispatchOutcome,
+) -> Result<(), StoreError> {
+    let name = subscriber.name();
+    let now = now_ms();
+
+    // 1. Parked events, oldest first; a failure or a not-yet-due event blocks the
+    //    rest of its aggregate for this pass.
+    let parked: Vec<(i64, String, i64, i64, String, String, String, String, i64)> = {
+        let mut tx = db.read().await?;
+        let rows = sqlx::query_as(
+            "SELECT p.event_id, p.aggregate_key, p.attempts, p.next_attempt_at, \
+                    e.aggregate_type, e.aggregate_id, e.event_type, e.payload, e.created_at \
+             FROM outbox_parked p JOIN outbox_events e ON e.id = p.event_id \
+             WHERE p.subscriber = $1 ORDER BY p.event_id LIMIT 1000",
+        )
+        .bind(name)
+        .fetch_all(tx.conn())
+        .await?;
+        tx.rollback().await?;
+        rows
+    };
+    let mut blocked: HashSet<String> = HashSet::new();
+    for (event_id, key, attempts, next_attempt_at, aggregate_type, aggregate_id, event_type, payload, created_at) in parked {
+        if blocked.contains(&key) {
+            continue;
+        }
+        if next_attempt_at > now {
+            note_due(outcome, next_attempt_at);
+            blocked.insert(key);
+            continue;
+        }
+        let event = event_from_row(
+            db.id(),
+            (event_id, aggregate_type, aggregate_id, event_type, payload, created_at),
+        );
+        let result = deliver(db, subscriber, &event, outcome).await;
+        let mut tx = db.begin().await?;
+        match result {
+            Ok(()) => {
+                sqlx::query("DELETE FROM outbox_parked WHERE subscriber = $1 AND event_id = $2")
+                    .bind(name)
+                    .bind(event_id)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            Err(error) => {
+                let next = now + backoff_ms(attempts);
+                sqlx::query(
+                    "UPDATE outbox_parked SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4 \
+                     WHERE subscriber = $1 AND event_id = $2",
+                )
+                .bind(name)
+                .bind(event_id)
+                .bind(next)
+                .bind(truncate(&error.0))
+                .execute(tx.conn())
+                .await?;
+                note_due(outcome, next);
+                blocked.insert(key);
+            }
+        }
+        tx.commit().await?;
+    }
+
+    // 2. New events after the cursor. Aggregates with anything still parked queue
+    //    behind it.
+    let (cursor, still_parked, events) = {
+        let mut tx = db.read().await?;
+        let cursor: Option<i64> =
+            sqlx::query_scalar("SELECT last_event_id FROM outbox_cursors WHERE subscriber = $1")
+                .bind(name)
+                .fetch_optional(tx.conn())
+                .await?;
+        let cursor = cursor.unwrap_or(0);
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT aggregate_key FROM outbox_parked WHERE subscriber = $1")
+                .bind(name)
+                .fetch_all(tx.conn())
+                .await?;
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT id, aggregate_type, aggregate_id, event_type, payload, created_at \
+             FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(cursor)
+        .bind(BATCH)
+        .fetch_all(tx.conn())
+        .await?;
+        tx.rollback().await?;
+        (cursor, keys.into_iter().collect::<HashSet<_>>(), rows)
+    };
+    if events.is_empty() {
+        return Ok(());
+    }
+    if events.len() as i64 == BATCH {
+        note_due(outcome, now);
+    }
+    let mut parked_keys = still_parked;
+    let mut to_park: Vec<(i64, String, i64, String)> = Vec::new();
+    let mut last = cursor;
+    for row in events {
+        let event = event_from_row(db.id(), row);
+        let key = event.aggregate_key();
+        last = event.id;
+        if parked_keys.contains(&key) {
+            // Behind a failed event of the same aggregate: due as soon as that one succeeds.
+            to_park.push((event.id, key, now, "waiting for an earlier event".to_owned()));
+            continue;
+        }
+        if let Err(error) = deliver(db, subscriber, &event, outcome).await {
+            let next = now + backoff_ms(0);
+            note_due(outcome, next);
+            to_park.push((event.id, key.clone(), next, truncate(&error.0)));
+            parked_keys.insert(key);
+        }
+    }
+    let mut tx = db.begin().await?;
+    for (event_id, key, next_attempt_at, error) in &to_park {
+        sqlx::query(
+            "INSERT INTO outbox_parked (subscriber, event_id, aggregate_key, attempts, next_attempt_at, last_error) \
+             VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (subscriber, event_id) DO NOTHING",
+        )
+        .bind(name)
+        .bind(event_id)
+        .bind(key)
+        .bind(next_attempt_at)
+        .bind(error)
+        .execute(tx.conn())
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO outbox_cursors (subscriber, last_event_id) VALUES ($1, $2) \
+         ON CONFLICT (subscriber) DO UPDATE SET last_event_id = excluded.last_event_id",
+    )
+    .bind(name)
+    .bind(last)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes delivered events older than `retention_ms` that every named subscriber
+/// has passed and none has parked.
+pub async fn prune(
+    db: &TenantDb,
+    subscribers: &[Arc<dyn Subscriber>],
+    retention_ms: i64,
+) -> Result<u64, StoreError> {
+    let mut tx = db.begin().await?;
+    let mut floor = i64::MAX;
+    for subscriber in subscribers {
+        let cursor: Option<i64> =
+            sqlx::query_scalar("SELECT last_event_id FROM outbox_cursors WHERE subscriber = $1")
+                .bind(subscriber.name())
+                .fetch_optional(tx.conn())
+                .await?;
+        floor = floor.min(cursor.unwrap_or(0));
+    }
+    if floor == i64::MAX {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let removed = sqlx::query(
+        "DELETE FROM outbox_events WHERE id <= $1 AND created_at < $2 \
+         AND id NOT IN (SELECT event_id FROM outbox_parked)",
+    )
+    .bind(floor)
+    .bind(now_ms() - retention_ms)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Whether a tenant's outbox holds anything not yet delivered to `subscribers`
+/// (used by the start-up sweep on SQLite).
+pub(crate) async fn has_pending(
+    db: &TenantDb,
+    subscribers: &[Arc<dyn Subscriber>],
+) -> Result<bool, StoreError> {
+    let mut tx = db.read().await?;
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM outbox_events")
+        .fetch_one(tx.conn())
+        .await?;
+    let parked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_parked")
+        .fetch_one(tx.conn())
+        .await?;
+    let mut pending = parked > 0;
+    if let Some(newest) = newest {
+        for subscriber in subscribers {
+            let cursor: Option<i64> =
+                sqlx::query_scalar("SELECT last_event_id FROM outbox_cursors WHERE subscriber = $1")
+                    .bind(subscriber.name())
+                    .fetch_optional(tx.conn())
+                    .await?;
+            pending |= cursor.unwrap_or(0) < newest;
+        }
+    }
+    tx.rollback().await?;
+    Ok(pending)
+}
+
+/// Keeps stored error texts bounded.
+pub(crate) fn truncate(text: &str) -> String {
+    text.chars().take(1000).collect()
+}

@@ -1,0 +1,176 @@
+//! People of a tenant (staff and customer contacts) and their invitations. The
+//! identity issue builds sign-in, passwords and second factors on these rows.
+
+use serde::Serialize;
+
+use crate::clock::now_ms;
+use crate::ids::{EmailAddress, Role};
+use crate::outbox::NewEvent;
+use crate::store::TenantDb;
+use crate::tokens;
+use crate::StoreError;
+
+/// A person to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Sign-in name, unique in the tenant.
+    pub email: EmailAddress,
+    /// Name shown to others.
+    pub display_name: String,
+    /// What they may do.
+    pub role: Role,
+    /// Whether the `user.created` event asks subscribers to send the invitation e-mail.
+    pub invite: bool,
+}
+
+/// A person of the tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// Id, unique in the tenant.
+    pub id: i64,
+    /// Sign-in name.
+    pub email: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// `invited`, `active` or `disabled`.
+    pub status: String,
+    /// Preferred language tag.
+    pub locale: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at: i64,
+}
+
+type UserRow = (i64, String, String, String, String, String, i64);
+
+fn user((id, email, display_name, role, status, locale, created_at): UserRow) -> Result<User, StoreError> {
+    Ok(User {
+        id,
+        email,
+        display_name,
+        role: Role::parse(&role)?,
+        status,
+        locale,
+        created_at,
+    })
+}
+
+const USER_COLUMNS: &str = "SELECT id, email, display_name, role, status, locale, created_at FROM users";
+
+/// Creates a person in the `invited` state and records a `user.created` event
+/// with it (the invitation e-mail is sent by the event's subscriber, which issues
+/// the single-use link, so no usable token is ever stored in clear).
+pub async fn create_user(db: &TenantDb, new: NewUser) -> Result<User, StoreError> {
+    let display_name = new.display_name.trim().to_owned();
+    if display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid {
+            field: "display_name",
+            reason: "must be at most 200 printable characters".to_owned(),
+        });
+    }
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let row: UserRow = sqlx::query_as(
+        "INSERT INTO users (email, display_name, role, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'invited', $4, $4) \
+         RETURNING id, email, display_name, role, status, locale, created_at",
+    )
+    .bind(new.email.as_str())
+    .bind(&display_name)
+    .bind(new.role.as_str())
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| StoreError::from_db(e, "user e-mail"))?;
+    let created = user(row)?;
+    tx.emit(NewEvent {
+        aggregate_type: "user",
+        aggregate_id: created.id.to_string(),
+        event_type: "user.created",
+        payload: serde_json::json!({
+            "user_id": created.id,
+            "email": created.email,
+            "role": created.role,
+            "invite": new.invite,
+        }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Issues a single-use invitation for a person, valid 72 hours, and returns the
+/// token (stored only as a hash). Earlier invitations of the person stay valid
+/// until used or expired.
+pub async fn issue_invitation(db: &TenantDb, user_id: i64) -> Result<String, StoreError> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    let role = role.ok_or(StoreError::NotFound("user"))?;
+    let token = tokens::random_token(32);
+    sqlx::query(
+        "INSERT INTO invitations (token_hash, user_id, role, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(tokens::hash_token(&token))
+    .bind(user_id)
+    .bind(role)
+    .bind(now + tokens::SETUP_TOKEN_LIFETIME_MS)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Every person of the tenant, by id.
+pub async fn list_users(db: &TenantDb) -> Result<Vec<User>, StoreError> {
+    let mut tx = db.read().await?;
+    let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} ORDER BY id")))
+        .fetch_all(tx.conn())
+        .await?;
+    tx.rollback().await?;
+    rows.into_iter().map(user).collect()
+}
+
+/// One person by id.
+pub async fn get_user(db: &TenantDb, id: i64) -> Result<User, StoreError> {
+    let mut tx = db.read().await?;
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    tx.rollback().await?;
+    user(row.ok_or(StoreError::NotFound("user"))?)
+}
+
+/// While the tenant has no MSP admin, issues a fresh single-use invitation for its
+/// first one (earlier unused ones stop working).
+pub async fn first_admin_invitation(db: &TenantDb) -> Result<Option<String>, StoreError> {
+    let mut tx = db.begin().await?;
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'msp_admin'")
+        .fetch_one(tx.conn())
+        .await?;
+    if admins > 0 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let now = now_ms();
+    sqlx::query("DELETE FROM invitations WHERE user_id IS NULL AND used_at IS NULL")
+        .execute(tx.conn())
+        .await?;
+    let token = tokens::random_token(32);
+    sqlx::query(
+        "INSERT INTO invitations (token_hash, user_id, role, expires_at, created_at) VALUES ($1, NULL, 'msp_admin', $2, $3)",
+    )
+    .bind(tokens::hash_token(&token))
+    .bind(now + tokens::SETUP_TOKEN_LIFETIME_MS)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(Some(token))
+}
