@@ -116,7 +116,7 @@ impl Default for Settings {
             master_key_file: None,
             metrics_listen: None,
             log_format: LogFormat::Text,
-            log: "info".to_owned(),
+            log: "info,sqlx=warn".to_owned(),
             body_limit: 10 * 1024 * 1024,
             request_timeout: 30,
             db_max_connections: 10,

@@ -1,1 +1,10 @@
-fn main(){}
+//! Black-box tests of the whole application, each on both backends.
+
+mod health;
+mod http_surface;
+mod instances;
+mod isolation;
+mod jobs;
+mod migrations;
+mod outbox;
+mod routing;

@@ -1,1 +1,443 @@
-//! x
+//! Test support: the whole application on port 0, on a fresh SQLite directory or a
+//! fresh PostgreSQL database per test, driven over HTTP with explicit `Host` headers
+//! (`*.localhost` does not resolve outside browsers here).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use portico_core::app::{Application, Extensions};
+use portico_core::settings::{MailSink, Settings};
+use portico_core::state::AppState;
+use portico_tenants::registry::{self, TenantRecord};
+use portico_tenants::work::Worker;
+use portico_tenants::{tokens, Role, Store, TenantDb, TenantSlug};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// PostgreSQL on 127.0.0.1:5432 (override with `PORTICO_TEST_PG`).
+    Postgres,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let filter = if filter.is_empty() { "info".to_owned() } else { filter };
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+fn admin_url() -> String {
+    std::env::var("PORTICO_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh PostgreSQL database, dropped when the test ends (even on panic).
+struct TestDatabase {
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> TestDatabase {
+        use sqlx::Connection;
+        let name = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL is reachable for tests");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin);
+        TestDatabase {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop needs async I/O: do it on a private runtime in its own thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut conn)
+                        .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A place for one or more application instances to share: a data directory and,
+/// for PostgreSQL, a database and a master key.
+pub struct TestEnv {
+    /// The backend.
+    pub backend: Backend,
+    data: tempfile::TempDir,
+    database: Option<TestDatabase>,
+    master_key: String,
+}
+
+impl TestEnv {
+    /// A fresh, empty environment.
+    pub async fn new(backend: Backend) -> Arc<TestEnv> {
+        init_logs();
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await),
+        };
+        let (_, master_key) = portico_core::secrets::MasterKey::generate();
+        Arc::new(TestEnv {
+            backend,
+            data: tempfile::tempdir().expect("temp dir"),
+            database,
+            master_key,
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().to_path_buf()
+    }
+
+    /// Settings for an instance in this environment.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: self.data_dir(),
+            demo_tenant: false,
+            mail_sink: MailSink::File,
+            poll_ms: 100,
+            shutdown_grace: 5,
+            ..Settings::default()
+        };
+        if let Some(database) = &self.database {
+            settings.database_url = Some(database.url.clone().into());
+            settings.master_key = Some(self.master_key.clone().into());
+        }
+        settings
+    }
+
+    /// The PostgreSQL URL of this environment, if any.
+    pub fn database_url(&self) -> Option<String> {
+        self.database.as_ref().map(|d| d.url.clone())
+    }
+
+    /// The master key shared by this environment's PostgreSQL instances.
+    pub fn master_key(&self) -> &str {
+        &self.master_key
+    }
+
+    /// Starts an instance with default settings.
+    pub async fn spawn(self: &Arc<Self>) -> TestApp {
+        self.spawn_with(self.settings(), Extensions::default()).await
+    }
+
+    /// Starts an instance with the given settings and extensions.
+    pub async fn spawn_with(self: &Arc<Self>, settings: Settings, extensions: Extensions) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let application = Application::build(settings, listener, extensions).await.expect("application builds");
+        let addr = application.local_addr().expect("local addr");
+        let metrics_addr = application.metrics_addr();
+        let state = application.state().clone();
+        let worker = application.worker();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(application.run(shutdown.clone()));
+        TestApp {
+            addr,
+            metrics_addr,
+            state,
+            worker,
+            shutdown,
+            handle: Some(handle),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            env: self.clone(),
+        }
+    }
+}
+
+/// One running instance.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Where `/metrics` listens, when enabled.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Its state (the store is reachable through it).
+    pub state: AppState,
+    /// Its background worker.
+    pub worker: Arc<Worker>,
+    /// An HTTP client that does not follow redirects.
+    pub client: reqwest::Client,
+    /// The environment it runs in.
+    pub env: Arc<TestEnv>,
+    shutdown: CancellationToken,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A request to `path` on `host`.
+    pub fn request(&self, method: reqwest::Method, host: &str, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).header("Host", host)
+    }
+
+    /// GET `path` on `host`.
+    pub async fn get(&self, host: &str, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, host, path).send().await.expect("request sent")
+    }
+
+    /// Creates a tenant through the registry and waits until this instance routes it.
+    pub async fn create_tenant(&self, slug: &str, name: &str) -> TenantRecord {
+        let parsed = TenantSlug::parse(slug).expect("valid slug");
+        let record = registry::create_tenant(self.store(), &parsed, name).await.expect("tenant created");
+        let host = Self::host(slug);
+        eventually(Duration::from_secs(5), "the new tenant to be routed", || async {
+            matches!(self.state.hosts.resolve(&host), portico_tenants::routing::HostMatch::Tenant(_)).then_some(())
+        })
+        .await;
+        record
+    }
+
+    /// A handle on a tenant.
+    pub async fn tenant(&self, slug: &str) -> TenantDb {
+        self.store().tenant_by_slug(slug).await.expect("tenant exists")
+    }
+
+    /// An API token for a tenant.
+    pub async fn token(&self, slug: &str, role: Role) -> String {
+        let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+        tokens::create_api_token(self.store(), slug, &name, role).await.expect("token created")
+    }
+
+    /// The host name of a tenant.
+    pub fn host(slug: &str) -> String {
+        format!("{slug}.localhost")
+    }
+
+    /// Stops the instance gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            let result = handle.await.expect("server task joined");
+            result.expect("server stopped cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A subscriber that records what it receives and fails on demand.
+pub mod recorder {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use futures::future::BoxFuture;
+    use portico_tenants::outbox::{DeliveryError, Event, Subscriber};
+    use portico_tenants::TenantDb;
+
+    /// Records deliveries; fails the first `n` attempts of chosen aggregates, or all.
+    pub struct Recorder {
+        name: &'static str,
+        /// Every successful delivery, in delivery order.
+        pub delivered: Mutex<Vec<Event>>,
+        /// Every attempt, failed or not: (event id, succeeded).
+        pub attempts: Mutex<Vec<(i64, bool)>>,
+        failures_left: Mutex<HashMap<String, usize>>,
+        fail_everything: bool,
+    }
+
+    impl Recorder {
+        /// A recorder that accepts everything.
+        pub fn new(name: &'static str) -> Self {
+            Recorder {
+                name,
+                delivered: Mutex::new(Vec::new()),
+                attempts: Mutex::new(Vec::new()),
+                failures_left: Mutex::new(HashMap::new()),
+                fail_everything: false,
+            }
+        }
+
+        /// A recorder that refuses everything.
+        pub fn failing(name: &'static str) -> Self {
+            Recorder {
+                fail_everything: true,
+                ..Recorder::new(name)
+            }
+        }
+
+        /// Fails the first `times` deliveries of `aggregate_type:aggregate_id`.
+        pub fn fail_first(self, aggregate: &str, times: usize) -> Self {
+            self.failures_left.lock().expect("lock").insert(aggregate.to_owned(), times);
+            self
+        }
+
+        /// The delivered events as `(aggregate_id, event_type)` pairs, in order.
+        pub fn delivered_pairs(&self) -> Vec<(String, String)> {
+            self.delivered
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|e| (e.aggregate_id.clone(), e.event_type.clone()))
+                .collect()
+        }
+    }
+
+    impl Subscriber for Recorder {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+
+        fn deliver<'a>(&'a self, _tenant: &'a TenantDb, event: &'a Event) -> BoxFuture<'a, Result<(), DeliveryError>> {
+            Box::pin(async move {
+                let key = format!("{}:{}", event.aggregate_type, event.aggregate_id);
+                let fail = self.fail_everything || {
+                    let mut left = self.failures_left.lock().expect("lock");
+                    match left.get_mut(&key) {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                self.attempts.lock().expect("lock").push((event.id, !fail));
+                if fail {
+                    return Err(DeliveryError(format!("refusing {key}")));
+                }
+                self.delivered.lock().expect("lock").push(event.clone());
+                Ok(())
+            })
+        }
+    }
+}
+
+/// A job handler that counts its runs and fails on demand.
+pub mod counting_job {
+    use std::sync::Mutex;
+
+    use futures::future::BoxFuture;
+    use portico_tenants::jobs::{JobError, JobHandler, JobScope};
+
+    /// Records each run as (tenant slug or `platform`, payload).
+    pub struct CountingJob {
+        kind: &'static str,
+        /// Successful runs.
+        pub runs: Mutex<Vec<(String, serde_json::Value)>>,
+        failures_left: Mutex<usize>,
+        permanent: bool,
+    }
+
+    impl CountingJob {
+        /// Succeeds every time.
+        pub fn new(kind: &'static str) -> Self {
+            CountingJob {
+                kind,
+                runs: Mutex::new(Vec::new()),
+                failures_left: Mutex::new(0),
+                permanent: false,
+            }
+        }
+
+        /// Fails the first `times` runs with a retryable error.
+        pub fn failing_first(kind: &'static str, times: usize) -> Self {
+            let job = CountingJob::new(kind);
+            *job.failures_left.lock().expect("lock") = times;
+            job
+        }
+
+        /// Always fails permanently.
+        pub fn broken(kind: &'static str) -> Self {
+            CountingJob {
+                permanent: true,
+                ..CountingJob::new(kind)
+            }
+        }
+
+        /// How many times it succeeded.
+        pub fn count(&self) -> usize {
+            self.runs.lock().expect("lock").len()
+        }
+    }
+
+    impl JobHandler for CountingJob {
+        fn kind(&self) -> &'static str {
+            self.kind
+        }
+
+        fn run<'a>(&'a self, scope: JobScope<'a>, payload: &'a serde_json::Value) -> BoxFuture<'a, Result<(), JobError>> {
+            Box::pin(async move {
+                if self.permanent {
+                    return Err(JobError::Permanent("cannot ever work".into()));
+                }
+                {
+                    let mut left = self.failures_left.lock().expect("lock");
+                    if *left > 0 {
+                        *left -= 1;
+                        return Err(JobError::Retry("not yet".into()));
+                    }
+                }
+                let place = match scope {
+                    JobScope::Platform(_) => "platform".to_owned(),
+                    JobScope::Tenant(db) => db.slug().to_owned(),
+                };
+                self.runs.lock().expect("lock").push((place, payload.clone()));
+                Ok(())
+            })
+        }
+    }
+}
