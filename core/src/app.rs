@@ -5,16 +5,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::Router;
 use portico_tenants::jobs::JobHandlers;
 use portico_tenants::migrate::{self, error_chain};
 use portico_tenants::outbox::Subscriber;
 use portico_tenants::routing::{self, HostIndex};
 use portico_tenants::work::Worker;
-use portico_tenants::{people, registry, Store, StoreError, StoreOptions, TenantSlug};
+use portico_tenants::{Store, StoreError, StoreOptions, TenantSlug, people, registry};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -63,7 +63,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("listener", &self.listener.local_addr().ok()).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("listener", &self.listener.local_addr().ok())
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,8 +78,15 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     options.max_connections = settings.db_max_connections;
     options.max_open_tenants = settings.max_open_tenants;
     Store::open(options).await.map_err(|error| {
-        let setting = if settings.is_embedded() { "PORTICO_DATA_DIR" } else { "DATABASE_URL" };
-        anyhow::anyhow!("{setting}: cannot open the database: {}", error_chain(&error))
+        let setting = if settings.is_embedded() {
+            "PORTICO_DATA_DIR"
+        } else {
+            "DATABASE_URL"
+        };
+        anyhow::anyhow!(
+            "{setting}: cannot open the database: {}",
+            error_chain(&error)
+        )
     })
 }
 
@@ -93,14 +102,19 @@ async fn check_master_key(store: &Store, key: &MasterKey) -> anyhow::Result<()> 
         .await?
         .context("master key check missing")?;
     if key.open(MASTER_KEY_CONTEXT, &stored).is_err() {
-        bail!("PORTICO_MASTER_KEY: this is not the key the database was set up with; stored secrets could not be read");
+        bail!(
+            "PORTICO_MASTER_KEY: this is not the key the database was set up with; stored secrets could not be read"
+        );
     }
     Ok(())
 }
 
 /// Creates the `demo` tenant on the very first start (never again once deleted).
 async fn ensure_demo(store: &Store) -> anyhow::Result<bool> {
-    if registry::get_meta(store, "demo_tenant_created").await?.is_some() {
+    if registry::get_meta(store, "demo_tenant_created")
+        .await?
+        .is_some()
+    {
         return Ok(false);
     }
     let slug = TenantSlug::parse("demo")?;
@@ -115,7 +129,11 @@ async fn ensure_demo(store: &Store) -> anyhow::Result<bool> {
 
 impl Application {
     /// Prepares everything: key, database, migrations, routing, worker, mail.
-    pub async fn build(settings: Settings, listener: TcpListener, extensions: Extensions) -> anyhow::Result<Self> {
+    pub async fn build(
+        settings: Settings,
+        listener: TcpListener,
+        extensions: Extensions,
+    ) -> anyhow::Result<Self> {
         let master_key = MasterKey::load(&settings)?;
         let store = open_store(&settings).await?;
         if settings.migrate_on_start {
@@ -123,13 +141,18 @@ impl Application {
                 .await
                 .map_err(|e| anyhow::anyhow!("migrating: {}", error_chain(&e)))?;
             if !report.failures.is_empty() {
-                tracing::error!(failed = report.failures.len(), "some tenant schemas could not be migrated; run `portico migrate`");
+                tracing::error!(
+                    failed = report.failures.len(),
+                    "some tenant schemas could not be migrated; run `portico migrate`"
+                );
             }
         } else {
             let version = migrate::platform_version(&store).await?;
             let latest = migrate::latest_version(store.backend(), migrate::Level::Platform);
             if version != latest {
-                bail!("the platform schema is at version {version}, this binary needs {latest}: run `portico migrate` (or set PORTICO_MIGRATE_ON_START=true)");
+                bail!(
+                    "the platform schema is at version {version}, this binary needs {latest}: run `portico migrate` (or set PORTICO_MIGRATE_ON_START=true)"
+                );
             }
         }
         check_master_key(&store, &master_key).await?;
@@ -141,7 +164,8 @@ impl Application {
         if let Ok(demo) = store.tenant_by_slug("demo").await {
             report.demo_url = Some(settings.tenant_url("demo"));
             if let Some(token) = people::first_admin_invitation(&demo).await? {
-                report.demo_admin_link = Some(format!("{}/invite/{token}", settings.tenant_url("demo")));
+                report.demo_admin_link =
+                    Some(format!("{}/invite/{token}", settings.tenant_url("demo")));
             }
         }
         if let Some(token) = registry::first_admin_setup_token(&store).await? {
@@ -151,20 +175,29 @@ impl Application {
         let hosts = Arc::new(HostIndex::new(&settings.base_domain));
         hosts.reload(&store).await?;
 
-        let transport: Arc<dyn MailTransport> = match (extensions.mail_transport, settings.mail_sink) {
-            (Some(transport), _) => transport,
-            (None, MailSink::File) => Arc::new(
-                FileSink::new(settings.data_dir.join("mail"))
-                    .with_context(|| format!("PORTICO_DATA_DIR: cannot create {}", settings.data_dir.join("mail").display()))?,
-            ),
-            (None, MailSink::Log) => Arc::new(LogSink),
-        };
-        let mailer = Mailer::new(transport, &format!("Portico <noreply@{}>", settings.base_domain))
-            .context("PORTICO_BASE_DOMAIN: not usable in a sender address")?;
+        let transport: Arc<dyn MailTransport> =
+            match (extensions.mail_transport, settings.mail_sink) {
+                (Some(transport), _) => transport,
+                (None, MailSink::File) => Arc::new(
+                    FileSink::new(settings.data_dir.join("mail")).with_context(|| {
+                        format!(
+                            "PORTICO_DATA_DIR: cannot create {}",
+                            settings.data_dir.join("mail").display()
+                        )
+                    })?,
+                ),
+                (None, MailSink::Log) => Arc::new(LogSink),
+            };
+        let mailer = Mailer::new(
+            transport,
+            &format!("Portico <noreply@{}>", settings.base_domain),
+        )
+        .context("PORTICO_BASE_DOMAIN: not usable in a sender address")?;
         let outbound = OutboundHttp::new(settings.outbound_allow_private)?;
         let redis = match &settings.redis_url {
             Some(url) => {
-                let client = redis::Client::open(url.expose_secret()).context("REDIS_URL: invalid")?;
+                let client =
+                    redis::Client::open(url.expose_secret()).context("REDIS_URL: invalid")?;
                 Some(
                     redis::aio::ConnectionManager::new(client)
                         .await
@@ -222,7 +255,9 @@ impl Application {
 
     /// The address of the metrics listener, when enabled.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state (tests reach the store through it).
@@ -275,7 +310,8 @@ impl Application {
 
         let grace = crate::http::shutdown_grace(&state);
         let app = crate::http::router(state.clone());
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let server =
+            axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let deadline = async {
             shutdown.cancelled().await;
             tokio::time::sleep(grace).await;
@@ -297,7 +333,10 @@ impl Application {
 
 async fn render_metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     (
-        [(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(&state.store, &state.worker_stats),
     )
 }

@@ -13,10 +13,10 @@ use clap::{Parser, Subcommand};
 use portico_tenants::ids::EmailAddress;
 use portico_tenants::migrate::{self, error_chain};
 use portico_tenants::people::{self, NewUser};
-use portico_tenants::{registry, tokens, Role, Store, StoreError, TenantSlug, TenantStatus};
+use portico_tenants::{Role, Store, StoreError, TenantSlug, TenantStatus, registry, tokens};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{open_store, Application, Extensions};
+use crate::app::{Application, Extensions, open_store};
 use crate::settings::Settings;
 
 /// Portico: a multi-tenant service desk for MSPs.
@@ -215,11 +215,13 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), Failure> {
+async fn serve(mut settings: Settings) -> Result<(), Failure> {
     crate::telemetry::init(&settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("PORTICO_LISTEN: cannot bind {}", settings.listen))?;
+    // With port 0 the system picks one: print and mail the real one.
+    settings.listen = listener.local_addr().context("reading the bound address")?;
     let backend = if settings.is_embedded() {
         format!("the embedded database in {}", settings.data_dir.display())
     } else {
@@ -228,7 +230,10 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     let operator_url = settings.operator_url();
     let application = Application::build(settings, listener, Extensions::default()).await?;
     let report = application.report();
-    println!("Portico {} is serving on {backend}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Portico {} is serving on {backend}",
+        env!("CARGO_PKG_VERSION")
+    );
     if let Some(url) = &report.demo_url {
         println!("  Demo tenant:  {url}");
     }
@@ -237,7 +242,9 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
         println!("  Set up the first platform admin (single use, valid 72 hours):\n    {link}");
     }
     if let Some(link) = &report.demo_admin_link {
-        println!("  Set up the demo tenant's first MSP admin (single use, valid 72 hours):\n    {link}");
+        println!(
+            "  Set up the demo tenant's first MSP admin (single use, valid 72 hours):\n    {link}"
+        );
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
@@ -250,14 +257,15 @@ async fn signal_shutdown(shutdown: CancellationToken) {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                shutdown.cancel();
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}
@@ -272,26 +280,46 @@ async fn signal_shutdown(shutdown: CancellationToken) {
 async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
     let store = open_store(&settings).await?;
     let result = match command {
-        Command::Migrate { parallelism } => migrate_command(&store, parallelism.unwrap_or(settings.migrate_parallelism)).await,
+        Command::Migrate { parallelism } => {
+            migrate_command(&store, parallelism.unwrap_or(settings.migrate_parallelism)).await
+        }
         other => {
             migrate::migrate_platform(&store).await?;
             match other {
                 Command::Tenant { command } => tenant_command(&store, &settings, command).await,
-                Command::ApiToken { command: ApiTokenCommand::Create { tenant, name, role } } => {
+                Command::ApiToken {
+                    command: ApiTokenCommand::Create { tenant, name, role },
+                } => {
                     let role = Role::parse(&role)?;
                     let secret = tokens::create_api_token(&store, &tenant, &name, role).await?;
                     println!("{secret}");
-                    eprintln!("API token `{name}` for {tenant} ({}); it is shown only this once.", role.as_str());
+                    eprintln!(
+                        "API token `{name}` for {tenant} ({}); it is shown only this once.",
+                        role.as_str()
+                    );
                     Ok(())
                 }
-                Command::Admin { command: AdminCommand::Create { email } } => {
+                Command::Admin {
+                    command: AdminCommand::Create { email },
+                } => {
                     let email = EmailAddress::parse(&email)?;
                     let token = registry::create_platform_admin(&store, &email).await?;
-                    println!("Platform admin {} created. Single-use set-up link (valid 72 hours):", email.as_str());
+                    println!(
+                        "Platform admin {} created. Single-use set-up link (valid 72 hours):",
+                        email.as_str()
+                    );
                     println!("{}/setup/{token}", settings.operator_url());
                     Ok(())
                 }
-                Command::User { command: UserCommand::Create { tenant, email, role, name } } => {
+                Command::User {
+                    command:
+                        UserCommand::Create {
+                            tenant,
+                            email,
+                            role,
+                            name,
+                        },
+                } => {
                     let db = store.tenant_by_slug(&tenant).await?;
                     let new = NewUser {
                         email: EmailAddress::parse(&email)?,
@@ -301,7 +329,11 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
                     };
                     let user = people::create_user(&db, new).await?;
                     let token = people::issue_invitation(&db, user.id).await?;
-                    println!("User {} ({}) created in {tenant}. Single-use invitation link (valid 72 hours):", user.email, user.role.as_str());
+                    println!(
+                        "User {} ({}) created in {tenant}. Single-use invitation link (valid 72 hours):",
+                        user.email,
+                        user.role.as_str()
+                    );
                     println!("{}/invite/{token}", settings.tenant_url(&tenant));
                     Ok(())
                 }
@@ -318,7 +350,10 @@ async fn migrate_command(store: &Store, parallelism: usize) -> Result<(), Failur
     let mut last_print = Instant::now();
     let report = migrate::migrate_all(store, parallelism, |progress| {
         if progress.done == progress.total || last_print.elapsed().as_millis() >= 1000 {
-            eprintln!("migrating tenants: {}/{} ({} failed)", progress.done, progress.total, progress.failed);
+            eprintln!(
+                "migrating tenants: {}/{} ({} failed)",
+                progress.done, progress.total, progress.failed
+            );
             last_print = Instant::now();
         }
     })
@@ -338,12 +373,19 @@ async fn migrate_command(store: &Store, parallelism: usize) -> Result<(), Failur
         }
         Err(Failure {
             code: 1,
-            message: format!("{} tenant(s) failed to migrate; rerun `portico migrate` after fixing the cause", report.failures.len()),
+            message: format!(
+                "{} tenant(s) failed to migrate; rerun `portico migrate` after fixing the cause",
+                report.failures.len()
+            ),
         })
     }
 }
 
-async fn tenant_command(store: &Store, settings: &Settings, command: TenantCommand) -> Result<(), Failure> {
+async fn tenant_command(
+    store: &Store,
+    settings: &Settings,
+    command: TenantCommand,
+) -> Result<(), Failure> {
     match command {
         TenantCommand::Create { slug, name } => {
             let slug = TenantSlug::parse(&slug)?;
@@ -365,7 +407,13 @@ async fn tenant_command(store: &Store, settings: &Settings, command: TenantComma
             } else {
                 println!("{:<24} {:<11} {:>7}  NAME", "SLUG", "STATUS", "SCHEMA");
                 for tenant in tenants {
-                    println!("{:<24} {:<11} {:>7}  {}", tenant.slug, tenant.status.as_str(), tenant.schema_version, tenant.name);
+                    println!(
+                        "{:<24} {:<11} {:>7}  {}",
+                        tenant.slug,
+                        tenant.status.as_str(),
+                        tenant.schema_version,
+                        tenant.name
+                    );
                 }
             }
         }

@@ -55,7 +55,9 @@ impl Locale {
     /// The language of a tag such as `de-CH` (`None` for languages we lack).
     pub fn from_tag(tag: &str) -> Option<Locale> {
         let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        Locale::ALL.into_iter().find(|locale| locale.tag() == primary)
+        Locale::ALL
+            .into_iter()
+            .find(|locale| locale.tag() == primary)
     }
 
     /// The best match for an `Accept-Language` header, by quality value.
@@ -70,10 +72,11 @@ impl Locale {
                 .unwrap_or(1.0);
             // Earlier entries win ties, as the header lists preferences in order.
             let quality = quality - position as f32 * 1e-4;
-            if let Some(locale) = Locale::from_tag(tag) {
-                if quality > 0.0 && best.is_none_or(|(known, _)| quality > known) {
-                    best = Some((quality, locale));
-                }
+            if let Some(locale) = Locale::from_tag(tag)
+                && quality > 0.0
+                && best.is_none_or(|(known, _)| quality > known)
+            {
+                best = Some((quality, locale));
             }
         }
         best.map(|(_, locale)| locale).unwrap_or_default()
@@ -122,7 +125,11 @@ mod tests {
     use super::*;
 
     fn message_ids(locale: Locale) -> BTreeSet<String> {
-        let path = format!("{}/locales/{}/main.ftl", env!("CARGO_MANIFEST_DIR"), locale.tag());
+        let path = format!(
+            "{}/locales/{}/main.ftl",
+            env!("CARGO_MANIFEST_DIR"),
+            locale.tag()
+        );
         let text = std::fs::read_to_string(path).expect("locale file");
         text.lines()
             .filter(|line| !line.starts_with([' ', '#']) && line.contains(" ="))
@@ -137,7 +144,20 @@ mod tests {
         for locale in Locale::ALL {
             assert_eq!(message_ids(locale), english, "{}", locale.tag());
             for key in &english {
-                assert_ne!(locale.text_with(key, &[("tenant", "Acme"), ("portal", "p"), ("email", "e"), ("link", "l")]), *key, "{} {key}", locale.tag());
+                assert_ne!(
+                    locale.text_with(
+                        key,
+                        &[
+                            ("tenant", "Acme"),
+                            ("portal", "p"),
+                            ("email", "e"),
+                            ("link", "l")
+                        ]
+                    ),
+                    *key,
+                    "{} {key}",
+                    locale.tag()
+                );
             }
         }
     }
@@ -154,6 +174,9 @@ mod tests {
 
     #[test]
     fn arguments_are_substituted_without_isolation_marks() {
-        assert_eq!(Locale::De.text_with("suspended-title", &[("tenant", "Acme")]), "Acme ist nicht verfügbar");
+        assert_eq!(
+            Locale::De.text_with("suspended-title", &[("tenant", "Acme")]),
+            "Acme ist nicht verfügbar"
+        );
     }
 }

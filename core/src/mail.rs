@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Why a message was not sent.
@@ -70,7 +70,12 @@ pub struct LogSink;
 impl MailTransport for LogSink {
     fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
-            let to: Vec<String> = message.envelope().to().iter().map(ToString::to_string).collect();
+            let to: Vec<String> = message
+                .envelope()
+                .to()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             let subject = message
                 .headers()
                 .get_raw("Subject")
@@ -107,7 +112,9 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("from", &self.from.to_string()).finish_non_exhaustive()
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
     }
 }
 
@@ -130,9 +137,9 @@ impl lettre::message::header::Header for AutoSubmitted {
 impl Mailer {
     /// A mailer sending as `from` through `transport`.
     pub fn new(transport: Arc<dyn MailTransport>, from: &str) -> Result<Self, MailError> {
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e: lettre::address::AddressError| MailError::Invalid(format!("sender {from}: {e}")))?;
+        let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| {
+            MailError::Invalid(format!("sender {from}: {e}"))
+        })?;
         Ok(Mailer { transport, from })
     }
 
@@ -141,7 +148,9 @@ impl Mailer {
         let to: Mailbox = email
             .to
             .parse()
-            .map_err(|e: lettre::address::AddressError| MailError::Invalid(format!("recipient: {e}")))?;
+            .map_err(|e: lettre::address::AddressError| {
+                MailError::Invalid(format!("recipient: {e}"))
+            })?;
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -154,9 +163,11 @@ impl Mailer {
             .body(email.text.clone());
         let message = match &email.html {
             Some(html) => builder.multipart(
-                MultiPart::alternative()
-                    .singlepart(text)
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
+                MultiPart::alternative().singlepart(text).singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html.clone()),
+                ),
             ),
             None => builder.singlepart(text),
         }

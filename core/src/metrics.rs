@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use portico_tenants::Store;
+use portico_tenants::work::WorkerStats;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use portico_tenants::work::WorkerStats;
-use portico_tenants::Store;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -70,7 +70,9 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("portico");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let latency = Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
         let open_tenant_files = Gauge::default();
@@ -78,14 +80,46 @@ impl Metrics {
         let job_lag = Gauge::<f64, AtomicU64>::default();
         let events = Family::<OutcomeLabels, Counter>::default();
         let jobs = Family::<OutcomeLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
-        registry.register("db_pool_connections", "Open database connections (platform pool)", pool_connections.clone());
-        registry.register("db_pool_idle", "Idle database connections (platform pool)", pool_idle.clone());
-        registry.register("tenant_files_open", "Tenant SQLite files open", open_tenant_files.clone());
-        registry.register("outbox_lag_seconds", "Age of the oldest event in the last delivery pass", outbox_lag.clone());
-        registry.register("job_lag_seconds", "Delay of the most overdue job in the last pass", job_lag.clone());
-        registry.register("outbox_deliveries", "Event deliveries by outcome", events.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open database connections (platform pool)",
+            pool_connections.clone(),
+        );
+        registry.register(
+            "db_pool_idle",
+            "Idle database connections (platform pool)",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "tenant_files_open",
+            "Tenant SQLite files open",
+            open_tenant_files.clone(),
+        );
+        registry.register(
+            "outbox_lag_seconds",
+            "Age of the oldest event in the last delivery pass",
+            outbox_lag.clone(),
+        );
+        registry.register(
+            "job_lag_seconds",
+            "Delay of the most overdue job in the last pass",
+            job_lag.clone(),
+        );
+        registry.register(
+            "outbox_deliveries",
+            "Event deliveries by outcome",
+            events.clone(),
+        );
         registry.register("jobs_run", "Jobs run by outcome", jobs.clone());
         Metrics {
             registry,
@@ -125,8 +159,10 @@ impl Metrics {
         self.pool_connections.set(i64::from(size));
         self.pool_idle.set(idle as i64);
         self.open_tenant_files.set(store.open_tenant_files() as i64);
-        self.outbox_lag.set(worker.outbox_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0);
-        self.job_lag.set(worker.job_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0);
+        self.outbox_lag
+            .set(worker.outbox_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0);
+        self.job_lag
+            .set(worker.job_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0);
         let now = [
             worker.events_delivered.load(Ordering::Relaxed),
             worker.events_failed.load(Ordering::Relaxed),

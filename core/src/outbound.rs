@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::{redirect, Method, RequestBuilder, Url};
+use reqwest::{Method, RequestBuilder, Url, redirect};
 
 /// Why an outbound request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +74,13 @@ impl Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private {
-                if let Some(bad) = addresses.iter().find(|a| is_forbidden(a.ip())) {
-                    return Err(Box::new(OutboundError::Forbidden(format!("{host} ({})", bad.ip())))
-                        as Box<dyn std::error::Error + Send + Sync>);
-                }
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private && let Some(bad) = addresses.iter().find(|a| is_forbidden(a.ip())) {
+                return Err(
+                    Box::new(OutboundError::Forbidden(format!("{host} ({})", bad.ip())))
+                        as Box<dyn std::error::Error + Send + Sync>,
+                );
             }
             let addrs: Addrs = Box::new(addresses.into_iter());
             Ok(addrs)
@@ -98,7 +99,9 @@ fn check_url(url: &Url, allow_private: bool) -> Result<(), OutboundError> {
         None => return Err(OutboundError::Scheme),
     };
     match literal {
-        Some(ip) if !allow_private && is_forbidden(ip) => Err(OutboundError::Forbidden(ip.to_string())),
+        Some(ip) if !allow_private && is_forbidden(ip) => {
+            Err(OutboundError::Forbidden(ip.to_string()))
+        }
         _ => Ok(()),
     }
 }
@@ -131,7 +134,10 @@ impl OutboundHttp {
             .user_agent(concat!("Portico/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| OutboundError::Client(e.to_string()))?;
-        Ok(OutboundHttp { client, allow_private })
+        Ok(OutboundHttp {
+            client,
+            allow_private,
+        })
     }
 
     /// A request to a tenant-configured URL, refused at once if the URL is not allowed.
@@ -149,8 +155,19 @@ mod tests {
     #[test]
     fn internal_addresses_are_forbidden() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "224.0.0.1",
         ] {
             assert!(is_forbidden(ip.parse().expect("ip")), "{ip}");
         }
@@ -162,15 +179,27 @@ mod tests {
     #[test]
     fn literal_and_non_http_urls_are_refused_before_sending() {
         let client = OutboundHttp::new(false).expect("client");
-        for url in ["http://127.0.0.1:8080/", "http://[::1]/", "http://169.254.169.254/latest", "file:///etc/passwd", "gopher://x"] {
+        for url in [
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest",
+            "file:///etc/passwd",
+            "gopher://x",
+        ] {
             assert!(client.request(Method::GET, url).is_err(), "{url}");
         }
-        assert!(client.request(Method::POST, "https://hooks.example.com/x").is_ok());
+        assert!(
+            client
+                .request(Method::POST, "https://hooks.example.com/x")
+                .is_ok()
+        );
     }
 
     #[tokio::test]
     async fn names_resolving_to_loopback_are_refused_and_allowed_in_tests() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
@@ -183,15 +212,26 @@ mod tests {
                         Ok(n) => request.extend_from_slice(&buffer[..n]),
                     }
                 }
-                let _ = socket.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                    .await;
             }
         });
         let url = format!("http://localhost:{port}/hook");
         let strict = OutboundHttp::new(false).expect("client");
-        let refused = strict.request(Method::GET, &url).expect("builder").send().await;
+        let refused = strict
+            .request(Method::GET, &url)
+            .expect("builder")
+            .send()
+            .await;
         assert!(refused.is_err());
         let relaxed = OutboundHttp::new(true).expect("client");
-        let response = relaxed.request(Method::GET, &url).expect("builder").send().await.expect("sent");
+        let response = relaxed
+            .request(Method::GET, &url)
+            .expect("builder")
+            .send()
+            .await
+            .expect("sent");
         assert_eq!(response.status().as_u16(), 204);
     }
 }

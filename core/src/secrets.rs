@@ -8,8 +8,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
@@ -32,13 +32,17 @@ impl std::fmt::Debug for MasterKey {
 #[derive(Debug, thiserror::Error)]
 pub enum MasterKeyError {
     /// The configured value is not base64 of 32 bytes.
-    #[error("{setting}: must be the base64 encoding of 32 random bytes (generate one with `openssl rand -base64 32`)")]
+    #[error(
+        "{setting}: must be the base64 encoding of 32 random bytes (generate one with `openssl rand -base64 32`)"
+    )]
     Malformed {
         /// The setting that held it.
         setting: &'static str,
     },
     /// PostgreSQL means many instances: they must share one configured key.
-    #[error("PORTICO_MASTER_KEY or PORTICO_MASTER_KEY_FILE is required with PostgreSQL, so that every instance shares it")]
+    #[error(
+        "PORTICO_MASTER_KEY or PORTICO_MASTER_KEY_FILE is required with PostgreSQL, so that every instance shares it"
+    )]
     Required,
     /// The key file could not be read or written.
     #[error("{setting}: cannot use {path}")]
@@ -138,7 +142,13 @@ impl MasterKey {
         // Encryption with a valid key and nonce cannot fail for inputs below 256 GiB.
         let ciphertext = self
             .cipher
-            .encrypt(&nonce, Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .unwrap_or_default();
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&ciphertext);
@@ -154,7 +164,13 @@ impl MasterKey {
         }
         let (nonce, ciphertext) = bytes.split_at(24);
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| UnsealError)
     }
 }
@@ -169,11 +185,18 @@ mod tests {
         let (other, _) = MasterKey::generate();
         let sealed = key.seal("tenant:1:smtp_password", b"hunter2");
         assert!(!sealed.contains("hunter2"));
-        assert_eq!(key.open("tenant:1:smtp_password", &sealed).ok(), Some(b"hunter2".to_vec()));
+        assert_eq!(
+            key.open("tenant:1:smtp_password", &sealed).ok(),
+            Some(b"hunter2".to_vec())
+        );
         assert!(key.open("tenant:2:smtp_password", &sealed).is_err());
         assert!(other.open("tenant:1:smtp_password", &sealed).is_err());
         assert!(key.open("tenant:1:smtp_password", "v1.garbage").is_err());
-        assert_ne!(sealed, key.seal("tenant:1:smtp_password", b"hunter2"), "nonces differ");
+        assert_ne!(
+            sealed,
+            key.seal("tenant:1:smtp_password", b"hunter2"),
+            "nonces differ"
+        );
     }
 
     #[test]
@@ -196,8 +219,12 @@ mod tests {
             database_url: Some("postgres://localhost/x".to_owned().into()),
             ..Settings::default()
         };
-        assert!(matches!(MasterKey::load(&settings), Err(MasterKeyError::Required)));
-        let error = MasterKey::from_base64("c2hvcnQ=", "PORTICO_MASTER_KEY").expect_err("too short");
+        assert!(matches!(
+            MasterKey::load(&settings),
+            Err(MasterKeyError::Required)
+        ));
+        let error =
+            MasterKey::from_base64("c2hvcnQ=", "PORTICO_MASTER_KEY").expect_err("too short");
         assert!(error.to_string().contains("PORTICO_MASTER_KEY"));
     }
 }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -183,8 +183,10 @@ impl Settings {
                 key.starts_with("PORTICO_") || key == "DATABASE_URL" || key == "REDIS_URL"
             })
             .collect();
-        let borrowed: Vec<(&str, &str)> =
-            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let borrowed: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         Self::load_with_env(config_file, &borrowed)
     }
 
@@ -222,7 +224,9 @@ impl Settings {
             };
             figment = figment.merge(Serialized::global(&key, value));
         }
-        let settings: Settings = figment.extract().map_err(|e| SettingsError::Parse(Box::new(e)))?;
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| SettingsError::Parse(Box::new(e)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -234,14 +238,22 @@ impl Settings {
             && domain.len() <= 200
             && domain.split('.').all(|label| {
                 !label.is_empty()
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     && !label.starts_with('-')
             });
         if !domain_ok {
-            return Err(invalid("PORTICO_BASE_DOMAIN", format!("`{}` is not a domain name", self.base_domain)));
+            return Err(invalid(
+                "PORTICO_BASE_DOMAIN",
+                format!("`{}` is not a domain name", self.base_domain),
+            ));
         }
         if self.public_scheme != "http" && self.public_scheme != "https" {
-            return Err(invalid("PORTICO_PUBLIC_SCHEME", "must be `http` or `https`"));
+            return Err(invalid(
+                "PORTICO_PUBLIC_SCHEME",
+                "must be `http` or `https`",
+            ));
         }
         if let Some(url) = &self.database_url {
             let url = url.expose_secret();
@@ -268,7 +280,10 @@ impl Settings {
             return Err(invalid("PORTICO_BODY_LIMIT", "must be at least 1024 bytes"));
         }
         if self.request_timeout == 0 || self.request_timeout > 3600 {
-            return Err(invalid("PORTICO_REQUEST_TIMEOUT", "must be 1 to 3600 seconds"));
+            return Err(invalid(
+                "PORTICO_REQUEST_TIMEOUT",
+                "must be 1 to 3600 seconds",
+            ));
         }
         if self.db_max_connections == 0 || self.db_max_connections > 1000 {
             return Err(invalid("PORTICO_DB_MAX_CONNECTIONS", "must be 1 to 1000"));
@@ -280,10 +295,16 @@ impl Settings {
             return Err(invalid("PORTICO_MIGRATE_PARALLELISM", "must be 1 to 64"));
         }
         if self.poll_ms < 50 || self.poll_ms > 60_000 {
-            return Err(invalid("PORTICO_POLL_MS", "must be 50 to 60000 milliseconds"));
+            return Err(invalid(
+                "PORTICO_POLL_MS",
+                "must be 50 to 60000 milliseconds",
+            ));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
-            return Err(invalid("PORTICO_LOG", format!("`{}` is not a valid log filter", self.log)));
+            return Err(invalid(
+                "PORTICO_LOG",
+                format!("`{}` is not a valid log filter", self.log),
+            ));
         }
         Ok(())
     }
@@ -326,17 +347,45 @@ impl Settings {
 
 /// Settings read from the environment by name.
 const KNOWN_KEYS: &[&str] = &[
-    "listen", "data_dir", "base_domain", "public_scheme", "public_port", "database_url",
-    "redis_url", "master_key", "master_key_file", "metrics_listen", "log_format", "log",
-    "body_limit", "request_timeout", "db_max_connections", "max_open_tenants",
-    "migrate_parallelism", "migrate_on_start", "demo_tenant", "mail_sink",
-    "outbound_allow_private", "poll_ms", "shutdown_grace",
+    "listen",
+    "data_dir",
+    "base_domain",
+    "public_scheme",
+    "public_port",
+    "database_url",
+    "redis_url",
+    "master_key",
+    "master_key_file",
+    "metrics_listen",
+    "log_format",
+    "log",
+    "body_limit",
+    "request_timeout",
+    "db_max_connections",
+    "max_open_tenants",
+    "migrate_parallelism",
+    "migrate_on_start",
+    "demo_tenant",
+    "mail_sink",
+    "outbound_allow_private",
+    "poll_ms",
+    "shutdown_grace",
 ];
 
 /// Settings that stay text even when they look like a number.
 const STRING_KEYS: &[&str] = &[
-    "listen", "data_dir", "base_domain", "public_scheme", "database_url", "redis_url",
-    "master_key", "master_key_file", "metrics_listen", "log_format", "log", "mail_sink",
+    "listen",
+    "data_dir",
+    "base_domain",
+    "public_scheme",
+    "database_url",
+    "redis_url",
+    "master_key",
+    "master_key_file",
+    "metrics_listen",
+    "log_format",
+    "log",
+    "mail_sink",
 ];
 
 /// Environment values are text; numbers and booleans are typed so figment can
@@ -370,10 +419,17 @@ mod tests {
     fn environment_wins_over_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("portico.toml");
-        std::fs::write(&file, "base_domain = \"file.example\"\nlisten = \"127.0.0.1:9000\"\n").expect("write");
+        std::fs::write(
+            &file,
+            "base_domain = \"file.example\"\nlisten = \"127.0.0.1:9000\"\n",
+        )
+        .expect("write");
         let settings = Settings::load_with_env(
             Some(&file),
-            &[("PORTICO_BASE_DOMAIN", "env.example"), ("PORTICO_REQUEST_TIMEOUT", "5")],
+            &[
+                ("PORTICO_BASE_DOMAIN", "env.example"),
+                ("PORTICO_REQUEST_TIMEOUT", "5"),
+            ],
         )
         .expect("loads");
         assert_eq!(settings.base_domain, "env.example");

@@ -3,9 +3,9 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use portico_tenants::Store;
 use portico_tenants::routing::HostIndex;
 use portico_tenants::work::WorkerStats;
-use portico_tenants::Store;
 
 use crate::mail::Mailer;
 use crate::metrics::Metrics;

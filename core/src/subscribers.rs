@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use portico_tenants::TenantDb;
 use portico_tenants::outbox::{DeliveryError, Event, Subscriber};
 use portico_tenants::people;
 use portico_tenants::routing::{HostIndex, HostMatch};
-use portico_tenants::TenantDb;
 
 use crate::i18n::Locale;
 use crate::mail::{MailError, Mailer, OutboundEmail};
@@ -25,10 +25,14 @@ pub struct InvitationMail {
 
 impl InvitationMail {
     async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
-        if event.event_type != "user.created" || event.payload["invite"] != serde_json::Value::Bool(true) {
+        if event.event_type != "user.created"
+            || event.payload["invite"] != serde_json::Value::Bool(true)
+        {
             return Ok(());
         }
-        let user_id = event.payload["user_id"].as_i64().ok_or_else(|| DeliveryError("event without user_id".into()))?;
+        let user_id = event.payload["user_id"]
+            .as_i64()
+            .ok_or_else(|| DeliveryError("event without user_id".into()))?;
         let user = match people::get_user(tenant, user_id).await {
             Ok(user) => user,
             // Deleted since: nobody to invite.
@@ -39,16 +43,25 @@ impl InvitationMail {
             return Ok(());
         }
         let portal = self.settings.tenant_url(tenant.slug());
-        let name = match self.hosts.resolve(&format!("{}.{}", tenant.slug(), self.hosts.base_domain())) {
-            HostMatch::Tenant(route) => route.name.to_string(),
-            _ => tenant.slug().to_owned(),
-        };
+        let name =
+            match self
+                .hosts
+                .resolve(&format!("{}.{}", tenant.slug(), self.hosts.base_domain()))
+            {
+                HostMatch::Tenant(route) => route.name.to_string(),
+                _ => tenant.slug().to_owned(),
+            };
         let token = people::issue_invitation(tenant, user.id)
             .await
             .map_err(|e| DeliveryError(e.to_string()))?;
         let link = format!("{portal}/invite/{token}");
         let locale = Locale::from_tag(&user.locale).unwrap_or_default();
-        let args = [("tenant", name.as_str()), ("portal", portal.as_str()), ("email", user.email.as_str()), ("link", link.as_str())];
+        let args = [
+            ("tenant", name.as_str()),
+            ("portal", portal.as_str()),
+            ("email", user.email.as_str()),
+            ("link", link.as_str()),
+        ];
         let email = OutboundEmail {
             to: user.email.clone(),
             subject: locale.text_with("invitation-subject", &args),
@@ -72,7 +85,11 @@ impl Subscriber for InvitationMail {
         "invitation-mail"
     }
 
-    fn deliver<'a>(&'a self, tenant: &'a TenantDb, event: &'a Event) -> BoxFuture<'a, Result<(), DeliveryError>> {
+    fn deliver<'a>(
+        &'a self,
+        tenant: &'a TenantDb,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
         Box::pin(self.send(tenant, event))
     }
 }

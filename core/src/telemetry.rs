@@ -1,9 +1,9 @@
 //! Logging: human-readable lines or JSON (`PORTICO_LOG_FORMAT=json`), filtered by
 //! `PORTICO_LOG`; every request's span carries its request id and tenant slug.
 
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
 
 use crate::settings::{LogFormat, Settings};
 

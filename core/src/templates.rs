@@ -13,8 +13,14 @@ pub struct Templates {
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("message.html", include_str!("../templates/message.html")),
-    ("portal_home.html", include_str!("../templates/portal_home.html")),
-    ("operator_home.html", include_str!("../templates/operator_home.html")),
+    (
+        "portal_home.html",
+        include_str!("../templates/portal_home.html"),
+    ),
+    (
+        "operator_home.html",
+        include_str!("../templates/operator_home.html"),
+    ),
 ];
 
 impl Templates {

@@ -18,8 +18,23 @@ impl fmt::Display for TenantId {
 
 /// Host labels that belong to the platform and can never be a tenant's slug.
 const RESERVED_SLUGS: &[&str] = &[
-    "admin", "api", "app", "assets", "auth", "cdn", "inbound", "mail", "metrics", "platform",
-    "portico", "smtp", "imap", "static", "status", "www", "localhost",
+    "admin",
+    "api",
+    "app",
+    "assets",
+    "auth",
+    "cdn",
+    "inbound",
+    "mail",
+    "metrics",
+    "platform",
+    "portico",
+    "smtp",
+    "imap",
+    "static",
+    "status",
+    "www",
+    "localhost",
 ];
 
 /// A tenant's host label: `<slug>.<base domain>`. Lower-case ASCII letters, digits
@@ -50,7 +65,9 @@ impl TenantSlug {
             return Err(invalid("must start with a letter"));
         }
         if slug.ends_with('-') || slug.contains("--") {
-            return Err(invalid("must not end with a hyphen or contain two in a row"));
+            return Err(invalid(
+                "must not end with a hyphen or contain two in a row",
+            ));
         }
         if RESERVED_SLUGS.contains(&slug) {
             return Err(invalid("is reserved for the platform"));
@@ -122,7 +139,12 @@ pub enum Role {
 
 impl Role {
     /// Every role, in order of decreasing reach.
-    pub const ALL: [Role; 4] = [Role::MspAdmin, Role::Technician, Role::MainContact, Role::Contact];
+    pub const ALL: [Role; 4] = [
+        Role::MspAdmin,
+        Role::Technician,
+        Role::MainContact,
+        Role::Contact,
+    ];
 
     /// The stored and command-line spelling.
     pub fn as_str(self) -> &'static str {
@@ -192,7 +214,10 @@ mod tests {
     #[case("acme-it")]
     #[case("msp42")]
     fn valid_slugs_are_accepted(#[case] input: &str) {
-        assert_eq!(TenantSlug::parse(input).map(|s| s.0).ok(), Some(input.to_owned()));
+        assert_eq!(
+            TenantSlug::parse(input).map(|s| s.0).ok(),
+            Some(input.to_owned())
+        );
     }
 
     #[rstest]

@@ -15,10 +15,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 
+use crate::StoreError;
 use crate::clock::now_ms;
 use crate::outbox::{backoff_ms, truncate};
 use crate::store::{Store, TenantDb, TenantTx};
-use crate::StoreError;
 
 /// A job to enqueue.
 #[derive(Debug, Clone)]
@@ -179,7 +179,9 @@ pub async fn list_tenant_jobs(db: &TenantDb) -> Result<Vec<JobRecord>, StoreErro
 
 /// The platform's jobs.
 pub async fn list_platform_jobs(store: &Store) -> Result<Vec<JobRecord>, StoreError> {
-    let rows: Vec<JobRow> = sqlx::query_as(LIST_JOBS).fetch_all(store.platform()).await?;
+    let rows: Vec<JobRow> = sqlx::query_as(LIST_JOBS)
+        .fetch_all(store.platform())
+        .await?;
     Ok(rows.into_iter().map(job_record).collect())
 }
 
@@ -258,10 +260,12 @@ pub async fn run_due(
         let payload: serde_json::Value =
             serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null);
         let result = match handlers.by_kind.get(kind.as_str()) {
-            Some(handler) => match tokio::time::timeout(JOB_LEASE, handler.run(scope, &payload)).await {
-                Ok(result) => result,
-                Err(_) => Err(JobError::Retry("timed out".to_owned())),
-            },
+            Some(handler) => {
+                match tokio::time::timeout(JOB_LEASE, handler.run(scope, &payload)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(JobError::Retry("timed out".to_owned())),
+                }
+            }
             // Perhaps a newer instance knows it (rolling deploys): retry later.
             None => Err(JobError::Retry(format!("no handler for job kind `{kind}`"))),
         };

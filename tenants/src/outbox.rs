@@ -13,10 +13,10 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde::Serialize;
 
+use crate::StoreError;
 use crate::clock::now_ms;
 use crate::ids::TenantId;
 use crate::store::{TenantDb, TenantTx};
-use crate::StoreError;
 
 /// An event to record with a change.
 #[derive(Debug, Clone)]
@@ -96,7 +96,9 @@ impl TenantTx {
 
 /// Back-off for the n-th failed attempt: 1 s doubling to at most 1 h, with ±20 % jitter.
 pub(crate) fn backoff_ms(attempts: i64) -> i64 {
-    let base = 1000_i64.saturating_mul(1_i64 << attempts.clamp(0, 12)).min(3_600_000);
+    let base = 1000_i64
+        .saturating_mul(1_i64 << attempts.clamp(0, 12))
+        .min(3_600_000);
     let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
     base + jitter as i64
 }
@@ -104,6 +106,10 @@ pub(crate) fn backoff_ms(attempts: i64) -> i64 {
 const BATCH: i64 = 200;
 
 type EventRow = (i64, String, String, String, String, i64);
+
+/// A parked event with its delivery state: (event id, aggregate key, attempts,
+/// next attempt, then the event's columns).
+type ParkedRow = (i64, String, i64, i64, String, String, String, String, i64);
 
 fn event_from_row(tenant_id: TenantId, row: EventRow) -> Event {
     let (id, aggregate_type, aggregate_id, event_type, payload, created_at) = row;
@@ -180,7 +186,7 @@ async fn dispatch_one(
 
     // 1. Parked events, oldest first; a failure or a not-yet-due event blocks the
     //    rest of its aggregate for this pass.
-    let parked: Vec<(i64, String, i64, i64, String, String, String, String, i64)> = {
+    let parked: Vec<ParkedRow> = {
         let mut tx = db.read().await?;
         let rows = sqlx::query_as(
             "SELECT p.event_id, p.aggregate_key, p.attempts, p.next_attempt_at, \
@@ -195,7 +201,18 @@ async fn dispatch_one(
         rows
     };
     let mut blocked: HashSet<String> = HashSet::new();
-    for (event_id, key, attempts, next_attempt_at, aggregate_type, aggregate_id, event_type, payload, created_at) in parked {
+    for (
+        event_id,
+        key,
+        attempts,
+        next_attempt_at,
+        aggregate_type,
+        aggregate_id,
+        event_type,
+        payload,
+        created_at,
+    ) in parked
+    {
         if blocked.contains(&key) {
             continue;
         }
@@ -206,7 +223,14 @@ async fn dispatch_one(
         }
         let event = event_from_row(
             db.id(),
-            (event_id, aggregate_type, aggregate_id, event_type, payload, created_at),
+            (
+                event_id,
+                aggregate_type,
+                aggregate_id,
+                event_type,
+                payload,
+                created_at,
+            ),
         );
         let result = deliver(db, subscriber, &event, outcome).await;
         let mut tx = db.begin().await?;
@@ -247,11 +271,12 @@ async fn dispatch_one(
                 .fetch_optional(tx.conn())
                 .await?;
         let cursor = cursor.unwrap_or(0);
-        let keys: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT aggregate_key FROM outbox_parked WHERE subscriber = $1")
-                .bind(name)
-                .fetch_all(tx.conn())
-                .await?;
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT aggregate_key FROM outbox_parked WHERE subscriber = $1",
+        )
+        .bind(name)
+        .fetch_all(tx.conn())
+        .await?;
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT id, aggregate_type, aggregate_id, event_type, payload, created_at \
              FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
@@ -278,7 +303,12 @@ async fn dispatch_one(
         last = event.id;
         if parked_keys.contains(&key) {
             // Behind a failed event of the same aggregate: due as soon as that one succeeds.
-            to_park.push((event.id, key, now, "waiting for an earlier event".to_owned()));
+            to_park.push((
+                event.id,
+                key,
+                now,
+                "waiting for an earlier event".to_owned(),
+            ));
             continue;
         }
         if let Err(error) = deliver(db, subscriber, &event, outcome).await {
@@ -364,11 +394,12 @@ pub(crate) async fn has_pending(
     let mut pending = parked > 0;
     if let Some(newest) = newest {
         for subscriber in subscribers {
-            let cursor: Option<i64> =
-                sqlx::query_scalar("SELECT last_event_id FROM outbox_cursors WHERE subscriber = $1")
-                    .bind(subscriber.name())
-                    .fetch_optional(tx.conn())
-                    .await?;
+            let cursor: Option<i64> = sqlx::query_scalar(
+                "SELECT last_event_id FROM outbox_cursors WHERE subscriber = $1",
+            )
+            .bind(subscriber.name())
+            .fetch_optional(tx.conn())
+            .await?;
             pending |= cursor.unwrap_or(0) < newest;
         }
     }

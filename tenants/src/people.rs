@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
+use crate::StoreError;
 use crate::clock::now_ms;
 use crate::ids::{EmailAddress, Role};
 use crate::outbox::NewEvent;
 use crate::store::TenantDb;
 use crate::tokens;
-use crate::StoreError;
 
 /// A person to create.
 #[derive(Debug, Clone)]
@@ -44,7 +44,9 @@ pub struct User {
 
 type UserRow = (i64, String, String, String, String, String, i64);
 
-fn user((id, email, display_name, role, status, locale, created_at): UserRow) -> Result<User, StoreError> {
+fn user(
+    (id, email, display_name, role, status, locale, created_at): UserRow,
+) -> Result<User, StoreError> {
     Ok(User {
         id,
         email,
@@ -56,7 +58,8 @@ fn user((id, email, display_name, role, status, locale, created_at): UserRow) ->
     })
 }
 
-const USER_COLUMNS: &str = "SELECT id, email, display_name, role, status, locale, created_at FROM users";
+const USER_COLUMNS: &str =
+    "SELECT id, email, display_name, role, status, locale, created_at FROM users";
 
 /// Creates a person in the `invited` state and records a `user.created` event
 /// with it (the invitation e-mail is sent by the event's subscriber, which issues
@@ -129,9 +132,10 @@ pub async fn issue_invitation(db: &TenantDb, user_id: i64) -> Result<String, Sto
 /// Every person of the tenant, by id.
 pub async fn list_users(db: &TenantDb) -> Result<Vec<User>, StoreError> {
     let mut tx = db.read().await?;
-    let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} ORDER BY id")))
-        .fetch_all(tx.conn())
-        .await?;
+    let rows: Vec<UserRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} ORDER BY id")))
+            .fetch_all(tx.conn())
+            .await?;
     tx.rollback().await?;
     rows.into_iter().map(user).collect()
 }
@@ -139,10 +143,11 @@ pub async fn list_users(db: &TenantDb) -> Result<Vec<User>, StoreError> {
 /// One person by id.
 pub async fn get_user(db: &TenantDb, id: i64) -> Result<User, StoreError> {
     let mut tx = db.read().await?;
-    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
+    let row: Option<UserRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
     tx.rollback().await?;
     user(row.ok_or(StoreError::NotFound("user"))?)
 }

@@ -4,12 +4,12 @@
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
+use crate::StoreError;
 use crate::clock::now_ms;
 use crate::ids::{EmailAddress, TenantId, TenantSlug, TenantStatus};
 use crate::migrate::{self, Level};
 use crate::store::{Backend, Store, TenantDb};
 use crate::tokens;
-use crate::StoreError;
 
 /// A tenant as the registry lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -177,7 +177,9 @@ pub async fn set_status(
         .await?;
     let current = current.ok_or(StoreError::NotFound("tenant"))?;
     if !allowed_from.contains(&current.as_str()) {
-        return Err(StoreError::TenantUnavailable(TenantStatus::from_db(&current).as_str()));
+        return Err(StoreError::TenantUnavailable(
+            TenantStatus::from_db(&current).as_str(),
+        ));
     }
     sqlx::query("UPDATE tenants SET status = $2, updated_at = $3 WHERE slug = $1")
         .bind(slug)
@@ -214,7 +216,9 @@ pub async fn delete_tenant(store: &Store, slug: &str) -> Result<(), StoreError> 
         Backend::Postgres => {
             // The schema name is generated from the numeric id, never from user text.
             let statement = format!("DROP SCHEMA IF EXISTS {} CASCADE", Store::schema_name(id));
-            sqlx::raw_sql(AssertSqlSafe(statement)).execute(store.platform()).await?;
+            sqlx::raw_sql(AssertSqlSafe(statement))
+                .execute(store.platform())
+                .await?;
         }
         Backend::Sqlite => {
             store.evict_tenant(id).await;
@@ -304,7 +308,9 @@ pub fn parse_host(input: &str, base_domain: &str) -> Result<String, StoreError> 
     let labels_ok = host.split('.').all(|label| {
         !label.is_empty()
             && label.len() <= 63
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !label.starts_with('-')
             && !label.ends_with('-')
     });
@@ -439,12 +445,17 @@ pub async fn get_meta(store: &Store, key: &str) -> Result<Option<String>, StoreE
 
 /// Stores a platform setting unless it exists; returns whether this call stored it
 /// (so exactly one of several starting instances wins).
-pub async fn insert_meta_if_absent(store: &Store, key: &str, value: &str) -> Result<bool, StoreError> {
-    let inserted = sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(key)
-        .bind(value)
-        .execute(store.platform())
-        .await?
-        .rows_affected();
+pub async fn insert_meta_if_absent(
+    store: &Store,
+    key: &str,
+    value: &str,
+) -> Result<bool, StoreError> {
+    let inserted =
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(store.platform())
+            .await?
+            .rows_affected();
     Ok(inserted == 1)
 }

@@ -13,10 +13,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
+use crate::StoreError;
 use crate::ids::{TenantId, TenantStatus};
 use crate::registry;
 use crate::store::{Backend, Store, TenantDb};
-use crate::StoreError;
 
 /// A tenant as routing knows it.
 #[derive(Debug, Clone)]
@@ -134,7 +134,10 @@ impl HostIndex {
                 name: Arc::from(name),
                 status: TenantStatus::from_db(&status),
             });
-            hosts.insert(format!("{slug}.{}", self.base_domain).into_boxed_str(), route.clone());
+            hosts.insert(
+                format!("{slug}.{}", self.base_domain).into_boxed_str(),
+                route.clone(),
+            );
             by_id.insert(id, route);
         }
         for (host, tenant_id) in domains {
@@ -199,10 +202,8 @@ pub async fn watch(
                     false
                 }
             };
-        if stale {
-            if let Err(error) = index.reload(&store).await {
-                tracing::warn!(error = %crate::migrate::error_chain(&error), "routing reload failed");
-            }
+        if stale && let Err(error) = index.reload(&store).await {
+            tracing::warn!(error = %crate::migrate::error_chain(&error), "routing reload failed");
         }
     }
 }
@@ -239,9 +240,21 @@ mod tests {
     #[test]
     fn operator_and_unknown_hosts_are_told_apart() {
         let index = index_with("acme.localhost");
-        assert!(matches!(index.resolve("admin.localhost:8080"), HostMatch::Operator));
-        for header in ["other.localhost", "127.0.0.1:8080", "[::1]:8080", "", "acme.localhost.evil.com"] {
-            assert!(matches!(index.resolve(header), HostMatch::Unknown), "{header}");
+        assert!(matches!(
+            index.resolve("admin.localhost:8080"),
+            HostMatch::Operator
+        ));
+        for header in [
+            "other.localhost",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "",
+            "acme.localhost.evil.com",
+        ] {
+            assert!(
+                matches!(index.resolve(header), HostMatch::Unknown),
+                "{header}"
+            );
         }
     }
 }

@@ -16,9 +16,9 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Executor, Transaction};
 use tokio::sync::Notify;
 
+use crate::StoreError;
 use crate::clock::now_ms;
 use crate::ids::{TenantId, TenantSlug};
-use crate::StoreError;
 
 /// Which database holds the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,10 @@ impl fmt::Debug for StoreOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL may carry a password: show only which backend it selects.
         f.debug_struct("StoreOptions")
-            .field("database_url", &self.database_url.as_ref().map(|_| "[redacted]"))
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "[redacted]"),
+            )
             .field("data_dir", &self.data_dir)
             .field("max_connections", &self.max_connections)
             .field("tenant_connections", &self.tenant_connections)
@@ -190,19 +193,24 @@ impl Store {
             }
             None => {
                 std::fs::create_dir_all(&tenants_dir).map_err(io(&tenants_dir))?;
-                let pool = sqlite_pool_options(options.max_connections.max(2), options.idle_timeout)
-                    .connect(&sqlite_url(&data_dir.join("platform.db"), true))
-                    .await
-                    .map_err(StoreError::Database)?;
+                let pool =
+                    sqlite_pool_options(options.max_connections.max(2), options.idle_timeout)
+                        .connect(&sqlite_url(&data_dir.join("platform.db"), true))
+                        .await
+                        .map_err(StoreError::Database)?;
                 (Backend::Sqlite, pool)
             }
         };
-        let capacity = NonZeroUsize::new(options.max_open_tenants.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let capacity =
+            NonZeroUsize::new(options.max_open_tenants.max(1)).unwrap_or(NonZeroUsize::MIN);
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
                 platform,
-                options: StoreOptions { data_dir, ..options },
+                options: StoreOptions {
+                    data_dir,
+                    ..options
+                },
                 tenants_dir,
                 open_tenants: Mutex::new(LruCache::new(capacity)),
                 instance_id: uuid::Uuid::now_v7().to_string(),
@@ -246,12 +254,18 @@ impl Store {
 
     /// Tenant files currently open (SQLite only; 0 on PostgreSQL).
     pub fn open_tenant_files(&self) -> usize {
-        self.inner.open_tenants.lock().map(|cache| cache.len()).unwrap_or(0)
+        self.inner
+            .open_tenants
+            .lock()
+            .map(|cache| cache.len())
+            .unwrap_or(0)
     }
 
     /// Round-trips to the platform database.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.inner.platform).await?;
+        sqlx::query("SELECT 1")
+            .execute(&self.inner.platform)
+            .await?;
         Ok(())
     }
 
@@ -307,7 +321,11 @@ impl Store {
     /// The pool of a tenant's file, opened lazily and kept in an LRU. An evicted pool
     /// is only dropped from the cache: handles still in use keep it alive, and its
     /// connections close when idle.
-    pub(crate) fn sqlite_tenant_pool(&self, id: TenantId, create: bool) -> Result<AnyPool, StoreError> {
+    pub(crate) fn sqlite_tenant_pool(
+        &self,
+        id: TenantId,
+        create: bool,
+    ) -> Result<AnyPool, StoreError> {
         let mut cache = match self.inner.open_tenants.lock() {
             Ok(cache) => cache,
             Err(poisoned) => poisoned.into_inner(),
@@ -423,15 +441,20 @@ impl TenantDb {
     }
 
     async fn open(&self, begin: &'static str) -> Result<TenantTx, StoreError> {
-        let mut tx = self.pool.begin_with(begin).await.map_err(|error| match error {
-            // A deleted tenant's file is gone and mode=rw refuses to recreate it.
-            sqlx::Error::Database(_) if self.store.backend() == Backend::Sqlite
-                && !self.store.tenant_file(self.id).exists() =>
-            {
-                StoreError::NotFound("tenant")
-            }
-            other => StoreError::Database(other),
-        })?;
+        let mut tx = self
+            .pool
+            .begin_with(begin)
+            .await
+            .map_err(|error| match error {
+                // A deleted tenant's file is gone and mode=rw refuses to recreate it.
+                sqlx::Error::Database(_)
+                    if self.store.backend() == Backend::Sqlite
+                        && !self.store.tenant_file(self.id).exists() =>
+                {
+                    StoreError::NotFound("tenant")
+                }
+                other => StoreError::Database(other),
+            })?;
         if self.store.backend() == Backend::Postgres {
             // Transaction-local: the setting ends with this transaction, so a pooled
             // connection never carries one tenant's search_path into another's request.
@@ -460,7 +483,9 @@ pub struct TenantTx {
 
 impl fmt::Debug for TenantTx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TenantTx").field("tenant", &self.db.id).finish_non_exhaustive()
+        f.debug_struct("TenantTx")
+            .field("tenant", &self.db.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -493,10 +518,10 @@ impl TenantTx {
         }
         self.tx.commit().await?;
         if let Some(due_at) = self.work_due_at {
-            if backend == Backend::Sqlite {
-                if let Err(error) = crate::work::mark_due(&self.db.store, self.db.id, due_at).await {
-                    tracing::warn!(%error, tenant = %self.db.slug, "work index not updated; the start-up sweep will repair it");
-                }
+            if backend == Backend::Sqlite
+                && let Err(error) = crate::work::mark_due(&self.db.store, self.db.id, due_at).await
+            {
+                tracing::warn!(%error, tenant = %self.db.slug, "work index not updated; the start-up sweep will repair it");
             }
             self.db.store.work_notify().notify_one();
         }

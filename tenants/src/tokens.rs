@@ -5,10 +5,10 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::StoreError;
 use crate::clock::now_ms;
 use crate::ids::{Role, TenantId};
 use crate::store::Store;
-use crate::StoreError;
 
 /// Set-up and invitation links stay valid for 72 hours.
 pub const SETUP_TOKEN_LIFETIME_MS: i64 = 72 * 3600 * 1000;

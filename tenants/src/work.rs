@@ -3,22 +3,22 @@
 //! one tenant at a time per instance, delivers its events and runs its jobs, then
 //! runs the platform's own jobs.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use sqlx::postgres::PgListener;
 use sqlx::AnyConnection;
+use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::StoreError;
 use crate::clock::now_ms;
 use crate::ids::TenantId;
 use crate::jobs::{self, JobHandlers, JobScope};
 use crate::migrate::error_chain;
 use crate::outbox::{self, Subscriber};
 use crate::store::{Backend, Store};
-use crate::StoreError;
 
 /// Records, in the transaction of a tenant change, that the tenant has work due at
 /// `due_at` (PostgreSQL: the platform schema is in the same database).
@@ -44,7 +44,11 @@ pub(crate) async fn mark_due_in_tx(
 }
 
 /// Records that a tenant has work due at `due_at` (SQLite, after the tenant's commit).
-pub(crate) async fn mark_due(store: &Store, tenant: TenantId, due_at: i64) -> Result<(), StoreError> {
+pub(crate) async fn mark_due(
+    store: &Store,
+    tenant: TenantId,
+    due_at: i64,
+) -> Result<(), StoreError> {
     let mut tx = store.platform_tx().await?;
     sqlx::query(store.backend().pick(
         "INSERT INTO work_index (tenant_id, due_at, generation) VALUES ($1, $2, 1) \
@@ -131,7 +135,14 @@ pub struct Worker {
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
-            .field("subscribers", &self.subscribers.iter().map(|s| s.name()).collect::<Vec<_>>())
+            .field(
+                "subscribers",
+                &self
+                    .subscribers
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>(),
+            )
             .field("handlers", &self.handlers)
             .finish_non_exhaustive()
     }
@@ -161,10 +172,10 @@ impl Worker {
 
     /// Runs until `shutdown`, finishing the tenant in hand before it returns.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        if self.store.backend() == Backend::Sqlite {
-            if let Err(error) = self.sweep().await {
-                tracing::error!(error = %error_chain(&error), "start-up sweep of tenant files failed");
-            }
+        if self.store.backend() == Backend::Sqlite
+            && let Err(error) = self.sweep().await
+        {
+            tracing::error!(error = %error_chain(&error), "start-up sweep of tenant files failed");
         }
         let mut listener = match self.store.backend() {
             Backend::Postgres => pg_listener(&self.store, &["portico_work"]).await,
@@ -220,12 +231,11 @@ impl Worker {
             rows
         };
         let handled = claimed.len();
-        let mut passes = futures::stream::iter(
-            claimed
-                .into_iter()
-                .map(|(tenant_id, generation)| self.process_tenant(TenantId(tenant_id), generation)),
-        )
-        .buffer_unordered(4);
+        let mut passes =
+            futures::stream::iter(claimed.into_iter().map(|(tenant_id, generation)| {
+                self.process_tenant(TenantId(tenant_id), generation)
+            }))
+            .buffer_unordered(4);
         while let Some(result) = passes.next().await {
             if let Err(error) = result {
                 tracing::error!(error = %error_chain(&error), "tenant work failed");
@@ -245,7 +255,9 @@ impl Worker {
             .jobs_failed
             .fetch_add(outcome.failed as u64, Ordering::Relaxed);
         if outcome.succeeded + outcome.failed > 0 {
-            self.stats.job_lag_ms.store(outcome.max_lag_ms, Ordering::Relaxed);
+            self.stats
+                .job_lag_ms
+                .store(outcome.max_lag_ms, Ordering::Relaxed);
         }
     }
 
@@ -270,7 +282,9 @@ impl Worker {
                 .events_failed
                 .fetch_add(delivered.failed as u64, Ordering::Relaxed);
             if delivered.delivered > 0 {
-                self.stats.outbox_lag_ms.store(delivered.max_lag_ms, Ordering::Relaxed);
+                self.stats
+                    .outbox_lag_ms
+                    .store(delivered.max_lag_ms, Ordering::Relaxed);
                 outbox::prune(&db, &self.subscribers, OUTBOX_RETENTION_MS).await?;
             }
             let ran = jobs::run_due(JobScope::Tenant(&db), &self.handlers, 32).await?;
@@ -304,12 +318,13 @@ impl Worker {
         match next_due {
             None => {
                 // Only forget the tenant if no new work arrived while we held it.
-                let removed = sqlx::query("DELETE FROM work_index WHERE tenant_id = $1 AND generation = $2")
-                    .bind(tenant_id.0)
-                    .bind(generation)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let removed =
+                    sqlx::query("DELETE FROM work_index WHERE tenant_id = $1 AND generation = $2")
+                        .bind(tenant_id.0)
+                        .bind(generation)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 if removed == 0 {
                     sqlx::query(
                         "UPDATE work_index SET lease_owner = NULL, lease_until = NULL \
@@ -351,9 +366,10 @@ impl Worker {
             let pending = outbox::has_pending(&db, &self.subscribers).await?;
             let next_job: Option<i64> = {
                 let mut tx = db.read().await?;
-                let next = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending'")
-                    .fetch_one(tx.conn())
-                    .await?;
+                let next =
+                    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending'")
+                        .fetch_one(tx.conn())
+                        .await?;
                 tx.rollback().await?;
                 next
             };

@@ -11,7 +11,12 @@ async fn probes_answer_on_any_host(#[case] backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme").await;
-    for host in [app.addr.to_string(), "unknown.example".to_owned(), "acme.localhost".to_owned(), "admin.localhost".to_owned()] {
+    for host in [
+        app.addr.to_string(),
+        "unknown.example".to_owned(),
+        "acme.localhost".to_owned(),
+        "admin.localhost".to_owned(),
+    ] {
         let health = app.get(&host, "/healthz").await;
         assert_eq!(health.status(), 200, "{host}");
         assert_eq!(health.text().await.expect("body"), "ok");

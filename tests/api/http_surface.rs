@@ -11,14 +11,27 @@ async fn every_response_carries_security_headers_and_a_request_id(#[case] backen
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme").await;
-    for (host, path) in [("acme.localhost", "/"), ("nobody.localhost", "/"), ("x", "/healthz"), ("admin.localhost", "/")] {
+    for (host, path) in [
+        ("acme.localhost", "/"),
+        ("nobody.localhost", "/"),
+        ("x", "/healthz"),
+        ("admin.localhost", "/"),
+    ] {
         let response = app.get(host, path).await;
         let headers = response.headers();
-        assert!(headers["content-security-policy"].to_str().expect("ascii").contains("frame-ancestors 'none'"));
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .expect("ascii")
+                .contains("frame-ancestors 'none'")
+        );
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["x-frame-options"], "DENY");
-        assert!(!headers.contains_key("strict-transport-security"), "no HSTS over plain http");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "no HSTS over plain http"
+        );
         assert_eq!(headers["x-request-id"].len(), 36, "{host}{path}");
     }
     let echoed = app
@@ -38,7 +51,10 @@ async fn hsts_is_sent_when_the_public_scheme_is_https() {
     settings.public_scheme = "https".into();
     let app = env.spawn_with(settings, Default::default()).await;
     let response = app.get("x", "/healthz").await;
-    assert_eq!(response.headers()["strict-transport-security"], "max-age=63072000");
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=63072000"
+    );
     app.stop().await;
 }
 
@@ -81,9 +97,18 @@ async fn metrics_are_served_on_their_own_listener() {
         .text()
         .await
         .expect("body");
-    assert!(text.contains(r#"portico_http_requests_total{route="/",method="GET",status="200"} 1"#), "{text}");
-    assert!(text.contains(r#"route="unmatched",method="GET",status="404""#), "{text}");
-    assert!(text.contains("portico_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains(r#"portico_http_requests_total{route="/",method="GET",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="unmatched",method="GET",status="404""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("portico_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("portico_db_pool_connections"));
     assert!(text.contains("portico_outbox_lag_seconds"));
     assert!(text.contains("portico_job_lag_seconds"));

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use portico_tenants::registry;
 use portico_tenants::TenantStatus;
-use portico_tests::{eventually, Backend, TestEnv};
+use portico_tenants::registry;
+use portico_tests::{Backend, TestEnv, eventually};
 
 #[tokio::test]
 async fn a_suspension_made_through_one_instance_is_honoured_by_the_other_within_a_second() {
@@ -16,13 +16,17 @@ async fn a_suspension_made_through_one_instance_is_honoured_by_the_other_within_
     let b = env.spawn_with(slow, Default::default()).await;
 
     a.create_tenant("acme", "Acme IT").await;
-    eventually(Duration::from_secs(5), "B routes the new tenant", || async {
-        (b.get("acme.localhost", "/").await.status() == 200).then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "B routes the new tenant",
+        || async { (b.get("acme.localhost", "/").await.status() == 200).then_some(()) },
+    )
     .await;
 
     let suspended_at = Instant::now();
-    registry::set_status(a.store(), "acme", TenantStatus::Suspended).await.expect("suspended through A");
+    registry::set_status(a.store(), "acme", TenantStatus::Suspended)
+        .await
+        .expect("suspended through A");
     eventually(Duration::from_secs(5), "B answers 503", || async {
         (b.get("acme.localhost", "/").await.status() == 503).then_some(())
     })
@@ -30,7 +34,9 @@ async fn a_suspension_made_through_one_instance_is_honoured_by_the_other_within_
     let elapsed = suspended_at.elapsed();
     assert!(elapsed < Duration::from_secs(1), "B took {elapsed:?}");
 
-    registry::set_status(b.store(), "acme", TenantStatus::Active).await.expect("resumed through B");
+    registry::set_status(b.store(), "acme", TenantStatus::Active)
+        .await
+        .expect("resumed through B");
     eventually(Duration::from_secs(1), "A serves again", || async {
         (a.get("acme.localhost", "/").await.status() == 200).then_some(())
     })
@@ -44,9 +50,13 @@ async fn a_change_made_by_another_process_reaches_an_embedded_instance_by_pollin
     let env = TestEnv::new(Backend::Sqlite).await;
     let app = env.spawn().await;
     // A second store on the same files stands for `portico tenant create` run beside the server.
-    let other = portico_core::app::open_store(&env.settings()).await.expect("store");
+    let other = portico_core::app::open_store(&env.settings())
+        .await
+        .expect("store");
     let slug = portico_tenants::TenantSlug::parse("acme").expect("slug");
-    registry::create_tenant(&other, &slug, "Acme IT").await.expect("created");
+    registry::create_tenant(&other, &slug, "Acme IT")
+        .await
+        .expect("created");
     eventually(Duration::from_secs(3), "the server routes it", || async {
         (app.get("acme.localhost", "/").await.status() == 200).then_some(())
     })

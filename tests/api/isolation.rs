@@ -7,7 +7,7 @@ use std::time::Duration;
 use portico_core::app::Extensions;
 use portico_tenants::Role;
 use portico_tests::recorder::Recorder;
-use portico_tests::{eventually, Backend, TestEnv};
+use portico_tests::{Backend, TestEnv, eventually};
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::json;
@@ -65,23 +65,42 @@ async fn data_written_through_one_tenant_is_invisible_through_another(#[case] ba
         .expect("json");
     assert_eq!(listed, json!([]));
     let guessed = app
-        .request(Method::GET, "globex.localhost", &format!("/api/v1/users/{anna_id}"))
+        .request(
+            Method::GET,
+            "globex.localhost",
+            &format!("/api/v1/users/{anna_id}"),
+        )
         .bearer_auth(&globex_token)
         .send()
         .await
         .expect("sent");
     assert_eq!(guessed.status(), 404);
-    assert_eq!(guessed.json::<serde_json::Value>().await.expect("json")["error"]["code"], "not_found");
+    assert_eq!(
+        guessed.json::<serde_json::Value>().await.expect("json")["error"]["code"],
+        "not_found"
+    );
 
     // Acme's token on globex's host is refused exactly like a made-up token, and
     // globex's token on acme's host too.
     for (host, token) in [
         ("globex.localhost", acme_token.as_str()),
         ("acme.localhost", globex_token.as_str()),
-        ("acme.localhost", "pt_0000000000000000000000000000000000000000000000000000000000000000"),
+        (
+            "acme.localhost",
+            "pt_0000000000000000000000000000000000000000000000000000000000000000",
+        ),
     ] {
-        for path in ["/api/v1/users", "/api/v1/tenant", &format!("/api/v1/users/{anna_id}")] {
-            let response = app.request(Method::GET, host, path).bearer_auth(token).send().await.expect("sent");
+        for path in [
+            "/api/v1/users",
+            "/api/v1/tenant",
+            &format!("/api/v1/users/{anna_id}"),
+        ] {
+            let response = app
+                .request(Method::GET, host, path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("sent");
             assert_eq!(response.status(), 401, "{host}{path}");
         }
     }
@@ -96,7 +115,11 @@ async fn data_written_through_one_tenant_is_invisible_through_another(#[case] ba
         .expect("sent");
     assert_eq!(created.status(), 201);
     let gina: serde_json::Value = app
-        .request(Method::GET, "globex.localhost", &format!("/api/v1/users/{anna_id}"))
+        .request(
+            Method::GET,
+            "globex.localhost",
+            &format!("/api/v1/users/{anna_id}"),
+        )
         .bearer_auth(&globex_token)
         .send()
         .await
@@ -112,9 +135,18 @@ async fn data_written_through_one_tenant_is_invisible_through_another(#[case] ba
         (events.len() >= 2).then_some(events)
     })
     .await;
-    let by_tenant: Vec<_> = delivered.iter().map(|e| (e.tenant_id, e.payload["email"].clone())).collect();
-    assert!(by_tenant.contains(&(acme.id, json!("anna@acme.example"))), "{by_tenant:?}");
-    assert!(by_tenant.contains(&(globex.id, json!("gina@globex.example"))), "{by_tenant:?}");
+    let by_tenant: Vec<_> = delivered
+        .iter()
+        .map(|e| (e.tenant_id, e.payload["email"].clone()))
+        .collect();
+    assert!(
+        by_tenant.contains(&(acme.id, json!("anna@acme.example"))),
+        "{by_tenant:?}"
+    );
+    assert!(
+        by_tenant.contains(&(globex.id, json!("gina@globex.example"))),
+        "{by_tenant:?}"
+    );
     assert_eq!(delivered.len(), 2);
 
     // The invitation e-mails carry each tenant's own address.
@@ -129,7 +161,10 @@ async fn data_written_through_one_tenant_is_invisible_through_another(#[case] ba
         (mails.len() >= 2).then_some(mails)
     })
     .await;
-    let anna_mail = mails.iter().find(|m| m.contains("anna@acme.example")).expect("anna's mail");
+    let anna_mail = mails
+        .iter()
+        .find(|m| m.contains("anna@acme.example"))
+        .expect("anna's mail");
     assert!(anna_mail.contains("http://acme.localhost:"), "{anna_mail}");
     assert!(anna_mail.contains("/invite/"));
     assert!(anna_mail.contains("Auto-Submitted: auto-generated"));
@@ -148,7 +183,11 @@ async fn api_checks_roles_and_input(#[case] backend: Backend) {
     let contact = app.token("acme", Role::Contact).await;
     let admin = app.token("acme", Role::MspAdmin).await;
 
-    let missing = app.request(Method::GET, "acme.localhost", "/api/v1/users").send().await.expect("sent");
+    let missing = app
+        .request(Method::GET, "acme.localhost", "/api/v1/users")
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(missing.status(), 401);
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
     let forbidden = app
@@ -171,9 +210,15 @@ async fn api_checks_roles_and_input(#[case] backend: Backend) {
     assert_eq!(info["caller"]["role"], "contact");
 
     for (body, field) in [
-        (json!({ "email": "not-an-address", "role": "contact" }), "email"),
+        (
+            json!({ "email": "not-an-address", "role": "contact" }),
+            "email",
+        ),
         (json!({ "email": "a@b.example", "role": "root" }), "role"),
-        (json!({ "email": "a@b.example", "role": "contact", "admin": true }), "body"),
+        (
+            json!({ "email": "a@b.example", "role": "contact", "admin": true }),
+            "body",
+        ),
     ] {
         let response = app
             .request(Method::POST, "acme.localhost", "/api/v1/users")
@@ -198,10 +243,25 @@ async fn api_checks_roles_and_input(#[case] backend: Backend) {
     assert_eq!(garbage.status(), 422);
 
     let first = json!({ "email": "dup@acme.example", "role": "contact" });
-    let created = app.request(Method::POST, "acme.localhost", "/api/v1/users").bearer_auth(&admin).json(&first).send().await.expect("sent");
+    let created = app
+        .request(Method::POST, "acme.localhost", "/api/v1/users")
+        .bearer_auth(&admin)
+        .json(&first)
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(created.status(), 201);
-    let again = app.request(Method::POST, "acme.localhost", "/api/v1/users").bearer_auth(&admin).json(&first).send().await.expect("sent");
+    let again = app
+        .request(Method::POST, "acme.localhost", "/api/v1/users")
+        .bearer_auth(&admin)
+        .json(&first)
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(again.status(), 409);
-    assert_eq!(again.json::<serde_json::Value>().await.expect("json")["error"]["code"], "conflict");
+    assert_eq!(
+        again.json::<serde_json::Value>().await.expect("json")["error"]["code"],
+        "conflict"
+    );
     app.stop().await;
 }

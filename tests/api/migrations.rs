@@ -3,7 +3,7 @@
 
 use portico_tenants::migrate::{self, Level};
 use portico_tenants::outbox::NewEvent;
-use portico_tenants::{registry, TenantSlug};
+use portico_tenants::{TenantSlug, registry};
 use portico_tests::{Backend, TestEnv};
 use rstest::rstest;
 
@@ -19,7 +19,9 @@ async fn tenants_behind_are_reported_and_migrated(#[case] backend: Backend) {
     assert!(latest >= 2);
     for slug in ["old-one", "old-two"] {
         let slug = TenantSlug::parse(slug).expect("slug");
-        let tenant = registry::create_tenant_at_version(store, &slug, "Old", 1).await.expect("created");
+        let tenant = registry::create_tenant_at_version(store, &slug, "Old", 1)
+            .await
+            .expect("created");
         assert_eq!(tenant.schema_version, 1);
     }
     app.create_tenant("current", "Current").await;
@@ -30,7 +32,9 @@ async fn tenants_behind_are_reported_and_migrated(#[case] backend: Backend) {
     assert_eq!(body["checks"]["migrations"]["tenants_behind"], 2, "{body}");
 
     let mut seen = Vec::new();
-    let report = migrate::migrate_all(store, 2, |progress| seen.push(progress.done)).await.expect("migrated");
+    let report = migrate::migrate_all(store, 2, |progress| seen.push(progress.done))
+        .await
+        .expect("migrated");
     assert_eq!(report.migrated, 2);
     assert!(report.failures.is_empty());
     assert_eq!(seen.last(), Some(&2));

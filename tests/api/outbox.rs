@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portico_core::app::Extensions;
-use portico_tenants::outbox::NewEvent;
 use portico_tenants::TenantDb;
+use portico_tenants::outbox::NewEvent;
 use portico_tests::recorder::Recorder;
-use portico_tests::{eventually, Backend, TestEnv};
+use portico_tests::{Backend, TestEnv, eventually};
 use rstest::rstest;
 
 async fn emit(db: &TenantDb, aggregate: &str, event_type: &'static str) {
@@ -50,16 +50,31 @@ async fn a_failing_aggregate_is_retried_in_order_while_others_flow(#[case] backe
     })
     .await;
     let order: Vec<&str> = delivered.iter().map(|(_, t)| t.as_str()).collect();
-    let x: Vec<&str> = order.iter().copied().filter(|t| t.starts_with('x')).collect();
-    let y: Vec<&str> = order.iter().copied().filter(|t| t.starts_with('y')).collect();
+    let x: Vec<&str> = order
+        .iter()
+        .copied()
+        .filter(|t| t.starts_with('x'))
+        .collect();
+    let y: Vec<&str> = order
+        .iter()
+        .copied()
+        .filter(|t| t.starts_with('y'))
+        .collect();
     assert_eq!(x, ["x1", "x2", "x3"], "{order:?}");
     assert_eq!(y, ["y1", "y2"], "{order:?}");
     // The healthy aggregate did not wait for the failing one.
     let first_x = order.iter().position(|t| *t == "x1").expect("x1");
-    assert!(order.iter().position(|t| *t == "y2").expect("y2") < first_x, "{order:?}");
+    assert!(
+        order.iter().position(|t| *t == "y2").expect("y2") < first_x,
+        "{order:?}"
+    );
     // x1 failed twice before it went through; nothing else failed.
     let attempts = recorder.attempts.lock().expect("lock").clone();
-    assert_eq!(attempts.iter().filter(|(_, ok)| !ok).count(), 2, "{attempts:?}");
+    assert_eq!(
+        attempts.iter().filter(|(_, ok)| !ok).count(),
+        2,
+        "{attempts:?}"
+    );
     // Each event was delivered exactly once here (at least once in general).
     assert_eq!(delivered.len(), 5);
     app.stop().await;
@@ -140,10 +155,14 @@ async fn undelivered_events_survive_a_restart(#[case] backend: Backend) {
             },
         )
         .await;
-    let delivered = eventually(Duration::from_secs(20), "the three events after restart", || async {
-        let pairs = accepting.delivered_pairs();
-        (pairs.len() >= 3).then_some(pairs)
-    })
+    let delivered = eventually(
+        Duration::from_secs(20),
+        "the three events after restart",
+        || async {
+            let pairs = accepting.delivered_pairs();
+            (pairs.len() >= 3).then_some(pairs)
+        },
+    )
     .await;
     let order: Vec<&str> = delivered.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(order, ["e1", "e2", "e3"]);

@@ -1,22 +1,27 @@
 //! Routing by host name: generated subdomains, verified custom domains, the
 //! operator host, suspended and deleted tenants, and the opaque 404.
 
-use portico_tenants::registry::{self, DomainState};
 use portico_tenants::TenantStatus;
-use portico_tests::{eventually, Backend, TestApp, TestEnv};
+use portico_tenants::registry::{self, DomainState};
+use portico_tests::{Backend, TestApp, TestEnv, eventually};
 use rstest::rstest;
 use std::time::Duration;
 
 async fn body(app: &TestApp, host: &str, path: &str) -> (u16, String) {
     let response = app.get(host, path).await;
-    (response.status().as_u16(), response.text().await.expect("body"))
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
 }
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
-async fn tenants_are_served_on_their_subdomain_and_unknown_hosts_learn_nothing(#[case] backend: Backend) {
+async fn tenants_are_served_on_their_subdomain_and_unknown_hosts_learn_nothing(
+    #[case] backend: Backend,
+) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme IT").await;
@@ -64,7 +69,9 @@ async fn suspended_tenants_get_a_branded_503_and_deleted_ones_a_404(#[case] back
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme IT").await;
     let token = app.token("acme", portico_tenants::Role::MspAdmin).await;
-    registry::set_status(app.store(), "acme", TenantStatus::Suspended).await.expect("suspended");
+    registry::set_status(app.store(), "acme", TenantStatus::Suspended)
+        .await
+        .expect("suspended");
     // The change is applied by this instance's routing watcher.
     let page = eventually(Duration::from_secs(5), "suspension", || async {
         let response = app
@@ -89,14 +96,18 @@ async fn suspended_tenants_get_a_branded_503_and_deleted_ones_a_404(#[case] back
         .expect("sent");
     assert_eq!(api.status(), 503);
 
-    registry::set_status(app.store(), "acme", TenantStatus::Active).await.expect("resumed");
+    registry::set_status(app.store(), "acme", TenantStatus::Active)
+        .await
+        .expect("resumed");
     eventually(Duration::from_secs(5), "resume", || async {
         (app.get("acme.localhost", "/").await.status() == 200).then_some(())
     })
     .await;
 
     let (_, reference) = body(&app, "nobody.localhost", "/").await;
-    registry::delete_tenant(app.store(), "acme").await.expect("deleted");
+    registry::delete_tenant(app.store(), "acme")
+        .await
+        .expect("deleted");
     let (status, page) = eventually(Duration::from_secs(5), "deletion", || async {
         let (status, page) = body(&app, "acme.localhost", "/").await;
         (status == 404).then_some((status, page))
@@ -108,7 +119,12 @@ async fn suspended_tenants_get_a_branded_503_and_deleted_ones_a_404(#[case] back
     // The slug is free again, with empty data.
     app.create_tenant("acme", "Acme Reborn").await;
     let db = app.tenant("acme").await;
-    assert!(portico_tenants::people::list_users(&db).await.expect("list").is_empty());
+    assert!(
+        portico_tenants::people::list_users(&db)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     app.stop().await;
 }
 
@@ -123,7 +139,9 @@ async fn custom_domains_route_only_while_verified(#[case] backend: Backend) {
     app.create_tenant("globex", "Globex").await;
     let acme = app.tenant("acme").await;
     let globex = app.tenant("globex").await;
-    let token = registry::add_domain(app.store(), &acme, "Help.Acme-Customer.com", "localhost").await.expect("added");
+    let token = registry::add_domain(app.store(), &acme, "Help.Acme-Customer.com", "localhost")
+        .await
+        .expect("added");
     assert_eq!(token.len(), 32);
     // Pending: not served.
     assert_eq!(app.get("help.acme-customer.com", "/").await.status(), 404);
@@ -137,15 +155,23 @@ async fn custom_domains_route_only_while_verified(#[case] backend: Backend) {
         Err(portico_tenants::StoreError::Invalid { .. })
     ));
 
-    registry::set_domain_state(app.store(), "help.acme-customer.com", DomainState::Verified).await.expect("verified");
+    registry::set_domain_state(app.store(), "help.acme-customer.com", DomainState::Verified)
+        .await
+        .expect("verified");
     let page = eventually(Duration::from_secs(5), "verified domain", || async {
         let response = app.get("help.acme-customer.com:443", "/").await;
-        if response.status() == 200 { Some(response.text().await.expect("body")) } else { None }
+        if response.status() == 200 {
+            Some(response.text().await.expect("body"))
+        } else {
+            None
+        }
     })
     .await;
     assert!(page.contains("Acme IT"));
 
-    registry::set_domain_state(app.store(), "help.acme-customer.com", DomainState::Disabled).await.expect("disabled");
+    registry::set_domain_state(app.store(), "help.acme-customer.com", DomainState::Disabled)
+        .await
+        .expect("disabled");
     eventually(Duration::from_secs(5), "disabled domain", || async {
         (app.get("help.acme-customer.com", "/").await.status() == 404).then_some(())
     })

@@ -13,7 +13,7 @@ use portico_core::settings::{MailSink, Settings};
 use portico_core::state::AppState;
 use portico_tenants::registry::{self, TenantRecord};
 use portico_tenants::work::Worker;
-use portico_tenants::{tokens, Role, Store, TenantDb, TenantSlug};
+use portico_tenants::{Role, Store, TenantDb, TenantSlug, tokens};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +30,11 @@ fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if let Ok(filter) = std::env::var("TEST_LOG") {
-            let filter = if filter.is_empty() { "info".to_owned() } else { filter };
+            let filter = if filter.is_empty() {
+                "info".to_owned()
+            } else {
+                filter
+            };
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
                 .with_test_writer()
@@ -40,7 +44,8 @@ fn init_logs() {
 }
 
 fn admin_url() -> String {
-    std::env::var("PORTICO_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("PORTICO_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A fresh PostgreSQL database, dropped when the test ends (even on panic).
@@ -54,13 +59,18 @@ impl TestDatabase {
         use sqlx::Connection;
         let name = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
         let admin = admin_url();
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL is reachable for tests");
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL is reachable for tests");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
         let _ = conn.close().await;
-        let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin);
+        let base = admin
+            .rsplit_once('/')
+            .map(|(base, _)| base.to_owned())
+            .unwrap_or(admin);
         TestDatabase {
             url: format!("{base}/{name}"),
             name,
@@ -73,15 +83,20 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop needs async I/O: do it on a private runtime in its own thread.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut conn)
-                        .await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
                     let _ = conn.close().await;
                 }
             });
@@ -152,13 +167,22 @@ impl TestEnv {
 
     /// Starts an instance with default settings.
     pub async fn spawn(self: &Arc<Self>) -> TestApp {
-        self.spawn_with(self.settings(), Extensions::default()).await
+        self.spawn_with(self.settings(), Extensions::default())
+            .await
     }
 
     /// Starts an instance with the given settings and extensions.
-    pub async fn spawn_with(self: &Arc<Self>, settings: Settings, extensions: Extensions) -> TestApp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let application = Application::build(settings, listener, extensions).await.expect("application builds");
+    pub async fn spawn_with(
+        self: &Arc<Self>,
+        settings: Settings,
+        extensions: Extensions,
+    ) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let application = Application::build(settings, listener, extensions)
+            .await
+            .expect("application builds");
         let addr = application.local_addr().expect("local addr");
         let metrics_addr = application.metrics_addr();
         let state = application.state().clone();
@@ -211,36 +235,61 @@ impl TestApp {
     }
 
     /// A request to `path` on `host`.
-    pub fn request(&self, method: reqwest::Method, host: &str, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).header("Host", host)
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("Host", host)
     }
 
     /// GET `path` on `host`.
     pub async fn get(&self, host: &str, path: &str) -> reqwest::Response {
-        self.request(reqwest::Method::GET, host, path).send().await.expect("request sent")
+        self.request(reqwest::Method::GET, host, path)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// Creates a tenant through the registry and waits until this instance routes it.
     pub async fn create_tenant(&self, slug: &str, name: &str) -> TenantRecord {
         let parsed = TenantSlug::parse(slug).expect("valid slug");
-        let record = registry::create_tenant(self.store(), &parsed, name).await.expect("tenant created");
+        let record = registry::create_tenant(self.store(), &parsed, name)
+            .await
+            .expect("tenant created");
         let host = Self::host(slug);
-        eventually(Duration::from_secs(5), "the new tenant to be routed", || async {
-            matches!(self.state.hosts.resolve(&host), portico_tenants::routing::HostMatch::Tenant(_)).then_some(())
-        })
+        eventually(
+            Duration::from_secs(5),
+            "the new tenant to be routed",
+            || async {
+                matches!(
+                    self.state.hosts.resolve(&host),
+                    portico_tenants::routing::HostMatch::Tenant(_)
+                )
+                .then_some(())
+            },
+        )
         .await;
         record
     }
 
     /// A handle on a tenant.
     pub async fn tenant(&self, slug: &str) -> TenantDb {
-        self.store().tenant_by_slug(slug).await.expect("tenant exists")
+        self.store()
+            .tenant_by_slug(slug)
+            .await
+            .expect("tenant exists")
     }
 
     /// An API token for a tenant.
     pub async fn token(&self, slug: &str, role: Role) -> String {
         let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-        tokens::create_api_token(self.store(), slug, &name, role).await.expect("token created")
+        tokens::create_api_token(self.store(), slug, &name, role)
+            .await
+            .expect("token created")
     }
 
     /// The host name of a tenant.
@@ -275,7 +324,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -286,8 +338,8 @@ pub mod recorder {
     use std::sync::Mutex;
 
     use futures::future::BoxFuture;
-    use portico_tenants::outbox::{DeliveryError, Event, Subscriber};
     use portico_tenants::TenantDb;
+    use portico_tenants::outbox::{DeliveryError, Event, Subscriber};
 
     /// Records deliveries; fails the first `n` attempts of chosen aggregates, or all.
     pub struct Recorder {
@@ -322,7 +374,10 @@ pub mod recorder {
 
         /// Fails the first `times` deliveries of `aggregate_type:aggregate_id`.
         pub fn fail_first(self, aggregate: &str, times: usize) -> Self {
-            self.failures_left.lock().expect("lock").insert(aggregate.to_owned(), times);
+            self.failures_left
+                .lock()
+                .expect("lock")
+                .insert(aggregate.to_owned(), times);
             self
         }
 
@@ -342,7 +397,11 @@ pub mod recorder {
             self.name
         }
 
-        fn deliver<'a>(&'a self, _tenant: &'a TenantDb, event: &'a Event) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        fn deliver<'a>(
+            &'a self,
+            _tenant: &'a TenantDb,
+            event: &'a Event,
+        ) -> BoxFuture<'a, Result<(), DeliveryError>> {
             Box::pin(async move {
                 let key = format!("{}:{}", event.aggregate_type, event.aggregate_id);
                 let fail = self.fail_everything || {
@@ -419,7 +478,11 @@ pub mod counting_job {
             self.kind
         }
 
-        fn run<'a>(&'a self, scope: JobScope<'a>, payload: &'a serde_json::Value) -> BoxFuture<'a, Result<(), JobError>> {
+        fn run<'a>(
+            &'a self,
+            scope: JobScope<'a>,
+            payload: &'a serde_json::Value,
+        ) -> BoxFuture<'a, Result<(), JobError>> {
             Box::pin(async move {
                 if self.permanent {
                     return Err(JobError::Permanent("cannot ever work".into()));
@@ -435,7 +498,10 @@ pub mod counting_job {
                     JobScope::Platform(_) => "platform".to_owned(),
                     JobScope::Tenant(db) => db.slug().to_owned(),
                 };
-                self.runs.lock().expect("lock").push((place, payload.clone()));
+                self.runs
+                    .lock()
+                    .expect("lock")
+                    .push((place, payload.clone()));
                 Ok(())
             })
         }

@@ -15,8 +15,8 @@ use portico_tenants::tokens::{self, ApiTokenGrant};
 use portico_tenants::{Role, TenantDb};
 use serde::Deserialize;
 
-use crate::http::error::ApiError;
 use crate::http::CurrentTenant;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// The API routes of a tenant host.

@@ -2,11 +2,11 @@
 //! snake_case code that clients and the portal translate. A 5xx body never
 //! carries internal text; the cause goes to the log inside the request's span.
 
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use portico_tenants::migrate::error_chain;
 use portico_tenants::StoreError;
+use portico_tenants::migrate::error_chain;
 
 use crate::i18n::Locale;
 
@@ -120,7 +120,10 @@ mod tests {
             ApiError::NotFound,
             ApiError::Unauthorized,
             ApiError::Forbidden,
-            ApiError::Invalid { field: "x".into(), reason: "y".into() },
+            ApiError::Invalid {
+                field: "x".into(),
+                reason: "y".into(),
+            },
             ApiError::Conflict("x"),
             ApiError::Unavailable,
             ApiError::Internal(anyhow::anyhow!("secret detail")),

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use http::StatusCode;
-use portico_tenants::migrate::{self, error_chain, Level};
+use portico_tenants::migrate::{self, Level, error_chain};
 
 use crate::state::AppState;
 
@@ -59,14 +59,20 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if let Some(redis) = &state.redis {
         let mut connection = redis.clone();
         let ping = tokio::time::timeout(timeout, async move {
-            redis::cmd("PING").query_async::<String>(&mut connection).await
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
         })
         .await;
         let ok = matches!(ping, Ok(Ok(_)));
         ready &= ok;
         checks.insert("redis".into(), if ok { "ok" } else { "failed" }.into());
     }
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks });
     (status, Json(body)).into_response()
 }

@@ -16,22 +16,24 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use futures::future::BoxFuture;
 use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Request, StatusCode};
-use portico_tenants::routing::{HostMatch, TenantRoute};
 use portico_tenants::TenantStatus;
+use portico_tenants::routing::{HostMatch, TenantRoute};
 use tower::{Service, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -92,7 +94,10 @@ pub fn router(state: AppState) -> Router {
             settings.request_timeout(),
         ))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(make_span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -143,7 +148,11 @@ async fn tag_route(request: Request<Body>, next: Next) -> Response {
     response
 }
 
-async fn track_metrics(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+async fn track_metrics(
+    State(state): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let response = next.run(request).await;
@@ -152,16 +161,23 @@ async fn track_metrics(State(state): State<AppState>, request: Request<Body>, ne
         .get::<RouteLabel>()
         .map(|label| label.0.as_str())
         .unwrap_or("unmatched");
-    state
-        .metrics
-        .record_request(route, &method, response.status().as_u16(), started.elapsed());
+    state.metrics.record_request(
+        route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-async fn security_headers(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+async fn security_headers(
+    State(state): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let defaults: [(HeaderName, &'static str); 7] = [
@@ -170,12 +186,20 @@ async fn security_headers(State(state): State<AppState>, request: Request<Body>,
         // Links may carry single-use tokens: never leak them to another site.
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-        (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ),
         (header::CACHE_CONTROL, "no-store"),
     ];
     for (name, value) in defaults {
-        headers.entry(name).or_insert(HeaderValue::from_static(value));
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
     }
     if state.settings.public_scheme == "https" {
         headers

@@ -2,16 +2,16 @@
 //! the not-found page and the suspension notice. The portal and console issues
 //! grow these into full sections.
 
+use axum::Router;
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::extract::State;
-use axum::Router;
 use http::StatusCode;
 use minijinja::context;
 use portico_tenants::routing::TenantRoute;
 
-use crate::http::error::ApiError;
 use crate::http::CurrentTenant;
+use crate::http::error::ApiError;
 use crate::i18n::Locale;
 use crate::state::AppState;
 
@@ -25,7 +25,12 @@ pub fn operator_router() -> Router<AppState> {
     Router::new().route("/", get(operator_home))
 }
 
-fn render(state: &AppState, status: StatusCode, template: &str, context: minijinja::Value) -> Response {
+fn render(
+    state: &AppState,
+    status: StatusCode,
+    template: &str,
+    context: minijinja::Value,
+) -> Response {
     match state.templates.render(template, context) {
         Ok(page) => (status, Html(page)).into_response(),
         Err(error) => ApiError::Internal(anyhow::Error::new(error)).into_response(),
@@ -96,8 +101,9 @@ pub fn suspended(state: &AppState, locale: Locale, tenant: &TenantRoute) -> Resp
             body => locale.text("suspended-body"),
         },
     );
-    response
-        .headers_mut()
-        .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("3600"));
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("3600"),
+    );
     response
 }
