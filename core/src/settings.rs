@@ -438,6 +438,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_file_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/portico.example.toml");
+        let settings = Settings::load_with_env(Some(&file), &[]).expect("example loads");
+        assert_eq!(settings.base_domain, "desk.example.com");
+        assert_eq!(settings.public_scheme, "https");
+        assert_eq!(settings.tenant_url("acme"), "https://acme.desk.example.com");
+        assert!(!settings.demo_tenant);
+    }
+
+    #[test]
     fn errors_name_the_setting() {
         let error = Settings::load_with_env(None, &[("DATABASE_URL", "mysql://x")])
             .expect_err("refused")

@@ -149,6 +149,16 @@ impl HostIndex {
         Ok(())
     }
 
+    /// Replaces the whole table with `routes` (benchmarks build large tables without
+    /// a database).
+    pub fn replace_for_benchmark(&self, routes: impl IntoIterator<Item = (String, TenantRoute)>) {
+        let hosts = routes
+            .into_iter()
+            .map(|(host, route)| (host.into_boxed_str(), Arc::new(route)))
+            .collect();
+        self.table.store(Arc::new(Table { hosts, epoch: 0 }));
+    }
+
     /// Inserts a route directly (benchmarks build large tables without a database).
     pub fn insert_for_benchmark(&self, host: &str, route: TenantRoute) {
         let current = self.table.load();

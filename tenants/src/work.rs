@@ -295,7 +295,8 @@ impl Worker {
             };
             Ok::<_, StoreError>(next_due)
         };
-        let (next_due, failure) = match work.await {
+        let span = tracing::info_span!("tenant_work", tenant = %db.slug());
+        let (next_due, failure) = match tracing::Instrument::instrument(work, span).await {
             Ok(next_due) => (next_due, None),
             // Try the tenant again shortly rather than forgetting its work.
             Err(error) => (Some(now_ms() + 5_000), Some(error)),
