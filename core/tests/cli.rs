@@ -244,11 +244,15 @@ fn wait_for_line(reader: &mut impl BufRead, prefix: &str) -> String {
 #[case::postgres(true)]
 fn serve_creates_the_demo_tenant_prints_links_and_stops_on_sigterm(#[case] postgres: bool) {
     let place = Place::new(postgres);
+    let log_path = place.data.path().join("serve.log");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
     let mut child = place
         .command(&["serve"])
         .env("PORTICO_LISTEN", "127.0.0.1:0")
+        .env("PORTICO_LOG_FORMAT", "json")
+        .env("PORTICO_LOG", "warn,tower_http=debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(log_file))
         .spawn()
         .expect("serve starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -289,6 +293,20 @@ fn serve_creates_the_demo_tenant_prints_links_and_stops_on_sigterm(#[case] postg
     assert!(killed.success());
     let exit = child.wait().expect("exits");
     assert_eq!(exit.code(), Some(0), "graceful exit on SIGTERM");
+
+    // JSON logs: the request's events carry its span with request id and tenant slug.
+    let logs = std::fs::read_to_string(&log_path).expect("logs");
+    let request_line = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|entry| entry["span"]["tenant"] == "demo")
+        .unwrap_or_else(|| panic!("no JSON log line with the tenant: {logs}"));
+    assert_eq!(
+        request_line["span"]["request_id"].as_str().map(str::len),
+        Some(36),
+        "{request_line}"
+    );
+    assert_eq!(request_line["span"]["name"], "request");
     if !postgres {
         assert!(Path::new(&place.data.path().join("platform.db")).exists());
         assert!(place.data.path().join("master.key").exists());

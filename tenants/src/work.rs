@@ -295,7 +295,8 @@ impl Worker {
             };
             Ok::<_, StoreError>(next_due)
         };
-        let span = tracing::info_span!("tenant_work", tenant = %db.slug());
+        // ERROR level: enabled under any filter, so failures always name the tenant.
+        let span = tracing::error_span!("tenant_work", tenant = %db.slug());
         let (next_due, failure) = match tracing::Instrument::instrument(work, span).await {
             Ok(next_due) => (next_due, None),
             // Try the tenant again shortly rather than forgetting its work.

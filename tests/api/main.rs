@@ -5,6 +5,7 @@ mod http_surface;
 mod instances;
 mod isolation;
 mod jobs;
+mod lifecycle;
 mod migrations;
 mod outbox;
 mod routing;

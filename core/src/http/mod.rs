@@ -110,7 +110,9 @@ fn make_span(request: &Request<Body>) -> tracing::Span {
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("");
-    tracing::info_span!(
+    // ERROR level so the span is enabled under any log filter: a warning or error
+    // logged by a handler must always carry its request id and tenant.
+    tracing::error_span!(
         "request",
         request_id = %request_id,
         method = %request.method(),
