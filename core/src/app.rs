@@ -231,6 +231,9 @@ impl Application {
             templates: Templates::load().context("loading templates")?,
             worker_stats: worker.stats(),
             metrics: Metrics::new(),
+            passwords: crate::identity::password::Passwords::new(
+                settings.password_hash_concurrency,
+            ),
             settings,
             store,
             hosts,

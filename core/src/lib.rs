@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod http;
 pub mod i18n;
+pub mod identity;
 pub mod mail;
 pub mod metrics;
 pub mod outbound;

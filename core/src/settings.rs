@@ -89,6 +89,13 @@ pub struct Settings {
     pub poll_ms: u64,
     /// Seconds allowed for in-flight requests to finish on shutdown (`PORTICO_SHUTDOWN_GRACE`).
     pub shutdown_grace: u64,
+    /// A session unused this long ends, minutes (`PORTICO_SESSION_IDLE_MINUTES`).
+    pub session_idle_minutes: u64,
+    /// A session ends this long after sign-in whatever happens, hours
+    /// (`PORTICO_SESSION_ABSOLUTE_HOURS`).
+    pub session_absolute_hours: u64,
+    /// Password hashes computed at once; each holds 19 MiB (`PORTICO_PASSWORD_HASH_CONCURRENCY`).
+    pub password_hash_concurrency: usize,
 }
 
 fn serialize_secret_option<S: serde::Serializer>(
@@ -128,6 +135,9 @@ impl Default for Settings {
             outbound_allow_private: false,
             poll_ms: 500,
             shutdown_grace: 20,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            password_hash_concurrency: 4,
         }
     }
 }
@@ -298,6 +308,24 @@ impl Settings {
             return Err(invalid(
                 "PORTICO_POLL_MS",
                 "must be 50 to 60000 milliseconds",
+            ));
+        }
+        if self.session_idle_minutes == 0 || self.session_idle_minutes > 24 * 60 {
+            return Err(invalid(
+                "PORTICO_SESSION_IDLE_MINUTES",
+                "must be 1 to 1440 minutes",
+            ));
+        }
+        if self.session_absolute_hours == 0 || self.session_absolute_hours > 24 * 30 {
+            return Err(invalid(
+                "PORTICO_SESSION_ABSOLUTE_HOURS",
+                "must be 1 to 720 hours",
+            ));
+        }
+        if self.password_hash_concurrency == 0 || self.password_hash_concurrency > 256 {
+            return Err(invalid(
+                "PORTICO_PASSWORD_HASH_CONCURRENCY",
+                "must be 1 to 256",
             ));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {

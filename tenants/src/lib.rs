@@ -6,6 +6,8 @@
 //! statement on it runs inside a [`TenantTx`] pinned to that tenant's schema
 //! (PostgreSQL) or file (SQLite).
 
+pub mod accounts;
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod ids;

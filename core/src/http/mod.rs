@@ -64,6 +64,7 @@ struct RouteLabel(String);
 pub fn router(state: AppState) -> Router {
     let tenant = Router::new()
         .merge(pages::portal_router())
+        .merge(crate::identity::pages::router())
         .merge(api::router())
         .fallback(pages::not_found)
         .route_layer(middleware::from_fn(tag_route))

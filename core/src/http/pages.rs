@@ -25,7 +25,8 @@ pub fn operator_router() -> Router<AppState> {
     Router::new().route("/", get(operator_home))
 }
 
-fn render(
+/// Renders a template into a response with `status`; a template error is a 500.
+pub(crate) fn render(
     state: &AppState,
     status: StatusCode,
     template: &str,
@@ -41,9 +42,14 @@ async fn portal_home(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     locale: Locale,
-) -> Response {
+    headers: http::HeaderMap,
+) -> Result<Response, ApiError> {
     let name: &str = &tenant.name;
-    render(
+    let db = tenant.db(&state.store)?;
+    let current = crate::identity::session::load(&state.settings, &db, &headers)
+        .await?
+        .filter(|current| current.session.state == portico_tenants::accounts::SessionState::Active);
+    Ok(render(
         &state,
         StatusCode::OK,
         "portal_home.html",
@@ -51,8 +57,14 @@ async fn portal_home(
             lang => locale.tag(),
             title => locale.text_with("portal-title", &[("tenant", name)]),
             welcome => locale.text_with("portal-welcome", &[("tenant", name)]),
+            user => current.as_ref().map(|c| c.user.email.clone()),
+            signed_in => current.as_ref().map(|c| locale.text_with("signed-in-as", &[("email", c.user.email.as_str())])),
+            csrf => current.as_ref().map(|c| c.session.csrf_token.clone()),
+            sessions_label => locale.text("nav-sessions"),
+            logout_label => locale.text("logout"),
+            login_label => locale.text("login-title"),
         },
-    )
+    ))
 }
 
 async fn operator_home(State(state): State<AppState>, locale: Locale) -> Response {

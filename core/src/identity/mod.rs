@@ -1,0 +1,6 @@
+//! Identity: passwords, second factors, sessions and the sign-in pages.
+
+pub mod pages;
+pub mod password;
+pub mod session;
+pub mod totp;

@@ -1,0 +1,973 @@
+//! The sign-in pages of a tenant's portal, all plain HTML forms that work without
+//! JavaScript: sign-in, second factor, authenticator enrolment with recovery codes,
+//! invitation acceptance, sign-out, and the list of one's own sessions.
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use http::{HeaderMap, StatusCode};
+use minijinja::context;
+use portico_tenants::TenantDb;
+use portico_tenants::accounts::{self, NewSession, SessionState};
+use portico_tenants::audit::AuditEntry;
+use portico_tenants::clock::now_ms;
+use portico_tenants::tokens::hash_token;
+use serde::Deserialize;
+
+use super::session::{self, CurrentSession};
+use super::totp;
+use crate::http::CurrentTenant;
+use crate::http::error::ApiError;
+use crate::http::pages::render;
+use crate::i18n::Locale;
+use crate::state::AppState;
+
+/// The sign-in routes of a tenant host.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route(
+            "/login/second-factor",
+            get(second_factor_page).post(second_factor_submit),
+        )
+        .route("/enrol/totp", get(enrol_page).post(enrol_submit))
+        .route("/invite/{token}", get(invite_page).post(invite_submit))
+        .route("/logout", post(logout))
+        .route("/account/sessions", get(sessions_page))
+        .route("/account/sessions/end", post(end_session))
+}
+
+fn form<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
+    input
+        .map(|Form(value)| value)
+        .map_err(|rejection| ApiError::Invalid {
+            field: "form".to_owned(),
+            reason: rejection.body_text(),
+        })
+}
+
+fn client(connect: &ConnectInfo<SocketAddr>, headers: &HeaderMap) -> (String, String) {
+    let agent: String = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    (connect.0.ip().to_string(), agent)
+}
+
+/// The pre-session CSRF token: the cookie's, or a new one to set.
+fn login_csrf(state: &AppState, headers: &HeaderMap) -> (String, bool) {
+    match session::read_cookie(headers, session::csrf_cookie_name(&state.settings)) {
+        Some(token) if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (token, false)
+        }
+        _ => (session::new_csrf_token(), true),
+    }
+}
+
+fn with_csrf_cookie(
+    state: &AppState,
+    mut response: Response,
+    token: &str,
+    fresh: bool,
+) -> Response {
+    if fresh {
+        session::append_cookie(
+            response.headers_mut(),
+            session::set_cookie(
+                &state.settings,
+                session::csrf_cookie_name(&state.settings),
+                token,
+                None,
+            ),
+        );
+    }
+    response
+}
+
+fn check_login_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    submitted: &str,
+) -> Result<(), ApiError> {
+    session::check_origin(&state.settings, headers)?;
+    let expected = session::read_cookie(headers, session::csrf_cookie_name(&state.settings))
+        .unwrap_or_default();
+    if session::tokens_match(&expected, submitted) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+fn check_session_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    current: &CurrentSession,
+    submitted: &str,
+) -> Result<(), ApiError> {
+    session::check_origin(&state.settings, headers)?;
+    if session::tokens_match(&current.session.csrf_token, submitted) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// Starts a session (new id) and returns the redirect carrying its cookie.
+async fn start_session(
+    state: &AppState,
+    db: &TenantDb,
+    user_id: i64,
+    session_state: SessionState,
+    (ip, agent): (&str, &str),
+    audit: AuditEntry,
+    to: &str,
+) -> Result<Response, ApiError> {
+    let id = session::new_session_id();
+    let csrf = session::new_csrf_token();
+    let absolute_ms = state.settings.session_absolute_hours as i64 * 3_600_000;
+    let mut tx = db.begin().await?;
+    accounts::create_session(
+        &mut tx,
+        NewSession {
+            id_hash: &hash_token(&id),
+            user_id,
+            state: session_state,
+            csrf_token: &csrf,
+            expires_at: now_ms() + absolute_ms,
+            ip,
+            user_agent: agent,
+        },
+    )
+    .await?;
+    tx.audit(audit).await?;
+    tx.commit().await?;
+    let mut response = Redirect::to(to).into_response();
+    session::append_cookie(
+        response.headers_mut(),
+        session::set_cookie(
+            &state.settings,
+            session::session_cookie_name(&state.settings),
+            &id,
+            None,
+        ),
+    );
+    Ok(response)
+}
+
+/// Gives a session a new id and state (after each sign-in step) and returns the
+/// response with the new cookie.
+async fn advance_session(
+    state: &AppState,
+    db: &TenantDb,
+    current: &CurrentSession,
+    next: SessionState,
+    audit: AuditEntry,
+    mut response: Response,
+) -> Result<Response, ApiError> {
+    let id = session::new_session_id();
+    let mut tx = db.begin().await?;
+    let rotated = accounts::rotate_session(
+        &mut tx,
+        &current.session.id_hash,
+        &hash_token(&id),
+        &session::new_csrf_token(),
+        next,
+        false,
+    )
+    .await?;
+    if !rotated {
+        tx.rollback().await?;
+        return Err(ApiError::Unauthorized);
+    }
+    if next == SessionState::Active {
+        accounts::note_login(&mut tx, current.user.user_id).await?;
+    }
+    tx.audit(audit).await?;
+    tx.commit().await?;
+    session::append_cookie(
+        response.headers_mut(),
+        session::set_cookie(
+            &state.settings,
+            session::session_cookie_name(&state.settings),
+            &id,
+            None,
+        ),
+    );
+    Ok(response)
+}
+
+fn actor(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn totp_context(tenant: &TenantDb, user_id: i64) -> String {
+    format!("tenant:{}:user:{user_id}:totp", tenant.id())
+}
+
+// ----- sign-in -----------------------------------------------------------------
+
+async fn login_page(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    if let Some(current) = session::load(&state.settings, &db, &headers).await? {
+        return Ok(Redirect::to(next_step(current.session.state)).into_response());
+    }
+    let (csrf, fresh) = login_csrf(&state, &headers);
+    let page = login_form(
+        &state,
+        locale,
+        &tenant.name,
+        &csrf,
+        "",
+        None,
+        StatusCode::OK,
+    );
+    Ok(with_csrf_cookie(&state, page, &csrf, fresh))
+}
+
+fn next_step(state: SessionState) -> &'static str {
+    match state {
+        SessionState::Active => "/",
+        SessionState::SecondFactor => "/login/second-factor",
+        SessionState::Enrolment => "/enrol/totp",
+    }
+}
+
+fn login_form(
+    state: &AppState,
+    locale: Locale,
+    tenant_name: &str,
+    csrf: &str,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    render(
+        state,
+        status,
+        "login.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("login-title"),
+            tenant => tenant_name,
+            email_label => locale.text("login-email"),
+            password_label => locale.text("login-password"),
+            submit => locale.text("login-submit"),
+            error => error.map(|id| locale.text(id)),
+            email => email,
+            csrf => csrf,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginInput {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    input: Result<Form<LoginInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    check_login_csrf(&state, &headers, &input.csrf)?;
+    let db = tenant.db(&state.store)?;
+    let email = input.email.trim().to_lowercase();
+    let (ip, agent) = client(&connect, &headers);
+    let record = if email.len() <= 254 {
+        accounts::login_by_email(&db, &email).await?
+    } else {
+        None
+    };
+    // Unknown, disabled and password-less accounts are checked against a dummy hash:
+    // the answer and its timing are the same as for a wrong password.
+    let usable = record
+        .as_ref()
+        .filter(|r| r.status != "disabled" && r.password_hash.is_some());
+    let stored = usable.and_then(|r| r.password_hash.as_deref());
+    let (matched, rehash) = state
+        .passwords
+        .verify(stored, &input.password)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    let Some(user) = usable.filter(|_| matched) else {
+        portico_tenants::audit::append(
+            &db,
+            AuditEntry {
+                actor: format!("ip:{ip}"),
+                action: "auth.login.failed",
+                target: format!("email:{}", email.chars().take(254).collect::<String>()),
+                details: serde_json::json!({ "user_agent": agent }),
+            },
+        )
+        .await?;
+        let (csrf, _) = login_csrf(&state, &headers);
+        return Ok(login_form(
+            &state,
+            locale,
+            &tenant.name,
+            &csrf,
+            &email,
+            Some("login-failed"),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    if rehash && let Some(old) = stored {
+        match state.passwords.hash(&input.password).await {
+            Ok(new) => accounts::rehash_password(&db, user.user_id, old, &new).await?,
+            Err(error) => tracing::warn!(%error, "password re-hash skipped"),
+        }
+    }
+    let next = match user.second_factor.as_deref() {
+        Some("totp") => SessionState::SecondFactor,
+        _ => SessionState::Enrolment,
+    };
+    start_session(
+        &state,
+        &db,
+        user.user_id,
+        next,
+        (&ip, &agent),
+        AuditEntry {
+            actor: actor(user.user_id),
+            action: "auth.password.accepted",
+            target: actor(user.user_id),
+            details: serde_json::json!({ "ip": ip, "next": next }),
+        },
+        next_step(next),
+    )
+    .await
+}
+
+// ----- second factor -----------------------------------------------------------
+
+async fn require_session(
+    state: &AppState,
+    db: &TenantDb,
+    headers: &HeaderMap,
+    wanted: SessionState,
+) -> Result<Result<CurrentSession, Response>, ApiError> {
+    match session::load(&state.settings, db, headers).await? {
+        Some(current) if current.session.state == wanted => Ok(Ok(current)),
+        Some(current) => Ok(Err(
+            Redirect::to(next_step(current.session.state)).into_response()
+        )),
+        None => Ok(Err(Redirect::to("/login").into_response())),
+    }
+}
+
+fn second_factor_form(
+    state: &AppState,
+    locale: Locale,
+    csrf: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    render(
+        state,
+        status,
+        "second_factor.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("second-factor-title"),
+            help => locale.text("second-factor-help"),
+            code_label => locale.text("second-factor-code"),
+            submit => locale.text("second-factor-submit"),
+            error => error.map(|id| locale.text(id)),
+            csrf => csrf,
+        },
+    )
+}
+
+async fn second_factor_page(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    Ok(
+        match require_session(&state, &db, &headers, SessionState::SecondFactor).await? {
+            Ok(current) => second_factor_form(
+                &state,
+                locale,
+                &current.session.csrf_token,
+                None,
+                StatusCode::OK,
+            ),
+            Err(redirect) => redirect,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeInput {
+    code: String,
+    csrf: String,
+}
+
+async fn second_factor_submit(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+    input: Result<Form<CodeInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    let db = tenant.db(&state.store)?;
+    let current = match require_session(&state, &db, &headers, SessionState::SecondFactor).await? {
+        Ok(current) => current,
+        Err(redirect) => return Ok(redirect),
+    };
+    check_session_csrf(&state, &headers, &current, &input.csrf)?;
+    let user_id = current.user.user_id;
+    let secret = current.user.totp_secret.as_deref().and_then(|sealed| {
+        state
+            .master_key
+            .open(&totp_context(&db, user_id), sealed)
+            .ok()
+    });
+    let mut method = None;
+    if let Some(secret) = &secret
+        && let Some(step) = totp::matching_step(secret, &input.code, unix_seconds())
+        && accounts::accept_totp_step(&db, user_id, step).await?
+    {
+        method = Some("totp");
+    }
+    if method.is_none() {
+        let normalized = totp::normalize_recovery_code(&input.code);
+        if normalized.len() == 11
+            && accounts::use_recovery_code(&db, user_id, &hash_token(&normalized)).await?
+        {
+            method = Some("recovery_code");
+        }
+    }
+    let Some(method) = method else {
+        portico_tenants::audit::append(
+            &db,
+            AuditEntry {
+                actor: actor(user_id),
+                action: "auth.second_factor.failed",
+                target: actor(user_id),
+                details: serde_json::json!({}),
+            },
+        )
+        .await?;
+        return Ok(second_factor_form(
+            &state,
+            locale,
+            &current.session.csrf_token,
+            Some("second-factor-failed"),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    advance_session(
+        &state,
+        &db,
+        &current,
+        SessionState::Active,
+        AuditEntry {
+            actor: actor(user_id),
+            action: "auth.login.succeeded",
+            target: actor(user_id),
+            details: serde_json::json!({ "method": method }),
+        },
+        Redirect::to("/").into_response(),
+    )
+    .await
+}
+
+// ----- authenticator enrolment -------------------------------------------------
+
+fn enrol_form(
+    state: &AppState,
+    locale: Locale,
+    tenant_name: &str,
+    current: &CurrentSession,
+    secret: &[u8],
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let sealed = state
+        .master_key
+        .seal(&format!("enrol:{}", current.session.id_hash), secret);
+    let (url, manual) =
+        totp::provisioning(secret, tenant_name, &current.user.email).unwrap_or_default();
+    let qr = totp::qr_svg(&url).unwrap_or_default();
+    render(
+        state,
+        status,
+        "enrol_totp.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("enrol-title"),
+            help => locale.text("enrol-help"),
+            manual_label => locale.text("enrol-manual"),
+            code_label => locale.text("second-factor-code"),
+            submit => locale.text("second-factor-submit"),
+            error => error.map(|id| locale.text(id)),
+            qr => minijinja::Value::from_safe_string(qr),
+            manual => manual,
+            pending => sealed,
+            csrf => &current.session.csrf_token,
+        },
+    )
+}
+
+async fn enrol_page(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    Ok(
+        match require_session(&state, &db, &headers, SessionState::Enrolment).await? {
+            Ok(current) => enrol_form(
+                &state,
+                locale,
+                &tenant.name,
+                &current,
+                &totp::new_secret(),
+                None,
+                StatusCode::OK,
+            ),
+            Err(redirect) => redirect,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct EnrolInput {
+    code: String,
+    pending: String,
+    csrf: String,
+}
+
+async fn enrol_submit(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+    input: Result<Form<EnrolInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    let db = tenant.db(&state.store)?;
+    let current = match require_session(&state, &db, &headers, SessionState::Enrolment).await? {
+        Ok(current) => current,
+        Err(redirect) => return Ok(redirect),
+    };
+    check_session_csrf(&state, &headers, &current, &input.csrf)?;
+    // The secret travelled in the form, sealed to this session: it cannot be chosen
+    // by the client nor replayed into another session.
+    let secret = state
+        .master_key
+        .open(
+            &format!("enrol:{}", current.session.id_hash),
+            &input.pending,
+        )
+        .map_err(|_| ApiError::Forbidden)?;
+    let Some(step) = totp::matching_step(&secret, &input.code, unix_seconds()) else {
+        return Ok(enrol_form(
+            &state,
+            locale,
+            &tenant.name,
+            &current,
+            &secret,
+            Some("second-factor-failed"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    };
+    let user_id = current.user.user_id;
+    let codes = totp::recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|code| hash_token(code)).collect();
+    let sealed = state.master_key.seal(&totp_context(&db, user_id), &secret);
+    let mut tx = db.begin().await?;
+    accounts::enrol_totp(&mut tx, user_id, &sealed, step, &hashes).await?;
+    tx.commit().await?;
+    let page = render(
+        &state,
+        StatusCode::OK,
+        "recovery_codes.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("recovery-title"),
+            help => locale.text("recovery-help"),
+            continue_label => locale.text("continue"),
+            codes => codes,
+        },
+    );
+    advance_session(
+        &state,
+        &db,
+        &current,
+        SessionState::Active,
+        AuditEntry {
+            actor: actor(user_id),
+            action: "auth.totp.enrolled",
+            target: actor(user_id),
+            details: serde_json::json!({ "recovery_codes": 10 }),
+        },
+        page,
+    )
+    .await
+}
+
+// ----- invitation --------------------------------------------------------------
+
+fn invite_form(
+    state: &AppState,
+    locale: Locale,
+    tenant_name: &str,
+    csrf: &str,
+    email: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    render(
+        state,
+        status,
+        "invite.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text_with("invite-title", &[("tenant", tenant_name)]),
+            help => locale.text("invite-help"),
+            email_label => locale.text("login-email"),
+            password_label => locale.text("login-password"),
+            again_label => locale.text("invite-password-again"),
+            submit => locale.text("invite-submit"),
+            error => error.map(|id| locale.text(id)),
+            email => email,
+            csrf => csrf,
+        },
+    )
+}
+
+fn invalid_invitation(state: &AppState, locale: Locale) -> Response {
+    render(
+        state,
+        StatusCode::GONE,
+        "message.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("invite-invalid-title"),
+            body => locale.text("invite-invalid"),
+        },
+    )
+}
+
+async fn invite_page(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    let Some(invitation) = accounts::peek_invitation(&db, &token).await? else {
+        return Ok(invalid_invitation(&state, locale));
+    };
+    let (csrf, fresh) = login_csrf(&state, &headers);
+    let page = invite_form(
+        &state,
+        locale,
+        &tenant.name,
+        &csrf,
+        invitation.email.as_deref(),
+        None,
+        StatusCode::OK,
+    );
+    Ok(with_csrf_cookie(&state, page, &csrf, fresh))
+}
+
+#[derive(Debug, Deserialize)]
+struct InviteInput {
+    #[serde(default)]
+    email: String,
+    password: String,
+    password_again: String,
+    csrf: String,
+}
+
+async fn invite_submit(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    input: Result<Form<InviteInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    check_login_csrf(&state, &headers, &input.csrf)?;
+    let db = tenant.db(&state.store)?;
+    let Some(invitation) = accounts::peek_invitation(&db, &token).await? else {
+        return Ok(invalid_invitation(&state, locale));
+    };
+    let email = match &invitation.email {
+        Some(email) => email.clone(),
+        None => match portico_tenants::ids::EmailAddress::parse(&input.email) {
+            Ok(email) => email.as_str().to_owned(),
+            Err(_) => {
+                return Ok(invite_form(
+                    &state,
+                    locale,
+                    &tenant.name,
+                    &input.csrf,
+                    None,
+                    Some("invite-email-invalid"),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ));
+            }
+        },
+    };
+    let shown_email = invitation.email.as_deref();
+    if input.password != input.password_again {
+        return Ok(invite_form(
+            &state,
+            locale,
+            &tenant.name,
+            &input.csrf,
+            shown_email,
+            Some("password-mismatch"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    if let Err(problem) = state.passwords.check(&input.password, &email) {
+        return Ok(invite_form(
+            &state,
+            locale,
+            &tenant.name,
+            &input.csrf,
+            shown_email,
+            Some(problem.message_id()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    let hash = state
+        .passwords
+        .hash(&input.password)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    let mut tx = db.begin().await?;
+    let Some(used) = accounts::consume_invitation(&mut tx, &token).await? else {
+        tx.rollback().await?;
+        return Ok(invalid_invitation(&state, locale));
+    };
+    let user_id = match used.user_id {
+        Some(user_id) => user_id,
+        None => match accounts::create_admin_from_invitation(&mut tx, &email, used.role).await {
+            Ok(user_id) => user_id,
+            Err(portico_tenants::StoreError::Conflict(_)) => {
+                tx.rollback().await?;
+                return Ok(invite_form(
+                    &state,
+                    locale,
+                    &tenant.name,
+                    &input.csrf,
+                    None,
+                    Some("invite-email-taken"),
+                    StatusCode::CONFLICT,
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        },
+    };
+    accounts::set_password(&mut tx, user_id, &hash).await?;
+    tx.audit(AuditEntry {
+        actor: actor(user_id),
+        action: "auth.invitation.accepted",
+        target: actor(user_id),
+        details: serde_json::json!({ "role": used.role }),
+    })
+    .await?;
+    tx.commit().await?;
+    let (ip, agent) = client(&connect, &headers);
+    start_session(
+        &state,
+        &db,
+        user_id,
+        SessionState::Enrolment,
+        (&ip, &agent),
+        AuditEntry {
+            actor: actor(user_id),
+            action: "auth.password.set",
+            target: actor(user_id),
+            details: serde_json::json!({ "ip": ip }),
+        },
+        "/enrol/totp",
+    )
+    .await
+}
+
+// ----- sign-out and sessions ---------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct CsrfInput {
+    csrf: String,
+    #[serde(default)]
+    session: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    input: Result<Form<CsrfInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    let db = tenant.db(&state.store)?;
+    let mut response = Redirect::to("/login").into_response();
+    session::append_cookie(
+        response.headers_mut(),
+        session::clear_cookie(
+            &state.settings,
+            session::session_cookie_name(&state.settings),
+        ),
+    );
+    let Some(current) = session::load(&state.settings, &db, &headers).await? else {
+        return Ok(response);
+    };
+    check_session_csrf(&state, &headers, &current, &input.csrf)?;
+    accounts::end_session(&db, current.user.user_id, &current.session.id_hash).await?;
+    portico_tenants::audit::append(
+        &db,
+        AuditEntry {
+            actor: actor(current.user.user_id),
+            action: "auth.logout",
+            target: actor(current.user.user_id),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    Ok(response)
+}
+
+async fn sessions_page(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    let current = match require_session(&state, &db, &headers, SessionState::Active).await? {
+        Ok(current) => current,
+        Err(redirect) => return Ok(redirect),
+    };
+    let sessions: Vec<minijinja::Value> = accounts::list_sessions(&db, current.user.user_id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            context! {
+                id => s.id_hash,
+                current => s.id_hash == current.session.id_hash,
+                started => format_time(s.created_at),
+                last_seen => format_time(s.last_seen_at),
+                ip => s.ip,
+                agent => s.user_agent,
+            }
+        })
+        .collect();
+    Ok(render(
+        &state,
+        StatusCode::OK,
+        "sessions.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("sessions-title"),
+            current_label => locale.text("sessions-current"),
+            end_label => locale.text("sessions-end"),
+            started_label => locale.text("sessions-started"),
+            last_seen_label => locale.text("sessions-last-seen"),
+            home_label => locale.text("nav-home"),
+            sessions => sessions,
+            csrf => &current.session.csrf_token,
+        },
+    ))
+}
+
+fn format_time(unix_ms: i64) -> String {
+    let seconds = unix_ms / 1000;
+    let days = seconds.div_euclid(86_400);
+    let time = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        time / 3600,
+        time % 3600 / 60
+    )
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    input: Result<Form<CsrfInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    let db = tenant.db(&state.store)?;
+    let current = match require_session(&state, &db, &headers, SessionState::Active).await? {
+        Ok(current) => current,
+        Err(redirect) => return Ok(redirect),
+    };
+    check_session_csrf(&state, &headers, &current, &input.csrf)?;
+    if accounts::end_session(&db, current.user.user_id, &input.session).await? {
+        portico_tenants::audit::append(
+            &db,
+            AuditEntry {
+                actor: actor(current.user.user_id),
+                action: "auth.session.revoked",
+                target: actor(current.user.user_id),
+                details: serde_json::json!({}),
+            },
+        )
+        .await?;
+    }
+    Ok(Redirect::to("/account/sessions").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_time;
+
+    #[test]
+    fn times_are_shown_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(1_795_000_000_000), "2026-11-18 11:06 UTC");
+    }
+}

@@ -1,0 +1,516 @@
+//! Credentials, second factors, invitations and server-side sessions of a tenant's
+//! people. Hashing and cryptography happen in the caller; this module stores only
+//! hashes and sealed values.
+
+use serde::Serialize;
+
+use crate::StoreError;
+use crate::clock::now_ms;
+use crate::ids::Role;
+use crate::store::{TenantDb, TenantTx};
+use crate::tokens::hash_token;
+
+/// What sign-in needs to know about a person.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    /// Id.
+    pub user_id: i64,
+    /// Sign-in name.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// `invited`, `active` or `disabled`.
+    pub status: String,
+    /// PHC string, when a password is set.
+    pub password_hash: Option<String>,
+    /// `totp`, `sms` or none yet.
+    pub second_factor: Option<String>,
+    /// The TOTP secret, sealed with the master key.
+    pub totp_secret: Option<String>,
+    /// Preferred language.
+    pub locale: String,
+}
+
+type LoginRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn login_record(row: LoginRow) -> Result<LoginRecord, StoreError> {
+    let (user_id, email, role, status, password_hash, second_factor, totp_secret, locale) = row;
+    Ok(LoginRecord {
+        user_id,
+        email,
+        role: Role::parse(&role)?,
+        status,
+        password_hash,
+        second_factor,
+        totp_secret,
+        locale,
+    })
+}
+
+const LOGIN_COLUMNS: &str =
+    "SELECT id, email, role, status, password_hash, second_factor, totp_secret, locale FROM users";
+
+/// The person signing in with `email` (lower-cased by the caller), if any.
+pub async fn login_by_email(db: &TenantDb, email: &str) -> Result<Option<LoginRecord>, StoreError> {
+    let mut tx = db.read().await?;
+    let row: Option<LoginRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{LOGIN_COLUMNS} WHERE email = $1"
+    )))
+    .bind(email)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    row.map(login_record).transpose()
+}
+
+/// The person with `user_id`, if any.
+pub async fn login_by_id(db: &TenantDb, user_id: i64) -> Result<Option<LoginRecord>, StoreError> {
+    let mut tx = db.read().await?;
+    let row: Option<LoginRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{LOGIN_COLUMNS} WHERE id = $1"
+    )))
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    row.map(login_record).transpose()
+}
+
+/// A valid, unused invitation.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The invited person, or `None` for the first MSP admin (who gives their address).
+    pub user_id: Option<i64>,
+    /// Their e-mail, when known.
+    pub email: Option<String>,
+    /// The role it grants.
+    pub role: Role,
+}
+
+/// Looks an invitation up without using it (for the form behind the link).
+pub async fn peek_invitation(db: &TenantDb, token: &str) -> Result<Option<Invitation>, StoreError> {
+    let mut tx = db.read().await?;
+    let row: Option<(Option<i64>, String, Option<String>)> = sqlx::query_as(
+        "SELECT i.user_id, i.role, u.email FROM invitations i LEFT JOIN users u ON u.id = i.user_id \
+         WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at > $2",
+    )
+    .bind(hash_token(token))
+    .bind(now_ms())
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    row.map(|(user_id, role, email)| {
+        Ok(Invitation {
+            user_id,
+            email,
+            role: Role::parse(&role)?,
+        })
+    })
+    .transpose()
+}
+
+/// Uses an invitation inside `tx`: exactly one caller wins a race for the same link.
+pub async fn consume_invitation(
+    tx: &mut TenantTx,
+    token: &str,
+) -> Result<Option<Invitation>, StoreError> {
+    let now = now_ms();
+    let row: Option<(Option<i64>, String)> = sqlx::query_as(
+        "UPDATE invitations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+         RETURNING user_id, role",
+    )
+    .bind(hash_token(token))
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.map(|(user_id, role)| {
+        Ok(Invitation {
+            user_id,
+            email: None,
+            role: Role::parse(&role)?,
+        })
+    })
+    .transpose()
+}
+
+/// Sets a password and activates the person.
+pub async fn set_password(
+    tx: &mut TenantTx,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    let updated = sqlx::query(
+        "UPDATE users SET password_hash = $2, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, \
+         updated_at = $3 WHERE id = $1 AND status <> 'disabled'",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// Replaces a stored hash after a successful sign-in with weaker parameters.
+pub async fn rehash_password(
+    db: &TenantDb,
+    user_id: i64,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+        .bind(user_id)
+        .bind(old_hash)
+        .bind(new_hash)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await
+}
+
+/// Records the enrolled authenticator (secret sealed by the caller) and recovery codes.
+pub async fn enrol_totp(
+    tx: &mut TenantTx,
+    user_id: i64,
+    sealed_secret: &str,
+    accepted_step: i64,
+    recovery_code_hashes: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE users SET second_factor = 'totp', totp_secret = $2, totp_last_step = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(sealed_secret)
+    .bind(accepted_step)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    for code_hash in recovery_code_hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(code_hash)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Accepts a TOTP time step for a person at most once, atomically: a second
+/// request with the same (or an older) step loses.
+pub async fn accept_totp_step(db: &TenantDb, user_id: i64, step: i64) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let accepted = sqlx::query(
+        "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(accepted)
+}
+
+/// Uses a recovery code (hashed by the caller) at most once.
+pub async fn use_recovery_code(
+    db: &TenantDb,
+    user_id: i64,
+    code_hash: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let used = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(code_hash)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(used)
+}
+
+/// Records a successful sign-in.
+pub async fn note_login(tx: &mut TenantTx, user_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Password accepted; the second factor is still due.
+    SecondFactor,
+    /// Signed in without a second factor yet: must enrol one before anything else.
+    Enrolment,
+    /// Fully signed in.
+    Active,
+}
+
+impl SessionState {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionState::SecondFactor => "second_factor",
+            SessionState::Enrolment => "enrolment",
+            SessionState::Active => "active",
+        }
+    }
+
+    fn parse(value: &str) -> SessionState {
+        match value {
+            "active" => SessionState::Active,
+            "enrolment" => SessionState::Enrolment,
+            _ => SessionState::SecondFactor,
+        }
+    }
+}
+
+/// A stored session (looked up by the hash of its id).
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRecord {
+    /// Hash of the session id (the id itself is only in the cookie).
+    pub id_hash: String,
+    /// Whose.
+    pub user_id: i64,
+    /// How far sign-in got.
+    pub state: SessionState,
+    /// The token forms must echo.
+    #[serde(skip)]
+    pub csrf_token: String,
+    /// Created, Unix milliseconds.
+    pub created_at: i64,
+    /// Last request.
+    pub last_seen_at: i64,
+    /// Absolute end.
+    pub expires_at: i64,
+    /// Last SMS step-up.
+    pub step_up_at: Option<i64>,
+    /// Client address at creation.
+    pub ip: String,
+    /// Client software at creation.
+    pub user_agent: String,
+}
+
+type SessionRow = (
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+);
+
+fn session_record(row: SessionRow) -> SessionRecord {
+    let (
+        id_hash,
+        user_id,
+        state,
+        csrf_token,
+        created_at,
+        last_seen_at,
+        expires_at,
+        step_up_at,
+        ip,
+        user_agent,
+    ) = row;
+    SessionRecord {
+        id_hash,
+        user_id,
+        state: SessionState::parse(&state),
+        csrf_token,
+        created_at,
+        last_seen_at,
+        expires_at,
+        step_up_at,
+        ip,
+        user_agent,
+    }
+}
+
+const SESSION_COLUMNS: &str = "SELECT id_hash, user_id, state, csrf_token, created_at, last_seen_at, expires_at, \
+     step_up_at, ip, user_agent FROM sessions";
+
+/// A session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// Hash of the new id.
+    pub id_hash: &'a str,
+    /// Whose.
+    pub user_id: i64,
+    /// How far sign-in got.
+    pub state: SessionState,
+    /// Its CSRF token.
+    pub csrf_token: &'a str,
+    /// Absolute end, Unix milliseconds.
+    pub expires_at: i64,
+    /// Client address.
+    pub ip: &'a str,
+    /// Client software (truncated by the caller).
+    pub user_agent: &'a str,
+}
+
+/// Stores a session in `tx`.
+pub async fn create_session(tx: &mut TenantTx, new: NewSession<'_>) -> Result<(), StoreError> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, state, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
+    )
+    .bind(new.id_hash)
+    .bind(new.user_id)
+    .bind(new.state.as_str())
+    .bind(new.csrf_token)
+    .bind(now)
+    .bind(new.expires_at)
+    .bind(new.ip)
+    .bind(new.user_agent)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A live session by the hash of its id: not past its absolute end, not idle for
+/// longer than `idle_ms`, its person not disabled. Touches `last_seen_at` (at most
+/// once a minute, so reads do not all become writes).
+pub async fn find_session(
+    db: &TenantDb,
+    id_hash: &str,
+    idle_ms: i64,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let now = now_ms();
+    let mut tx = db.read().await?;
+    let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SESSION_COLUMNS} WHERE id_hash = $1 AND expires_at > $2 AND last_seen_at > $3 \
+         AND user_id IN (SELECT id FROM users WHERE status <> 'disabled')"
+    )))
+    .bind(id_hash)
+    .bind(now)
+    .bind(now - idle_ms)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    let Some(session) = row.map(session_record) else {
+        return Ok(None);
+    };
+    if now - session.last_seen_at > 60_000 {
+        let mut tx = db.begin().await?;
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(Some(session))
+}
+
+/// Replaces a session's id (and CSRF token) and moves it to `state`: done at every
+/// sign-in step so a planted id never becomes a signed-in one.
+pub async fn rotate_session(
+    tx: &mut TenantTx,
+    old_id_hash: &str,
+    new_id_hash: &str,
+    new_csrf: &str,
+    state: SessionState,
+    step_up: bool,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let rotated = sqlx::query(
+        "UPDATE sessions SET id_hash = $2, csrf_token = $3, state = $4, last_seen_at = $5, \
+         step_up_at = CASE WHEN $6 = 1 THEN $5 ELSE step_up_at END WHERE id_hash = $1",
+    )
+    .bind(old_id_hash)
+    .bind(new_id_hash)
+    .bind(new_csrf)
+    .bind(state.as_str())
+    .bind(now)
+    .bind(i64::from(step_up))
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(rotated == 1)
+}
+
+/// Ends one session of a person (only their own).
+pub async fn end_session(db: &TenantDb, user_id: i64, id_hash: &str) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let ended = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
+        .bind(id_hash)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(ended == 1)
+}
+
+/// Ends every session of a person; returns how many.
+pub async fn end_all_sessions(tx: &mut TenantTx, user_id: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected())
+}
+
+/// A person's live sessions, newest first.
+pub async fn list_sessions(db: &TenantDb, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
+    let mut tx = db.read().await?;
+    let rows: Vec<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SESSION_COLUMNS} WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC"
+    )))
+    .bind(user_id)
+    .bind(now_ms())
+    .fetch_all(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    Ok(rows.into_iter().map(session_record).collect())
+}
+
+/// Creates the first MSP admin from an address-less invitation.
+pub async fn create_admin_from_invitation(
+    tx: &mut TenantTx,
+    email: &str,
+    role: Role,
+) -> Result<i64, StoreError> {
+    let now = now_ms();
+    sqlx::query_scalar(
+        "INSERT INTO users (email, display_name, role, status, created_at, updated_at) \
+         VALUES ($1, '', $2, 'invited', $3, $3) RETURNING id",
+    )
+    .bind(email)
+    .bind(role.as_str())
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| StoreError::from_db(e, "user e-mail"))
+}
