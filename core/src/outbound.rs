@@ -32,7 +32,22 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_forbidden_v4(v4);
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // Addresses that carry an IPv4 address inside: judge that one.
+            let embedded = |high: u16, low: u16| {
+                Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)
+            };
+            if segments[..6] == [0, 0, 0, 0, 0, 0] {
+                // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks).
+                return is_forbidden_v4(embedded(segments[6], segments[7]));
+            }
+            if first == 0x2002 && is_forbidden_v4(embedded(segments[1], segments[2])) {
+                return true; // 6to4
+            }
+            if first == 0x2001 && segments[1] == 0 {
+                return true; // Teredo tunnels reach arbitrary IPv4 hosts
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()

@@ -119,9 +119,18 @@ impl MasterKey {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(&path).map_err(file_error)?;
+        // Write a temporary file, then rename it into place: a crash never leaves an
+        // empty or partial key behind.
+        let partial = settings.data_dir.join("master.key.partial");
+        let _ = std::fs::remove_file(&partial);
+        let mut file = options.open(&partial).map_err(file_error)?;
         file.write_all(text.as_bytes()).map_err(file_error)?;
         file.sync_all().map_err(file_error)?;
+        drop(file);
+        std::fs::rename(&partial, &path).map_err(file_error)?;
+        if let Ok(dir) = std::fs::File::open(&settings.data_dir) {
+            let _ = dir.sync_all();
+        }
         Ok(key)
     }
 

@@ -165,9 +165,14 @@ pub enum SettingsError {
     /// The `--config` file does not exist.
     #[error("config file {0} not found")]
     MissingFile(PathBuf),
-    /// A value has the wrong type or shape; figment names the key and its source.
-    #[error("{0}")]
-    Parse(Box<figment::Error>),
+    /// A value has the wrong type or shape.
+    #[error("{setting}: {source}")]
+    Parse {
+        /// The environment variable (or file key) to fix.
+        setting: String,
+        /// What figment found wrong, with the value's source.
+        source: Box<figment::Error>,
+    },
     /// A value parsed but makes no sense.
     #[error("{setting}: {reason}")]
     Invalid {
@@ -234,9 +239,10 @@ impl Settings {
             };
             figment = figment.merge(Serialized::global(&key, value));
         }
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| SettingsError::Parse(Box::new(e)))?;
+        let settings: Settings = figment.extract().map_err(|error| SettingsError::Parse {
+            setting: env_name(error.path.last().map(String::as_str).unwrap_or("")),
+            source: Box::new(error),
+        })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -373,6 +379,16 @@ impl Settings {
     }
 }
 
+/// The environment variable of a settings key.
+fn env_name(key: &str) -> String {
+    match key {
+        "database_url" => "DATABASE_URL".to_owned(),
+        "redis_url" => "REDIS_URL".to_owned(),
+        "" => "settings".to_owned(),
+        other => format!("PORTICO_{}", other.to_ascii_uppercase()),
+    }
+}
+
 /// Settings read from the environment by name.
 const KNOWN_KEYS: &[&str] = &[
     "listen",
@@ -484,7 +500,7 @@ mod tests {
         let error = Settings::load_with_env(None, &[("PORTICO_LISTEN", "not-an-address")])
             .expect_err("refused")
             .to_string();
-        assert!(error.contains("listen"), "{error}");
+        assert!(error.starts_with("PORTICO_LISTEN: "), "{error}");
         let error = Settings::load_with_env(None, &[("PORTICO_BASE_DOMAIN", "bad domain")])
             .expect_err("refused")
             .to_string();

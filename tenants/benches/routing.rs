@@ -19,6 +19,7 @@ fn main() {
             slug: Arc::from(format!("tenant{i}")),
             name: Arc::from(format!("Tenant {i}")),
             status: TenantStatus::Active,
+            schema_current: true,
         };
         [
             (format!("tenant{i}.portico.example"), route.clone()),

@@ -198,8 +198,14 @@ pub struct RunOutcome {
     pub max_lag_ms: i64,
 }
 
-/// How long a claimed job may run before another instance may take it over.
+/// How long a claimed job is reserved for its runner. Jobs are claimed one at a
+/// time, and a handler is cut off well before its lease ends, so no other instance
+/// can take a job that is still running.
 const JOB_LEASE: Duration = Duration::from_secs(300);
+/// The longest a handler may run.
+const JOB_TIMEOUT: Duration = Duration::from_secs(240);
+/// A job of a kind this instance does not know is left for an instance that does.
+const UNKNOWN_KIND_DELAY_MS: i64 = 60_000;
 
 /// Claims and runs the due jobs of one scope, up to `limit` of them.
 pub async fn run_due(
@@ -212,7 +218,6 @@ pub async fn run_due(
         JobScope::Tenant(db) => db.store(),
     };
     let owner = store.instance_id().to_owned();
-    let now = now_ms();
     let claim = store.backend().pick(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2 WHERE id IN (\
             SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
@@ -224,93 +229,116 @@ pub async fn run_due(
             AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT $4) \
          RETURNING id, kind, payload, attempts, max_attempts, run_at",
     );
-    let claimed: Vec<(i64, String, String, i64, i64, i64)> = {
-        let lease_until = now + JOB_LEASE.as_millis() as i64;
-        match scope {
-            JobScope::Platform(store) => {
-                let mut tx = store.platform_tx().await?;
-                let rows = sqlx::query_as(claim)
-                    .bind(&owner)
-                    .bind(lease_until)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows
-            }
-            JobScope::Tenant(db) => {
-                let mut tx = db.begin().await?;
-                let rows = sqlx::query_as(claim)
-                    .bind(&owner)
-                    .bind(lease_until)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(tx.conn())
-                    .await?;
-                tx.commit().await?;
-                rows
-            }
-        }
-    };
-
     let mut outcome = RunOutcome::default();
-    for (id, kind, payload, attempts, max_attempts, run_at) in claimed {
-        outcome.max_lag_ms = outcome.max_lag_ms.max(now - run_at);
-        let payload: serde_json::Value =
-            serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null);
-        let result = match handlers.by_kind.get(kind.as_str()) {
-            Some(handler) => {
-                match tokio::time::timeout(JOB_LEASE, handler.run(scope, &payload)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(JobError::Retry("timed out".to_owned())),
+    for _ in 0..limit.max(1) {
+        let now = now_ms();
+        let claimed: Vec<(i64, String, String, i64, i64, i64)> = {
+            let lease_until = now + JOB_LEASE.as_millis() as i64;
+            match scope {
+                JobScope::Platform(store) => {
+                    let mut tx = store.platform_tx().await?;
+                    let rows = sqlx::query_as(claim)
+                        .bind(&owner)
+                        .bind(lease_until)
+                        .bind(now)
+                        .bind(1_i64)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    rows
                 }
-            }
-            // Perhaps a newer instance knows it (rolling deploys): retry later.
-            None => Err(JobError::Retry(format!("no handler for job kind `{kind}`"))),
-        };
-        let (statement, state_error): (&'static str, Option<String>) = match &result {
-            Ok(()) => {
-                outcome.succeeded += 1;
-                ("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2", None)
-            }
-            Err(error) => {
-                outcome.failed += 1;
-                let dead = matches!(error, JobError::Permanent(_)) || attempts + 1 >= max_attempts;
-                tracing::warn!(job_id = id, kind = %kind, attempts = attempts + 1, dead, error = %error, "job failed");
-                if dead {
-                    (
-                        "UPDATE jobs SET state = 'dead', attempts = attempts + 1, last_error = $3, run_at = $4, \
-                         lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
-                        Some(truncate(&error.to_string())),
-                    )
-                } else {
-                    (
-                        "UPDATE jobs SET attempts = attempts + 1, last_error = $3, run_at = $4, \
-                         lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
-                        Some(truncate(&error.to_string())),
-                    )
+                JobScope::Tenant(db) => {
+                    let mut tx = db.begin().await?;
+                    let rows = sqlx::query_as(claim)
+                        .bind(&owner)
+                        .bind(lease_until)
+                        .bind(now)
+                        .bind(1_i64)
+                        .fetch_all(tx.conn())
+                        .await?;
+                    tx.commit().await?;
+                    rows
                 }
             }
         };
-        let next_run = now_ms() + backoff_ms(attempts);
-        let query = sqlx::query(statement).bind(id).bind(&owner);
-        let query = match state_error {
-            Some(error) => query.bind(error).bind(next_run),
-            None => query,
-        };
-        match scope {
-            JobScope::Platform(store) => {
-                query.execute(store.platform()).await?;
-            }
-            JobScope::Tenant(db) => {
-                let mut tx = db.begin().await?;
-                query.execute(tx.conn()).await?;
-                tx.commit().await?;
+
+        if claimed.is_empty() {
+            break;
+        }
+        for (id, kind, payload, attempts, max_attempts, run_at) in claimed {
+            outcome.max_lag_ms = outcome.max_lag_ms.max(now - run_at);
+            let payload: serde_json::Value =
+                serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null);
+            let Some(handler) = handlers.by_kind.get(kind.as_str()) else {
+                // Perhaps a newer instance knows it (rolling deploys): leave it for
+                // later without spending an attempt.
+                let postpone = sqlx::query(
+                    "UPDATE jobs SET run_at = $3, lease_owner = NULL, lease_until = NULL \
+                     WHERE id = $1 AND lease_owner = $2",
+                )
+                .bind(id)
+                .bind(&owner)
+                .bind(now_ms() + UNKNOWN_KIND_DELAY_MS);
+                match scope {
+                    JobScope::Platform(store) => {
+                        postpone.execute(store.platform()).await?;
+                    }
+                    JobScope::Tenant(db) => {
+                        let mut tx = db.begin().await?;
+                        postpone.execute(tx.conn()).await?;
+                        tx.commit().await?;
+                    }
+                }
+                continue;
+            };
+            let result = match tokio::time::timeout(JOB_TIMEOUT, handler.run(scope, &payload)).await
+            {
+                Ok(result) => result,
+                Err(_) => Err(JobError::Retry("timed out".to_owned())),
+            };
+            let (statement, state_error): (&'static str, Option<String>) = match &result {
+                Ok(()) => {
+                    outcome.succeeded += 1;
+                    ("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2", None)
+                }
+                Err(error) => {
+                    outcome.failed += 1;
+                    let dead =
+                        matches!(error, JobError::Permanent(_)) || attempts + 1 >= max_attempts;
+                    tracing::warn!(job_id = id, kind = %kind, attempts = attempts + 1, dead, error = %error, "job failed");
+                    if dead {
+                        (
+                            "UPDATE jobs SET state = 'dead', attempts = attempts + 1, last_error = $3, run_at = $4, \
+                         dedup_key = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                            Some(truncate(&error.to_string())),
+                        )
+                    } else {
+                        (
+                            "UPDATE jobs SET attempts = attempts + 1, last_error = $3, run_at = $4, \
+                         lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                            Some(truncate(&error.to_string())),
+                        )
+                    }
+                }
+            };
+            let next_run = now_ms() + backoff_ms(attempts);
+            let query = sqlx::query(statement).bind(id).bind(&owner);
+            let query = match state_error {
+                Some(error) => query.bind(error).bind(next_run),
+                None => query,
+            };
+            match scope {
+                JobScope::Platform(store) => {
+                    query.execute(store.platform()).await?;
+                }
+                JobScope::Tenant(db) => {
+                    let mut tx = db.begin().await?;
+                    query.execute(tx.conn()).await?;
+                    tx.commit().await?;
+                }
             }
         }
     }
-
     let next: Option<i64> = match scope {
         JobScope::Platform(store) => {
             sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending'")

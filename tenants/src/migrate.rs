@@ -298,8 +298,15 @@ pub async fn migrate_all(
         (slug, result)
     }))
     .buffer_unordered(parallelism.max(1));
+    let mut announced = 0;
     while let Some((slug, result)) = runs.next().await {
         progress.done += 1;
+        // Let routing learn of migrated tenants as the run goes (a tenant behind is
+        // shown a maintenance page), without a reload per tenant.
+        if progress.done - announced >= 100 {
+            announce(store).await;
+            announced = progress.done;
+        }
         match result {
             Ok(_) => report.migrated += 1,
             Err(error) => {
@@ -310,8 +317,24 @@ pub async fn migrate_all(
         }
         on_progress(progress);
     }
+    if progress.done > 0 {
+        announce(store).await;
+    }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+async fn announce(store: &Store) {
+    let bumped = async {
+        let mut tx = store.platform_tx().await?;
+        crate::registry::bump_routing_epoch(&mut tx, store.backend()).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    };
+    if let Err(error) = bumped.await {
+        tracing::warn!(error = %error_chain(&error), "routing not told about migrated tenants; it will poll");
+    }
+    store.routing_notify().notify_one();
 }
 
 /// Tenants whose schema is behind this binary (0 when everything is current).

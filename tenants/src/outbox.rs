@@ -77,6 +77,18 @@ impl TenantTx {
     /// Records a domain event; it becomes visible to subscribers only if this
     /// transaction commits.
     pub async fn emit(&mut self, event: NewEvent) -> Result<i64, StoreError> {
+        if self.tenant().store().backend() == crate::store::Backend::Postgres
+            && self.work_due_at.is_none()
+        {
+            // Event ids must become visible in id order, or the dispatcher's cursor
+            // could pass an id whose transaction commits later. Writers that emit
+            // events in one tenant therefore queue here until commit (SQLite's single
+            // writer gives the same order by itself).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("portico-outbox:{}", self.tenant().id()))
+                .execute(self.conn())
+                .await?;
+        }
         let now = now_ms();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload, created_at) \

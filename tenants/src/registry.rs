@@ -129,7 +129,14 @@ pub async fn create_tenant_at_version(
     .await
     .map_err(|e| StoreError::from_db(e, "tenant slug"))?;
     provision(store, TenantId(id), Some(version)).await?;
-    set_status(store, slug.as_str(), TenantStatus::Active).await?;
+    let mut tx = store.platform_tx().await?;
+    sqlx::query("UPDATE tenants SET status = 'active' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    bump_routing_epoch(&mut tx, store.backend()).await?;
+    tx.commit().await?;
+    store.routing_notify().notify_one();
     get_tenant(store, slug.as_str()).await
 }
 
@@ -162,7 +169,8 @@ pub async fn set_status(
 ) -> Result<TenantRecord, StoreError> {
     let allowed_from: &[&str] = match status {
         TenantStatus::Suspended => &["active", "suspended"],
-        TenantStatus::Active => &["active", "suspended", "provisioning"],
+        // A `provisioning` tenant is finished by `tenant create`, never by resume.
+        TenantStatus::Active => &["active", "suspended"],
         _ => {
             return Err(StoreError::Invalid {
                 field: "status",

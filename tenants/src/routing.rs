@@ -29,6 +29,9 @@ pub struct TenantRoute {
     pub name: Arc<str>,
     /// Active or suspended (other states are not routed).
     pub status: TenantStatus,
+    /// Whether the tenant's schema is at this binary's version; a tenant left behind
+    /// by a failed migration is answered with a maintenance page, not served.
+    pub schema_current: bool,
 }
 
 impl TenantRoute {
@@ -116,8 +119,9 @@ impl HostIndex {
     /// Rebuilds the table from the registry and swaps it in whole.
     pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
         let epoch = registry::routing_epoch(store).await?;
-        let tenants: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT id, slug, name, status FROM tenants WHERE status IN ('active', 'suspended')",
+        let latest = crate::migrate::latest_version(store.backend(), crate::migrate::Level::Tenant);
+        let tenants: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, slug, name, status, schema_version FROM tenants WHERE status IN ('active', 'suspended')",
         )
         .fetch_all(store.platform())
         .await?;
@@ -127,12 +131,13 @@ impl HostIndex {
                 .await?;
         let mut hosts = HashMap::with_capacity(tenants.len() + domains.len());
         let mut by_id = HashMap::with_capacity(tenants.len());
-        for (id, slug, name, status) in tenants {
+        for (id, slug, name, status, schema_version) in tenants {
             let route = Arc::new(TenantRoute {
                 id: TenantId(id),
                 slug: Arc::from(slug.as_str()),
                 name: Arc::from(name),
                 status: TenantStatus::from_db(&status),
+                schema_current: schema_version >= latest,
             });
             hosts.insert(
                 format!("{slug}.{}", self.base_domain).into_boxed_str(),
@@ -231,6 +236,7 @@ mod tests {
                 slug: Arc::from("acme"),
                 name: Arc::from("Acme IT"),
                 status: TenantStatus::Active,
+                schema_current: true,
             },
         );
         index

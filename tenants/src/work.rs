@@ -296,8 +296,35 @@ impl Worker {
             Ok::<_, StoreError>(next_due)
         };
         // ERROR level: enabled under any filter, so failures always name the tenant.
+        // ERROR level: enabled under any filter, so failures always name the tenant.
         let span = tracing::error_span!("tenant_work", tenant = %db.slug());
-        let (next_due, failure) = match tracing::Instrument::instrument(work, span).await {
+        // Keep the lease while working, however long the pass takes, so no other
+        // instance starts on this tenant meanwhile.
+        let heartbeat = {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let mut ticker =
+                    tokio::time::interval(Duration::from_millis((TENANT_LEASE_MS / 3) as u64));
+                ticker.tick().await;
+                loop {
+                    ticker.tick().await;
+                    let extended = sqlx::query(
+                        "UPDATE work_index SET lease_until = $3 WHERE tenant_id = $1 AND lease_owner = $2",
+                    )
+                    .bind(tenant_id.0)
+                    .bind(store.instance_id())
+                    .bind(now_ms() + TENANT_LEASE_MS)
+                    .execute(store.platform())
+                    .await;
+                    if let Err(error) = extended {
+                        tracing::warn!(error = %error_chain(&error), "tenant lease not extended");
+                    }
+                }
+            })
+        };
+        let result = tracing::Instrument::instrument(work, span).await;
+        heartbeat.abort();
+        let (next_due, failure) = match result {
             Ok(next_due) => (next_due, None),
             // Try the tenant again shortly rather than forgetting its work.
             Err(error) => (Some(now_ms() + 5_000), Some(error)),

@@ -25,7 +25,8 @@ async fn probes_answer_on_any_host(#[case] backend: Backend) {
         let body: serde_json::Value = ready.json().await.expect("json");
         assert_eq!(body["status"], "ready");
         assert_eq!(body["checks"]["database"], "ok");
-        assert_eq!(body["checks"]["migrations"]["tenants_behind"], 0);
+        assert_eq!(body["checks"]["platform_schema"], "ok");
+        assert_eq!(body["checks"]["tenant_schemas_behind"], 0);
     }
     app.stop().await;
 }

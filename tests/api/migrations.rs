@@ -4,8 +4,9 @@
 use portico_tenants::migrate::{self, Level};
 use portico_tenants::outbox::NewEvent;
 use portico_tenants::{TenantSlug, registry};
-use portico_tests::{Backend, TestEnv};
+use portico_tests::{Backend, TestEnv, eventually};
 use rstest::rstest;
+use std::time::Duration;
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
@@ -26,10 +27,25 @@ async fn tenants_behind_are_reported_and_migrated(#[case] backend: Backend) {
     }
     app.create_tenant("current", "Current").await;
 
+    // Reported, but the instance stays in rotation; the tenants behind get a
+    // maintenance page instead of being served on an old schema.
     let ready = app.get("x", "/readyz").await;
-    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
-    assert_eq!(body["checks"]["migrations"]["tenants_behind"], 2, "{body}");
+    assert_eq!(body["checks"]["tenant_schemas_behind"], 2, "{body}");
+    let page = eventually(Duration::from_secs(5), "the maintenance page", || async {
+        let response = app.get("old-one.localhost", "/").await;
+        (response.status() == 503).then_some(response)
+    })
+    .await;
+    assert_eq!(page.headers()["retry-after"], "120");
+    assert!(
+        page.text()
+            .await
+            .expect("body")
+            .contains("is being updated")
+    );
+    assert_eq!(app.get("current.localhost", "/").await.status(), 200);
 
     let mut seen = Vec::new();
     let report = migrate::migrate_all(store, 2, |progress| seen.push(progress.done))
@@ -38,7 +54,14 @@ async fn tenants_behind_are_reported_and_migrated(#[case] backend: Backend) {
     assert_eq!(report.migrated, 2);
     assert!(report.failures.is_empty());
     assert_eq!(seen.last(), Some(&2));
-    assert_eq!(app.get("x", "/readyz").await.status(), 200);
+    let body: serde_json::Value = app.get("x", "/readyz").await.json().await.expect("json");
+    assert_eq!(body["checks"]["tenant_schemas_behind"], 0, "{body}");
+    eventually(
+        Duration::from_secs(5),
+        "the migrated tenant served",
+        || async { (app.get("old-one.localhost", "/").await.status() == 200).then_some(()) },
+    )
+    .await;
     for tenant in registry::list_tenants(store).await.expect("list") {
         assert_eq!(tenant.schema_version, latest, "{}", tenant.slug);
     }

@@ -63,3 +63,5 @@ sessions-current = Diese Sitzung
 sessions-end = Beenden
 sessions-started = Begonnen
 sessions-last-seen = Zuletzt aktiv
+maintenance-title = { $tenant } wird aktualisiert
+maintenance-body = Dieser Servicedesk wird gerade aktualisiert und ist in wenigen Minuten wieder verfügbar.

@@ -63,3 +63,5 @@ sessions-current = This session
 sessions-end = End
 sessions-started = Started
 sessions-last-seen = Last active
+maintenance-title = { $tenant } is being updated
+maintenance-body = This service desk is being updated and will be back in a few minutes.

@@ -63,3 +63,5 @@ sessions-current = Esta sesión
 sessions-end = Cerrar
 sessions-started = Iniciada
 sessions-last-seen = Última actividad
+maintenance-title = { $tenant } se está actualizando
+maintenance-body = Este centro de soporte se está actualizando y volverá en unos minutos.

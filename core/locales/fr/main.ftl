@@ -63,3 +63,5 @@ sessions-current = Cette session
 sessions-end = Terminer
 sessions-started = Ouverte le
 sessions-last-seen = Dernière activité
+maintenance-title = { $tenant } est en cours de mise à jour
+maintenance-body = Ce centre de services est en cours de mise à jour et sera de retour dans quelques minutes.

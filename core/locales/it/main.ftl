@@ -63,3 +63,5 @@ sessions-current = Questa sessione
 sessions-end = Termina
 sessions-started = Iniziata
 sessions-last-seen = Ultima attività
+maintenance-title = { $tenant } è in aggiornamento
+maintenance-body = Questo portale di assistenza è in aggiornamento e tornerà disponibile tra pochi minuti.

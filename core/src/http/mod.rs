@@ -243,6 +243,10 @@ impl Service<Request<Body>> for HostDispatch {
                     let response = pages::suspended(&self.state, locale, &route);
                     return Box::pin(async move { Ok(response) });
                 }
+                if !route.schema_current {
+                    let response = pages::maintenance(&self.state, locale, &route);
+                    return Box::pin(async move { Ok(response) });
+                }
                 request.extensions_mut().insert(CurrentTenant(route));
                 let router = self.tenant.clone();
                 Box::pin(async move { router.oneshot(request).await })

@@ -119,3 +119,23 @@ pub fn suspended(state: &AppState, locale: Locale, tenant: &TenantRoute) -> Resp
     );
     response
 }
+
+/// The 503 page of a tenant whose schema is not yet at this binary's version.
+pub fn maintenance(state: &AppState, locale: Locale, tenant: &TenantRoute) -> Response {
+    let name: &str = &tenant.name;
+    let mut response = render(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "message.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text_with("maintenance-title", &[("tenant", name)]),
+            body => locale.text("maintenance-body"),
+        },
+    );
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("120"),
+    );
+    response
+}
