@@ -313,8 +313,11 @@ impl Application {
 
         let grace = crate::http::shutdown_grace(&state);
         let app = crate::http::router(state.clone());
-        let server =
-            axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let deadline = async {
             shutdown.cancelled().await;
             tokio::time::sleep(grace).await;

@@ -21,6 +21,21 @@ const TEMPLATES: &[(&str, &str)] = &[
         "operator_home.html",
         include_str!("../templates/operator_home.html"),
     ),
+    ("login.html", include_str!("../templates/login.html")),
+    (
+        "second_factor.html",
+        include_str!("../templates/second_factor.html"),
+    ),
+    (
+        "enrol_totp.html",
+        include_str!("../templates/enrol_totp.html"),
+    ),
+    (
+        "recovery_codes.html",
+        include_str!("../templates/recovery_codes.html"),
+    ),
+    ("invite.html", include_str!("../templates/invite.html")),
+    ("sessions.html", include_str!("../templates/sessions.html")),
 ];
 
 impl Templates {
@@ -43,6 +58,18 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_file_is_registered() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).expect("templates folder").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                TEMPLATES.iter().any(|(known, _)| *known == name),
+                "{name} is not registered"
+            );
+        }
+    }
 
     #[test]
     fn values_are_html_escaped() {

@@ -2,6 +2,7 @@
 
 mod health;
 mod http_surface;
+mod identity;
 mod instances;
 mod isolation;
 mod jobs;

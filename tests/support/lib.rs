@@ -507,3 +507,148 @@ pub mod counting_job {
         }
     }
 }
+
+/// A minimal browser for one host: keeps its cookies, sends the headers a browser
+/// sends with same-origin form posts, and reads values out of pages.
+pub mod browser {
+    use std::collections::BTreeMap;
+    use std::net::SocketAddr;
+
+    /// One browser tab on one host.
+    #[derive(Debug, Clone)]
+    pub struct Browser {
+        addr: SocketAddr,
+        /// The host name it talks to.
+        pub host: String,
+        /// Its cookies, by name.
+        pub cookies: BTreeMap<String, String>,
+        client: reqwest::Client,
+    }
+
+    /// A response, read whole.
+    #[derive(Debug)]
+    pub struct Page {
+        /// Status code.
+        pub status: u16,
+        /// `Location`, for redirects.
+        pub location: Option<String>,
+        /// Body.
+        pub body: String,
+    }
+
+    impl Page {
+        /// The `value` of the form field named `name`.
+        pub fn field(&self, name: &str) -> Option<String> {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = self.body.find(&marker)? + marker.len();
+            let end = self.body[start..].find('"')? + start;
+            Some(self.body[start..end].to_owned())
+        }
+
+        /// The texts inside `<code>` elements, in order.
+        pub fn codes(&self) -> Vec<String> {
+            self.body
+                .split("<code>")
+                .skip(1)
+                .filter_map(|rest| rest.split("</code>").next().map(str::to_owned))
+                .collect()
+        }
+    }
+
+    impl Browser {
+        /// A browser on `host`, talking to the server at `addr`.
+        pub fn new(addr: SocketAddr, host: &str) -> Self {
+            Browser {
+                addr,
+                host: host.to_owned(),
+                cookies: BTreeMap::new(),
+                client: reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .expect("client"),
+            }
+        }
+
+        /// The same cookies, sent to another host (what an attacker replaying them would do).
+        pub fn on_host(&self, host: &str) -> Self {
+            Browser {
+                host: host.to_owned(),
+                ..self.clone()
+            }
+        }
+
+        fn cookie_header(&self) -> String {
+            self.cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+
+        async fn finish(&mut self, response: reqwest::Response) -> Page {
+            for value in response.headers().get_all("set-cookie") {
+                let text = value.to_str().unwrap_or("");
+                let pair = text.split(';').next().unwrap_or("");
+                if let Some((name, value)) = pair.split_once('=') {
+                    if value.is_empty() || text.contains("Max-Age=0") {
+                        self.cookies.remove(name);
+                    } else {
+                        self.cookies.insert(name.to_owned(), value.to_owned());
+                    }
+                }
+            }
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = response.text().await.unwrap_or_default();
+            Page {
+                status,
+                location,
+                body,
+            }
+        }
+
+        /// GET `path`.
+        pub async fn get(&mut self, path: &str) -> Page {
+            let response = self
+                .client
+                .get(format!("http://{}{path}", self.addr))
+                .header("Host", &self.host)
+                .header("Cookie", self.cookie_header())
+                .header("Sec-Fetch-Site", "none")
+                .send()
+                .await
+                .expect("sent");
+            self.finish(response).await
+        }
+
+        /// POSTs a form to `path` as a same-origin page would.
+        pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+            self.post_with(path, form, "same-origin").await
+        }
+
+        /// POSTs a form with a chosen `Sec-Fetch-Site` (`cross-site`, `same-site`, …).
+        pub async fn post_with(
+            &mut self,
+            path: &str,
+            form: &[(&str, &str)],
+            fetch_site: &str,
+        ) -> Page {
+            let response = self
+                .client
+                .post(format!("http://{}{path}", self.addr))
+                .header("Host", &self.host)
+                .header("Cookie", self.cookie_header())
+                .header("Origin", format!("http://{}", self.host))
+                .header("Sec-Fetch-Site", fetch_site)
+                .form(form)
+                .send()
+                .await
+                .expect("sent");
+            self.finish(response).await
+        }
+    }
+}

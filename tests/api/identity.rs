@@ -1,0 +1,478 @@
+//! Sign-in end to end, on both backends: invitation → password → authenticator
+//! enrolment → sign-in; replayed codes, recovery codes, session fixation, account
+//! enumeration, CSRF, cross-tenant sessions, sign-out, session lists, the audit chain.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use portico_tenants::Role;
+use portico_tenants::audit;
+use portico_tenants::ids::EmailAddress;
+use portico_tenants::people::{self, NewUser};
+use portico_tests::browser::{Browser, Page};
+use portico_tests::{Backend, TestApp, TestEnv};
+use rstest::rstest;
+
+const PASSWORD: &str = "Blue-Harbour-42";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+fn code(key: &str, at: u64) -> String {
+    let secret = totp_rs::Secret::Encoded(key.to_owned())
+        .to_bytes()
+        .expect("base32 key");
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        None,
+        "test".to_owned(),
+    )
+    .expect("totp")
+    .generate(at)
+}
+
+/// Invites a person and walks their browser through registration. Returns the
+/// signed-in browser, the authenticator key and the recovery codes.
+async fn register(app: &TestApp, slug: &str, email: &str) -> (Browser, String, Vec<String>) {
+    let db = app.tenant(slug).await;
+    let user = people::create_user(
+        &db,
+        NewUser {
+            email: EmailAddress::parse(email).expect("email"),
+            display_name: String::new(),
+            role: Role::Technician,
+            invite: false,
+        },
+    )
+    .await
+    .expect("user");
+    let token = people::issue_invitation(&db, user.id)
+        .await
+        .expect("invitation");
+    let mut browser = Browser::new(app.addr, &TestApp::host(slug));
+    let invite_path = format!("/invite/{token}");
+    let page = browser.get(&invite_path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.field("csrf").expect("csrf field");
+
+    // The policy is applied before anything is stored.
+    let weak = browser
+        .post(
+            &invite_path,
+            &[
+                ("password", "password1"),
+                ("password_again", "password1"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422);
+    assert!(
+        weak.body.contains("upper-case") || weak.body.contains("too common"),
+        "{}",
+        weak.body
+    );
+
+    let set = browser
+        .post(
+            &invite_path,
+            &[
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    assert_eq!(set.location.as_deref(), Some("/enrol/totp"));
+    // The link works once.
+    let again = browser.get(&invite_path).await;
+    assert_eq!(again.status, 410);
+
+    let enrol = browser.get("/enrol/totp").await;
+    assert_eq!(enrol.status, 200);
+    assert!(enrol.body.contains("<svg"), "QR code shown");
+    let key = enrol.codes().first().cloned().expect("manual key");
+    let before = browser.cookies.clone();
+    let wrong = browser
+        .post(
+            "/enrol/totp",
+            &[
+                ("code", "000000"),
+                ("pending", &enrol.field("pending").expect("pending")),
+                ("csrf", &enrol.field("csrf").expect("csrf")),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    let done = browser
+        .post(
+            "/enrol/totp",
+            &[
+                ("code", &code(&key, now())),
+                ("pending", &enrol.field("pending").expect("pending")),
+                ("csrf", &enrol.field("csrf").expect("csrf")),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let recovery = done.codes();
+    assert_eq!(recovery.len(), 10);
+    assert_ne!(
+        browser.cookies, before,
+        "the session id changes when sign-in completes"
+    );
+    let home = browser.get("/").await;
+    assert!(
+        home.body.contains(&format!("Signed in as {email}")),
+        "{}",
+        home.body
+    );
+    (browser, key, recovery)
+}
+
+async fn password_step(app: &TestApp, slug: &str, email: &str, password: &str) -> (Browser, Page) {
+    let mut browser = Browser::new(app.addr, &TestApp::host(slug));
+    let form = browser.get("/login").await;
+    assert_eq!(form.status, 200);
+    let csrf = form.field("csrf").expect("csrf");
+    let page = browser
+        .post(
+            "/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await;
+    (browser, page)
+}
+
+async fn second_factor(browser: &mut Browser, code: &str) -> Page {
+    let form = browser.get("/login/second-factor").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = form.field("csrf").expect("csrf");
+    browser
+        .post("/login/second-factor", &[("code", code), ("csrf", &csrf)])
+        .await
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn invitation_password_authenticator_and_sign_in(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let (_, key, recovery) = register(&app, "acme", "tech@acme.example").await;
+
+    // Password step: a fresh session id, waiting for the second factor.
+    let (mut browser, page) = password_step(&app, "acme", "Tech@Acme.example", PASSWORD).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location.as_deref(), Some("/login/second-factor"));
+    let after_password = browser
+        .cookies
+        .get("portico_session")
+        .cloned()
+        .expect("session cookie");
+    // Not signed in yet.
+    assert!(!browser.get("/").await.body.contains("Signed in as"));
+    assert_eq!(
+        browser.get("/account/sessions").await.location.as_deref(),
+        Some("/login/second-factor")
+    );
+
+    // The enrolment code was accepted once: replaying it fails.
+    let replayed = second_factor(&mut browser, &code(&key, now())).await;
+    assert_eq!(replayed.status, 401, "a used code is refused");
+    // The next step's code (one step of drift allowed) works, once.
+    let next_code = code(&key, now() + 30);
+    let accepted = second_factor(&mut browser, &next_code).await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    let signed_in = browser
+        .cookies
+        .get("portico_session")
+        .cloned()
+        .expect("session cookie");
+    assert_ne!(
+        signed_in, after_password,
+        "session fixation: the id changes at sign-in"
+    );
+    assert!(
+        browser
+            .get("/")
+            .await
+            .body
+            .contains("Signed in as tech@acme.example")
+    );
+
+    let (mut other, _) = password_step(&app, "acme", "tech@acme.example", PASSWORD).await;
+    assert_eq!(
+        second_factor(&mut other, &next_code).await.status,
+        401,
+        "the same code twice"
+    );
+    // A recovery code works once.
+    assert_eq!(
+        second_factor(&mut other, &recovery[0].to_uppercase())
+            .await
+            .status,
+        303
+    );
+    let (mut third, _) = password_step(&app, "acme", "tech@acme.example", PASSWORD).await;
+    assert_eq!(second_factor(&mut third, &recovery[0]).await.status, 401);
+
+    // The other sessions are listed (not the current one's id); ending them signs them out.
+    let list = browser.get("/account/sessions").await;
+    assert_eq!(list.status, 200);
+    let csrf = list.field("csrf").expect("csrf");
+    let others: Vec<String> = list
+        .body
+        .split("name=\"session\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+        .collect();
+    assert!(
+        others.len() >= 3,
+        "registration, second and third browsers: {others:?}"
+    );
+    assert!(list.body.contains("This session"));
+    assert!(other.get("/").await.body.contains("Signed in as"));
+    for id in &others {
+        let ended = browser
+            .post("/account/sessions/end", &[("csrf", &csrf), ("session", id)])
+            .await;
+        assert_eq!(ended.status, 303);
+    }
+    assert!(!other.get("/").await.body.contains("Signed in as"));
+    assert!(
+        browser.get("/").await.body.contains("Signed in as"),
+        "the current session stays"
+    );
+
+    // Sign-out ends the session server-side: the old cookie no longer works.
+    let home = browser.get("/").await;
+    let csrf = home.field("csrf").expect("csrf");
+    let stolen = browser.clone();
+    assert_eq!(
+        browser
+            .post("/logout", &[("csrf", &csrf)])
+            .await
+            .location
+            .as_deref(),
+        Some("/login")
+    );
+    let mut stolen = stolen;
+    assert!(!stolen.get("/").await.body.contains("Signed in as"));
+
+    // Everything above is in the tenant's audit chain, which verifies.
+    let db = app.tenant("acme").await;
+    let report = audit::verify(&db).await.expect("verify");
+    assert!(report.entries >= 8, "{report:?}");
+    assert!(report.first_broken.is_none(), "{report:?}");
+    let actions: Vec<String> = audit::recent(&db, 100)
+        .await
+        .expect("recent")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "auth.invitation.accepted",
+        "auth.totp.enrolled",
+        "auth.login.succeeded",
+        "auth.second_factor.failed",
+        "auth.session.revoked",
+        "auth.logout",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn sign_in_reveals_nothing_and_refuses_forgeries(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    app.create_tenant("globex", "Globex").await;
+    let (signed_in, _, _) = register(&app, "acme", "known@acme.example").await;
+
+    // The same answer for a wrong password and for an unknown account.
+    let mut browser = Browser::new(app.addr, "acme.localhost");
+    let csrf = browser.get("/login").await.field("csrf").expect("csrf");
+    let known = browser
+        .post(
+            "/login",
+            &[
+                ("email", "known@acme.example"),
+                ("password", "Wrong-Pass-1"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    let unknown = browser
+        .post(
+            "/login",
+            &[
+                ("email", "nobody@acme.example"),
+                ("password", "Wrong-Pass-1"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(known.status, 401);
+    assert_eq!(unknown.status, known.status);
+    assert_eq!(
+        unknown.body.replace("nobody@acme.example", "EMAIL"),
+        known.body.replace("known@acme.example", "EMAIL")
+    );
+    assert!(
+        known
+            .body
+            .contains("The e-mail address or the password is not correct.")
+    );
+
+    // CSRF: a missing or wrong token, or a cross-site post, is refused.
+    assert_eq!(
+        browser
+            .post(
+                "/login",
+                &[
+                    ("email", "known@acme.example"),
+                    ("password", PASSWORD),
+                    ("csrf", "0")
+                ]
+            )
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        browser
+            .post_with(
+                "/login",
+                &[
+                    ("email", "known@acme.example"),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf)
+                ],
+                "same-site"
+            )
+            .await
+            .status,
+        403,
+        "another tenant's subdomain is same-site, not same-origin"
+    );
+    let mut forger = signed_in.clone();
+    let home = forger.get("/").await;
+    assert_eq!(
+        forger.post("/logout", &[("csrf", "forged")]).await.status,
+        403
+    );
+    assert!(
+        forger.get("/").await.body.contains("Signed in as"),
+        "the forged sign-out did nothing"
+    );
+    let csrf = home.field("csrf").expect("csrf");
+    assert_eq!(
+        forger
+            .post_with("/logout", &[("csrf", &csrf)], "cross-site")
+            .await
+            .status,
+        403
+    );
+
+    // A session of acme is nobody on globex's host.
+    let mut elsewhere = signed_in.on_host("globex.localhost");
+    let page = elsewhere.get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("Signed in as"));
+    assert_eq!(
+        elsewhere.get("/account/sessions").await.location.as_deref(),
+        Some("/login")
+    );
+
+    // A disabled account cannot sign in, with the usual answer.
+    let db = app.tenant("acme").await;
+    let mut tx = db.begin().await.expect("begin");
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE email = 'known@acme.example'")
+        .execute(tx.conn())
+        .await
+        .expect("disable");
+    tx.commit().await.expect("commit");
+    let (_, page) = password_step(&app, "acme", "known@acme.example", PASSWORD).await;
+    assert_eq!(page.status, 401);
+    let mut old = signed_in.clone();
+    assert!(
+        !old.get("/").await.body.contains("Signed in as"),
+        "a disabled user's sessions end"
+    );
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_tampered_audit_chain_is_detected(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    for n in 0..5 {
+        audit::append(
+            &db,
+            audit::AuditEntry {
+                actor: "system".into(),
+                action: "test.entry",
+                target: format!("n:{n}"),
+                details: serde_json::json!({ "n": n }),
+            },
+        )
+        .await
+        .expect("append");
+    }
+    assert!(
+        audit::verify(&db)
+            .await
+            .expect("verify")
+            .first_broken
+            .is_none()
+    );
+    let mut tx = db.begin().await.expect("begin");
+    sqlx::query("UPDATE audit_log SET details = '{\"n\":99}' WHERE target = 'n:2'")
+        .execute(tx.conn())
+        .await
+        .expect("tamper");
+    tx.commit().await.expect("commit");
+    let report = audit::verify(&db).await.expect("verify");
+    assert_eq!(
+        report.first_broken.map(|(_, why)| why),
+        Some("entry altered")
+    );
+    let broken_id = report.first_broken.map(|(id, _)| id).expect("broken");
+    let mut tx = db.begin().await.expect("begin");
+    sqlx::query("DELETE FROM audit_log WHERE id = $1")
+        .bind(broken_id)
+        .execute(tx.conn())
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    let report = audit::verify(&db).await.expect("verify");
+    assert_eq!(
+        report.first_broken,
+        Some((broken_id + 1, "previous entry missing or altered"))
+    );
+    app.stop().await;
+}
