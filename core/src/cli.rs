@@ -2,7 +2,7 @@
 //! API tokens and first accounts.
 //!
 //! Exit codes: 0 success, 1 failure, 2 invalid input (also for usage errors),
-//! 3 not found, 4 already exists.
+//! 3 not found, 4 already exists, 5 audit chain broken.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +61,29 @@ pub enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// The hash-chained audit logs.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check a chain and name its first broken entry (exit code 5 when broken).
+    Verify {
+        /// The tenant's slug.
+        #[arg(
+            long,
+            conflicts_with = "platform",
+            required_unless_present = "platform"
+        )]
+        tenant: Option<String>,
+        /// Check the operator's own chain instead.
+        #[arg(long)]
+        platform: bool,
     },
 }
 
@@ -292,6 +315,17 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
                 } => {
                     let role = Role::parse(&role)?;
                     let secret = tokens::create_api_token(&store, &tenant, &name, role).await?;
+                    let db = store.tenant_by_slug(&tenant).await?;
+                    portico_tenants::audit::append(
+                        &db,
+                        portico_tenants::audit::AuditEntry {
+                            actor: "operator:cli".to_owned(),
+                            action: "token.created",
+                            target: format!("token:{name}"),
+                            details: serde_json::json!({ "role": role }),
+                        },
+                    )
+                    .await?;
                     println!("{secret}");
                     eprintln!(
                         "API token `{name}` for {tenant} ({}); it is shown only this once.",
@@ -304,6 +338,13 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
                 } => {
                     let email = EmailAddress::parse(&email)?;
                     let token = registry::create_platform_admin(&store, &email).await?;
+                    audit_operator(
+                        &store,
+                        "operator.created",
+                        format!("email:{}", email.as_str()),
+                        serde_json::json!({}),
+                    )
+                    .await?;
                     println!(
                         "Platform admin {} created. Single-use set-up link (valid 72 hours):",
                         email.as_str()
@@ -336,6 +377,39 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
                     );
                     println!("{}/invite/{token}", settings.tenant_url(&tenant));
                     Ok(())
+                }
+                Command::Audit {
+                    command:
+                        AuditCommand::Verify {
+                            tenant,
+                            platform: _,
+                        },
+                } => {
+                    let (report, chain) = match &tenant {
+                        Some(slug) => {
+                            let db = store.tenant_by_slug(slug).await?;
+                            (
+                                portico_tenants::audit::verify(&db).await?,
+                                format!("tenant {slug}"),
+                            )
+                        }
+                        None => (
+                            portico_tenants::audit::verify_platform(&store).await?,
+                            "platform".to_owned(),
+                        ),
+                    };
+                    match report.first_broken {
+                        None => {
+                            println!("audit chain of {chain}: {} entries, intact", report.entries);
+                            Ok(())
+                        }
+                        Some((id, reason)) => Err(Failure {
+                            code: 5,
+                            message: format!(
+                                "audit chain of {chain} is broken at entry {id}: {reason}"
+                            ),
+                        }),
+                    }
                 }
                 Command::Serve | Command::Migrate { .. } => Ok(()),
             }
@@ -381,6 +455,27 @@ async fn migrate_command(store: &Store, parallelism: usize) -> Result<(), Failur
     }
 }
 
+/// Records an operator command in the platform's audit chain.
+async fn audit_operator(
+    store: &Store,
+    action: &'static str,
+    target: String,
+    details: serde_json::Value,
+) -> Result<(), Failure> {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    portico_tenants::audit::append_platform(
+        store,
+        portico_tenants::audit::AuditEntry {
+            actor: format!("operator:cli:{who}"),
+            action,
+            target,
+            details,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 async fn tenant_command(
     store: &Store,
     settings: &Settings,
@@ -391,6 +486,13 @@ async fn tenant_command(
             let slug = TenantSlug::parse(&slug)?;
             let started = Instant::now();
             let tenant = registry::create_tenant(store, &slug, &name).await?;
+            audit_operator(
+                store,
+                "tenant.created",
+                format!("tenant:{}", tenant.slug),
+                serde_json::json!({ "name": tenant.name }),
+            )
+            .await?;
             println!(
                 "Tenant {} ({}) created in {} ms: {}",
                 tenant.slug,
@@ -419,10 +521,24 @@ async fn tenant_command(
         }
         TenantCommand::Suspend { slug } => {
             registry::set_status(store, &slug, TenantStatus::Suspended).await?;
+            audit_operator(
+                store,
+                "tenant.suspended",
+                format!("tenant:{slug}"),
+                serde_json::json!({}),
+            )
+            .await?;
             println!("Tenant {slug} suspended.");
         }
         TenantCommand::Resume { slug } => {
             registry::set_status(store, &slug, TenantStatus::Active).await?;
+            audit_operator(
+                store,
+                "tenant.resumed",
+                format!("tenant:{slug}"),
+                serde_json::json!({}),
+            )
+            .await?;
             println!("Tenant {slug} resumed.");
         }
         TenantCommand::Delete { slug, yes } => {
@@ -433,6 +549,13 @@ async fn tenant_command(
                 });
             }
             registry::delete_tenant(store, &slug).await?;
+            audit_operator(
+                store,
+                "tenant.deleted",
+                format!("tenant:{slug}"),
+                serde_json::json!({}),
+            )
+            .await?;
             println!("Tenant {slug} deleted.");
         }
     }

@@ -187,6 +187,19 @@ fn tenant_commands_give_clear_errors_and_exit_codes(#[case] postgres: bool) {
         serde_json::from_slice(&place.run(&["tenant", "list", "--json"]).stdout).expect("json");
     assert_eq!(empty, serde_json::json!([]));
 
+    // Every operator command above is in the platform's chain, which verifies.
+    let verified = place.run(&["audit", "verify", "--platform"]);
+    assert_eq!(code(&verified), 0, "{}", text(&verified.stderr));
+    assert!(
+        text(&verified.stdout).contains("intact"),
+        "{}",
+        text(&verified.stdout)
+    );
+    assert_eq!(
+        code(&place.run(&["audit", "verify", "--tenant", "nobody"])),
+        3
+    );
+
     let migrated = place.run(&["migrate"]);
     assert_eq!(code(&migrated), 0, "{}", text(&migrated.stderr));
     assert!(text(&migrated.stdout).contains("platform schema at version"));
