@@ -156,6 +156,9 @@ impl Application {
             }
         }
         check_master_key(&store, &master_key).await?;
+        crate::permissions::Permissions::seed(&store)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the role permissions: {}", error_chain(&e)))?;
 
         let mut report = StartupReport::default();
         if settings.demo_tenant {
@@ -231,6 +234,7 @@ impl Application {
             templates: Templates::load().context("loading templates")?,
             worker_stats: worker.stats(),
             metrics: Metrics::new(),
+            permissions: crate::permissions::Permissions::new(settings.max_open_tenants.max(1024)),
             passwords: crate::identity::password::Passwords::new(
                 settings.password_hash_concurrency,
             ),

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod mail;
 pub mod metrics;
 pub mod outbound;
+pub mod permissions;
 pub mod secrets;
 pub mod settings;
 pub mod state;

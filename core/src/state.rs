@@ -40,6 +40,8 @@ pub struct AppParts {
     pub metrics: Metrics,
     /// The background worker's counters.
     pub worker_stats: Arc<WorkerStats>,
+    /// Casbin decisions.
+    pub permissions: crate::permissions::Permissions,
     /// Password policy and hashing.
     pub passwords: crate::identity::password::Passwords,
     /// Redis, when configured.

@@ -33,12 +33,13 @@ impl InvitationMail {
         let user_id = event.payload["user_id"]
             .as_i64()
             .ok_or_else(|| DeliveryError("event without user_id".into()))?;
-        let user = match people::get_user(tenant, user_id).await {
-            Ok(user) => user,
-            // Deleted since: nobody to invite.
-            Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
-            Err(error) => return Err(DeliveryError(error.to_string())),
-        };
+        let user =
+            match people::get_user(tenant, user_id, portico_tenants::policy::Scope::All).await {
+                Ok(user) => user,
+                // Deleted since: nobody to invite.
+                Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+                Err(error) => return Err(DeliveryError(error.to_string())),
+            };
         if user.status != "invited" {
             return Ok(());
         }

@@ -20,6 +20,7 @@ fn main() {
             name: Arc::from(format!("Tenant {i}")),
             status: TenantStatus::Active,
             schema_current: true,
+            policy_version: 0,
         };
         [
             (format!("tenant{i}.portico.example"), route.clone()),

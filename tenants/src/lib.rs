@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod migrate;
 pub mod outbox;
 pub mod people;
+pub mod policy;
 pub mod registry;
 pub mod routing;
 pub mod store;

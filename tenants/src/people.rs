@@ -7,6 +7,7 @@ use crate::StoreError;
 use crate::clock::now_ms;
 use crate::ids::{EmailAddress, Role};
 use crate::outbox::NewEvent;
+use crate::policy::Scope;
 use crate::store::TenantDb;
 use crate::tokens;
 
@@ -100,6 +101,8 @@ pub async fn create_user(db: &TenantDb, new: NewUser) -> Result<User, StoreError
     })
     .await?;
     tx.commit().await?;
+    // A new person is a new role assignment.
+    crate::policy::bump_policy_version(db.store(), db.id()).await?;
     Ok(created)
 }
 
@@ -129,25 +132,45 @@ pub async fn issue_invitation(db: &TenantDb, user_id: i64) -> Result<String, Sto
     Ok(token)
 }
 
-/// Every person of the tenant, by id.
-pub async fn list_users(db: &TenantDb) -> Result<Vec<User>, StoreError> {
+/// The people of the tenant within `scope`, by id.
+pub async fn list_users(db: &TenantDb, scope: Scope) -> Result<Vec<User>, StoreError> {
+    let (filter, value) = match scope {
+        Scope::All => ("", None),
+        Scope::Organization(Some(organization)) => {
+            (" WHERE organization_id = $1", Some(organization))
+        }
+        Scope::Own(Some(user_id)) => (" WHERE id = $1", Some(user_id)),
+        Scope::Organization(None) | Scope::Own(None) => return Ok(Vec::new()),
+    };
     let mut tx = db.read().await?;
-    let rows: Vec<UserRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} ORDER BY id")))
-            .fetch_all(tx.conn())
-            .await?;
+    let query = format!("{USER_COLUMNS}{filter} ORDER BY id");
+    let mut statement = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(query));
+    if let Some(value) = value {
+        statement = statement.bind(value);
+    }
+    let rows = statement.fetch_all(tx.conn()).await?;
     tx.rollback().await?;
     rows.into_iter().map(user).collect()
 }
 
-/// One person by id.
-pub async fn get_user(db: &TenantDb, id: i64) -> Result<User, StoreError> {
+/// One person by id, if within `scope` (otherwise not found, exactly like an id
+/// that does not exist).
+pub async fn get_user(db: &TenantDb, id: i64, scope: Scope) -> Result<User, StoreError> {
+    let (filter, value) = match scope {
+        Scope::All => ("", None),
+        Scope::Organization(Some(organization)) => {
+            (" AND organization_id = $2", Some(organization))
+        }
+        Scope::Own(Some(user_id)) => (" AND id = $2", Some(user_id)),
+        Scope::Organization(None) | Scope::Own(None) => return Err(StoreError::NotFound("user")),
+    };
     let mut tx = db.read().await?;
-    let row: Option<UserRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?;
+    let query = format!("{USER_COLUMNS} WHERE id = $1{filter}");
+    let mut statement = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(query)).bind(id);
+    if let Some(value) = value {
+        statement = statement.bind(value);
+    }
+    let row = statement.fetch_optional(tx.conn()).await?;
     tx.rollback().await?;
     user(row.ok_or(StoreError::NotFound("user"))?)
 }

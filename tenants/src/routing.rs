@@ -32,6 +32,8 @@ pub struct TenantRoute {
     /// Whether the tenant's schema is at this binary's version; a tenant left behind
     /// by a failed migration is answered with a maintenance page, not served.
     pub schema_current: bool,
+    /// Moves whenever the tenant's role assignments change.
+    pub policy_version: i64,
 }
 
 impl TenantRoute {
@@ -120,8 +122,9 @@ impl HostIndex {
     pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
         let epoch = registry::routing_epoch(store).await?;
         let latest = crate::migrate::latest_version(store.backend(), crate::migrate::Level::Tenant);
-        let tenants: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, slug, name, status, schema_version FROM tenants WHERE status IN ('active', 'suspended')",
+        let tenants: Vec<(i64, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, slug, name, status, schema_version, policy_version FROM tenants \
+             WHERE status IN ('active', 'suspended')",
         )
         .fetch_all(store.platform())
         .await?;
@@ -131,13 +134,14 @@ impl HostIndex {
                 .await?;
         let mut hosts = HashMap::with_capacity(tenants.len() + domains.len());
         let mut by_id = HashMap::with_capacity(tenants.len());
-        for (id, slug, name, status, schema_version) in tenants {
+        for (id, slug, name, status, schema_version, policy_version) in tenants {
             let route = Arc::new(TenantRoute {
                 id: TenantId(id),
                 slug: Arc::from(slug.as_str()),
                 name: Arc::from(name),
                 status: TenantStatus::from_db(&status),
                 schema_current: schema_version >= latest,
+                policy_version,
             });
             hosts.insert(
                 format!("{slug}.{}", self.base_domain).into_boxed_str(),
@@ -237,6 +241,7 @@ mod tests {
                 name: Arc::from("Acme IT"),
                 status: TenantStatus::Active,
                 schema_current: true,
+                policy_version: 0,
             },
         );
         index

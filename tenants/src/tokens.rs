@@ -68,6 +68,7 @@ pub async fn create_api_token(
     .execute(store.platform())
     .await
     .map_err(|e| StoreError::from_db(e, "api token name"))?;
+    crate::policy::bump_policy_version(store, tenant.id()).await?;
     Ok(secret)
 }
 

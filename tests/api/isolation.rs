@@ -190,9 +190,21 @@ async fn api_checks_roles_and_input(#[case] backend: Backend) {
         .expect("sent");
     assert_eq!(missing.status(), 401);
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
-    let forbidden = app
+    // A contact's token may read only its own person — a service account has none.
+    let own: serde_json::Value = app
         .request(Method::GET, "acme.localhost", "/api/v1/users")
         .bearer_auth(&contact)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(own, json!([]));
+    let forbidden = app
+        .request(Method::POST, "acme.localhost", "/api/v1/users")
+        .bearer_auth(&contact)
+        .json(&json!({ "email": "x@acme.example", "role": "contact" }))
         .send()
         .await
         .expect("sent");

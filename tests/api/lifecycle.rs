@@ -62,9 +62,12 @@ async fn shutdown_lets_a_request_in_flight_finish(#[case] backend: Backend) {
     // The acknowledged write is there after the restart.
     drop(store);
     let again = env.spawn().await;
-    let users = portico_tenants::people::list_users(&again.tenant("acme").await)
-        .await
-        .expect("list");
+    let users = portico_tenants::people::list_users(
+        &again.tenant("acme").await,
+        portico_tenants::policy::Scope::All,
+    )
+    .await
+    .expect("list");
     assert!(users.iter().any(|u| u.email == "late@acme.example"));
     again.stop().await;
 }

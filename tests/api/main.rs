@@ -9,4 +9,5 @@ mod jobs;
 mod lifecycle;
 mod migrations;
 mod outbox;
+mod permissions;
 mod routing;

@@ -120,7 +120,7 @@ async fn suspended_tenants_get_a_branded_503_and_deleted_ones_a_404(#[case] back
     app.create_tenant("acme", "Acme Reborn").await;
     let db = app.tenant("acme").await;
     assert!(
-        portico_tenants::people::list_users(&db)
+        portico_tenants::people::list_users(&db, portico_tenants::policy::Scope::All)
             .await
             .expect("list")
             .is_empty()

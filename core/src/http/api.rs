@@ -17,7 +17,9 @@ use serde::Deserialize;
 
 use crate::http::CurrentTenant;
 use crate::http::error::ApiError;
+use crate::permissions;
 use crate::state::AppState;
+use portico_tenants::policy::Scope;
 
 /// The API routes of a tenant host.
 pub fn router() -> Router<AppState> {
@@ -34,15 +36,33 @@ pub struct ApiCaller {
     pub grant: ApiTokenGrant,
     /// The tenant's schema.
     pub db: TenantDb,
+    /// The tenant as routed.
+    pub route: std::sync::Arc<portico_tenants::routing::TenantRoute>,
 }
 
 impl ApiCaller {
-    fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.grant.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
+    /// Asks Casbin for the caller's scope on `action` over `object`; denied is 403.
+    async fn scope(
+        &self,
+        state: &AppState,
+        object: &'static str,
+        action: &'static str,
+    ) -> Result<Scope, ApiError> {
+        let subject = format!("token:{}", self.grant.token_id);
+        let kind = state
+            .permissions
+            .decide(
+                &state.store,
+                &self.route,
+                &self.db,
+                &subject,
+                object,
+                action,
+            )
+            .await?
+            .ok_or(ApiError::Forbidden)?;
+        // A token is a service account: it has no person and no organization of its own.
+        Ok(permissions::scope_for(kind, None, None))
     }
 }
 
@@ -65,31 +85,44 @@ impl FromRequestParts<AppState> for ApiCaller {
             return Err(ApiError::Unauthorized);
         }
         let db = tenant.db(&state.store)?;
-        Ok(ApiCaller { grant, db })
+        Ok(ApiCaller {
+            grant,
+            db,
+            route: tenant,
+        })
     }
 }
 
 async fn tenant_info(
+    State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     caller: ApiCaller,
-) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.scope(&state, "tenant", "read").await?;
+    Ok(Json(serde_json::json!({
         "slug": &*tenant.slug,
         "name": &*tenant.name,
         "caller": { "token": caller.grant.name, "role": caller.grant.role },
-    }))
+    })))
 }
 
-async fn list_users(caller: ApiCaller) -> Result<Json<Vec<User>>, ApiError> {
-    caller.require(&[Role::MspAdmin, Role::Technician])?;
-    Ok(Json(people::list_users(&caller.db).await?))
+async fn list_users(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<User>>, ApiError> {
+    let scope = caller.scope(&state, "user", "read").await?;
+    Ok(Json(people::list_users(&caller.db, scope).await?))
 }
 
-async fn show_user(caller: ApiCaller, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
-    caller.require(&[Role::MspAdmin, Role::Technician])?;
+async fn show_user(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    let scope = caller.scope(&state, "user", "read").await?;
     // A malformed id is simply not found: the same answer as another tenant's id.
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    Ok(Json(people::get_user(&caller.db, id).await?))
+    Ok(Json(people::get_user(&caller.db, id, scope).await?))
 }
 
 /// Input of `POST /api/v1/users`.
@@ -109,11 +142,11 @@ fn default_true() -> bool {
 }
 
 async fn create_user(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: ApiCaller,
     body: Result<Json<CreateUser>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(&[Role::MspAdmin])?;
+    caller.scope(&state, "user", "create").await?;
     let Json(input) = body.map_err(|rejection| ApiError::Invalid {
         field: "body".to_owned(),
         reason: rejection.body_text(),

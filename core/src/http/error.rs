@@ -84,6 +84,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::permissions::PermissionError> for ApiError {
+    fn from(error: crate::permissions::PermissionError) -> Self {
+        ApiError::Internal(anyhow::Error::new(error))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
