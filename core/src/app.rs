@@ -230,10 +230,22 @@ impl Application {
             ),
             None => None,
         };
+        // A random id of this installation: it keeps shared services (Redis) apart.
+        registry::insert_meta_if_absent(
+            &store,
+            "installation_id",
+            &portico_tenants::tokens::random_token(8),
+        )
+        .await?;
+        let installation = registry::get_meta(&store, "installation_id")
+            .await?
+            .unwrap_or_default();
+        let limits = crate::ratelimit::RateLimiter::new(&store, redis.clone(), &installation);
         let state = AppState::new(AppParts {
             templates: Templates::load().context("loading templates")?,
             worker_stats: worker.stats(),
             metrics: Metrics::new(),
+            limits,
             permissions: crate::permissions::Permissions::new(settings.max_open_tenants.max(1024)),
             passwords: crate::identity::password::Passwords::new(
                 settings.password_hash_concurrency,

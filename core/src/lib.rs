@@ -11,6 +11,7 @@ pub mod mail;
 pub mod metrics;
 pub mod outbound;
 pub mod permissions;
+pub mod ratelimit;
 pub mod secrets;
 pub mod settings;
 pub mod state;

@@ -96,6 +96,9 @@ pub struct Settings {
     pub session_absolute_hours: u64,
     /// Password hashes computed at once; each holds 19 MiB (`PORTICO_PASSWORD_HASH_CONCURRENCY`).
     pub password_hash_concurrency: usize,
+    /// Sign-in, second-factor and invitation attempts one client address may make per
+    /// tenant in 15 minutes (`PORTICO_LOGIN_ADDRESS_LIMIT`).
+    pub login_address_limit: i64,
 }
 
 fn serialize_secret_option<S: serde::Serializer>(
@@ -138,6 +141,7 @@ impl Default for Settings {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             password_hash_concurrency: 4,
+            login_address_limit: 50,
         }
     }
 }
@@ -334,6 +338,9 @@ impl Settings {
                 "must be 1 to 256",
             ));
         }
+        if self.login_address_limit < 1 {
+            return Err(invalid("PORTICO_LOGIN_ADDRESS_LIMIT", "must be at least 1"));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return Err(invalid(
                 "PORTICO_LOG",
@@ -414,6 +421,10 @@ const KNOWN_KEYS: &[&str] = &[
     "outbound_allow_private",
     "poll_ms",
     "shutdown_grace",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "password_hash_concurrency",
+    "login_address_limit",
 ];
 
 /// Settings that stay text even when they look like a number.
@@ -479,6 +490,20 @@ mod tests {
         assert_eq!(settings.base_domain, "env.example");
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.request_timeout, 5);
+    }
+
+    #[test]
+    fn every_setting_can_come_from_the_environment() {
+        let fields = serde_json::to_value(Settings::default()).expect("serializes");
+        for key in fields.as_object().expect("object").keys() {
+            assert!(
+                KNOWN_KEYS.contains(&key.as_str()),
+                "{key} is not read from the environment"
+            );
+        }
+        let settings =
+            Settings::load_with_env(None, &[("PORTICO_SESSION_IDLE_MINUTES", "7")]).expect("loads");
+        assert_eq!(settings.session_idle_minutes, 7);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod jobs;
+pub mod limits;
 pub mod migrate;
 pub mod outbox;
 pub mod people;

@@ -476,3 +476,106 @@ async fn a_tampered_audit_chain_is_detected(#[case] backend: Backend) {
     );
     app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite_in_memory(Backend::Sqlite, false)]
+#[case::postgres_database(Backend::Postgres, false)]
+#[case::redis(Backend::Postgres, true)]
+#[tokio::test]
+async fn sign_in_slows_down_guessing_without_locking_the_person_out(
+    #[case] backend: Backend,
+    #[case] redis: bool,
+) {
+    let env = TestEnv::new(backend).await;
+    let mut settings = env.settings();
+    settings.login_address_limit = 14;
+    if redis {
+        settings.redis_url = Some("redis://127.0.0.1:6379".to_owned().into());
+    }
+    let app = env.spawn_with(settings, Default::default()).await;
+    // Each run uses its own tenant id space, so Redis keys from other runs never collide
+    // within a tenant of the same id: make the slug unique to be safe.
+    let slug = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    app.create_tenant(&slug, "Acme IT").await;
+    let email = format!("known@{slug}.example");
+    register(&app, &slug, &email).await;
+    let mut browser = Browser::new(app.addr, &TestApp::host(&slug));
+    let csrf = browser.get("/login").await.field("csrf").expect("csrf");
+    for _ in 0..5 {
+        let page = browser
+            .post(
+                "/login",
+                &[
+                    ("email", &email),
+                    ("password", "Wrong-Pass-1"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 401);
+    }
+    // Now every attempt on this account waits, even with the right password...
+    let slowed = browser
+        .post(
+            "/login",
+            &[("email", &email), ("password", PASSWORD), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(slowed.status, 429);
+    assert!(slowed.body.contains("Too many attempts"));
+    // ... and an unknown account behaves the same way (nothing to learn from it).
+    for _ in 0..5 {
+        browser
+            .post(
+                "/login",
+                &[
+                    ("email", "ghost@acme.example"),
+                    ("password", "Wrong-Pass-1"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+    }
+    assert_eq!(
+        browser
+            .post(
+                "/login",
+                &[
+                    ("email", "ghost@acme.example"),
+                    ("password", "Wrong-Pass-1"),
+                    ("csrf", &csrf)
+                ]
+            )
+            .await
+            .status,
+        429
+    );
+    // The person is delayed, not locked out: after the wait the right password works.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let page = browser
+        .post(
+            "/login",
+            &[("email", &email), ("password", PASSWORD), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // The address ceiling (14 here, counted since the start) stops a sprayer across accounts.
+    let mut sprayer = Browser::new(app.addr, &TestApp::host(&slug));
+    let csrf = sprayer.get("/login").await.field("csrf").expect("csrf");
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let page = sprayer
+            .post(
+                "/login",
+                &[
+                    ("email", &format!("user{n}@acme.example")),
+                    ("password", "Wrong-Pass-1"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        statuses.push(page.status);
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    app.stop().await;
+}

@@ -65,3 +65,5 @@ sessions-started = Begonnen
 sessions-last-seen = Zuletzt aktiv
 maintenance-title = { $tenant } wird aktualisiert
 maintenance-body = Dieser Servicedesk wird gerade aktualisiert und ist in wenigen Minuten wieder verfügbar.
+rate-limited-title = Zu viele Versuche
+rate-limited-body = Zu viele Versuche. Bitte warten Sie { $minutes } Minute(n) und versuchen Sie es erneut.

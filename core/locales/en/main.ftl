@@ -65,3 +65,5 @@ sessions-started = Started
 sessions-last-seen = Last active
 maintenance-title = { $tenant } is being updated
 maintenance-body = This service desk is being updated and will be back in a few minutes.
+rate-limited-title = Too many attempts
+rate-limited-body = Too many attempts. Please wait { $minutes } minute(s) and try again.

@@ -65,3 +65,5 @@ sessions-started = Iniciada
 sessions-last-seen = Última actividad
 maintenance-title = { $tenant } se está actualizando
 maintenance-body = Este centro de soporte se está actualizando y volverá en unos minutos.
+rate-limited-title = Demasiados intentos
+rate-limited-body = Demasiados intentos. Espere { $minutes } minuto(s) y vuelva a intentarlo.

@@ -65,3 +65,5 @@ sessions-started = Ouverte le
 sessions-last-seen = Dernière activité
 maintenance-title = { $tenant } est en cours de mise à jour
 maintenance-body = Ce centre de services est en cours de mise à jour et sera de retour dans quelques minutes.
+rate-limited-title = Trop de tentatives
+rate-limited-body = Trop de tentatives. Veuillez patienter { $minutes } minute(s) avant de réessayer.

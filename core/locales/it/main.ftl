@@ -65,3 +65,5 @@ sessions-started = Iniziata
 sessions-last-seen = Ultima attività
 maintenance-title = { $tenant } è in aggiornamento
 maintenance-body = Questo portale di assistenza è in aggiornamento e tornerà disponibile tra pochi minuti.
+rate-limited-title = Troppi tentativi
+rate-limited-body = Troppi tentativi. Attendi { $minutes } minuto/i e riprova.

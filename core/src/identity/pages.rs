@@ -205,6 +205,48 @@ async fn advance_session(
     Ok(response)
 }
 
+/// The 429 page, with `Retry-After`.
+fn too_many(state: &AppState, locale: Locale, seconds: u64) -> Response {
+    let minutes = seconds.div_ceil(60).max(1).to_string();
+    let mut response = render(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        "message.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("rate-limited-title"),
+            body => locale.text_with("rate-limited-body", &[("minutes", minutes.as_str())]),
+        },
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&seconds.to_string()) {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn limit_error(error: crate::ratelimit::LimitError) -> ApiError {
+    ApiError::Internal(anyhow::Error::new(error))
+}
+
+/// Applies the per-address ceiling of `purpose` in this tenant.
+async fn address_limit(
+    state: &AppState,
+    tenant: &TenantDb,
+    purpose: &str,
+    ip: &str,
+) -> Result<Option<u64>, ApiError> {
+    state
+        .limits
+        .address(
+            &format!("{purpose}:addr:{}:{ip}", tenant.id()),
+            state.settings.login_address_limit,
+        )
+        .await
+        .map_err(limit_error)
+}
+
 fn actor(user_id: i64) -> String {
     format!("user:{user_id}")
 }
@@ -300,6 +342,23 @@ async fn login_submit(
     let db = tenant.db(&state.store)?;
     let email = input.email.trim().to_lowercase();
     let (ip, agent) = client(&connect, &headers);
+    if let Some(wait) = address_limit(&state, &db, "login", &ip).await? {
+        return Ok(too_many(&state, locale, wait));
+    }
+    // Keyed by the typed address, so unknown accounts slow down exactly like real ones.
+    let account_key = format!(
+        "login:acct:{}:{}",
+        db.id(),
+        email.chars().take(254).collect::<String>()
+    );
+    if let Some(wait) = state
+        .limits
+        .account_wait(&account_key)
+        .await
+        .map_err(limit_error)?
+    {
+        return Ok(too_many(&state, locale, wait));
+    }
     let record = if email.len() <= 254 {
         accounts::login_by_email(&db, &email).await?
     } else {
@@ -317,6 +376,11 @@ async fn login_submit(
         .await
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
     let Some(user) = usable.filter(|_| matched) else {
+        state
+            .limits
+            .account_failed(&account_key)
+            .await
+            .map_err(limit_error)?;
         portico_tenants::audit::append(
             &db,
             AuditEntry {
@@ -338,6 +402,11 @@ async fn login_submit(
             StatusCode::UNAUTHORIZED,
         ));
     };
+    state
+        .limits
+        .account_succeeded(&account_key)
+        .await
+        .map_err(limit_error)?;
     if rehash && let Some(old) = stored {
         match state.passwords.hash(&input.password).await {
             Ok(new) => accounts::rehash_password(&db, user.user_id, old, &new).await?,
@@ -436,6 +505,7 @@ async fn second_factor_submit(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     locale: Locale,
+    connect: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     input: Result<Form<CodeInput>, FormRejection>,
 ) -> Result<Response, ApiError> {
@@ -447,6 +517,18 @@ async fn second_factor_submit(
     };
     check_session_csrf(&state, &headers, &current, &input.csrf)?;
     let user_id = current.user.user_id;
+    if let Some(wait) = address_limit(&state, &db, "mfa", &connect.0.ip().to_string()).await? {
+        return Ok(too_many(&state, locale, wait));
+    }
+    let account_key = format!("mfa:acct:{}:{user_id}", db.id());
+    if let Some(wait) = state
+        .limits
+        .account_wait(&account_key)
+        .await
+        .map_err(limit_error)?
+    {
+        return Ok(too_many(&state, locale, wait));
+    }
     let secret = current.user.totp_secret.as_deref().and_then(|sealed| {
         state
             .master_key
@@ -469,6 +551,11 @@ async fn second_factor_submit(
         }
     }
     let Some(method) = method else {
+        state
+            .limits
+            .account_failed(&account_key)
+            .await
+            .map_err(limit_error)?;
         portico_tenants::audit::append(
             &db,
             AuditEntry {
@@ -487,6 +574,11 @@ async fn second_factor_submit(
             StatusCode::UNAUTHORIZED,
         ));
     };
+    state
+        .limits
+        .account_succeeded(&account_key)
+        .await
+        .map_err(limit_error)?;
     advance_session(
         &state,
         &db,
@@ -727,6 +819,9 @@ async fn invite_submit(
     let input = form(input)?;
     check_login_csrf(&state, &headers, &input.csrf)?;
     let db = tenant.db(&state.store)?;
+    if let Some(wait) = address_limit(&state, &db, "invite", &connect.0.ip().to_string()).await? {
+        return Ok(too_many(&state, locale, wait));
+    }
     let Some(invitation) = accounts::peek_invitation(&db, &token).await? else {
         return Ok(invalid_invitation(&state, locale));
     };
