@@ -151,7 +151,8 @@ mod tests {
                             ("tenant", "Acme"),
                             ("portal", "p"),
                             ("email", "e"),
-                            ("link", "l")
+                            ("link", "l"),
+                            ("minutes", "1")
                         ]
                     ),
                     *key,
