@@ -367,6 +367,7 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
                         display_name: name,
                         role: Role::parse(&role)?,
                         invite: false,
+                        organization_id: None,
                     };
                     let user = people::create_user(&db, new).await?;
                     let token = people::issue_invitation(&db, user.id).await?;

@@ -25,9 +25,11 @@ pub struct InvitationMail {
 
 impl InvitationMail {
     async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
-        if event.event_type != "user.created"
-            || event.payload["invite"] != serde_json::Value::Bool(true)
-        {
+        let wanted = matches!(
+            event.event_type.as_str(),
+            "user.created" | "user.invitation_requested"
+        );
+        if !wanted || event.payload["invite"] != serde_json::Value::Bool(true) {
             return Ok(());
         }
         let user_id = event.payload["user_id"]

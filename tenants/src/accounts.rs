@@ -514,3 +514,115 @@ pub async fn create_admin_from_invitation(
     .await
     .map_err(|e| StoreError::from_db(e, "user e-mail"))
 }
+
+/// What an administrative action did to a person.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AccountChange {
+    /// Sessions ended by it.
+    pub sessions_ended: u64,
+}
+
+async fn admin_change(
+    db: &TenantDb,
+    user_id: i64,
+    statement: Option<&'static str>,
+    audit: crate::audit::AuditEntry,
+) -> Result<AccountChange, StoreError> {
+    let mut tx = db.begin().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    if exists.is_none() {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound("user"));
+    }
+    if let Some(statement) = statement {
+        sqlx::query(statement)
+            .bind(user_id)
+            .bind(now_ms())
+            .execute(tx.conn())
+            .await?;
+    }
+    let sessions_ended = end_all_sessions(&mut tx, user_id).await?;
+    tx.audit(crate::audit::AuditEntry {
+        details: serde_json::json!({ "sessions_ended": sessions_ended, "details": audit.details }),
+        ..audit
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(AccountChange { sessions_ended })
+}
+
+/// Disables a person: they cannot sign in, and every session of theirs ends.
+pub async fn disable_user(
+    db: &TenantDb,
+    user_id: i64,
+    actor: &str,
+) -> Result<AccountChange, StoreError> {
+    let change = admin_change(
+        db,
+        user_id,
+        Some("UPDATE users SET status = 'disabled', updated_at = $2 WHERE id = $1"),
+        crate::audit::AuditEntry {
+            actor: actor.to_owned(),
+            action: "user.disabled",
+            target: format!("user:{user_id}"),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    crate::policy::bump_policy_version(db.store(), db.id()).await?;
+    Ok(change)
+}
+
+/// Removes a person's second factor (authenticator, recovery codes, phone): they
+/// enrol again at their next sign-in. Their sessions end.
+pub async fn reset_second_factor(
+    db: &TenantDb,
+    user_id: i64,
+    actor: &str,
+) -> Result<AccountChange, StoreError> {
+    let change = admin_change(
+        db,
+        user_id,
+        Some(
+            "UPDATE users SET second_factor = NULL, totp_secret = NULL, totp_last_step = NULL, \
+             phone = NULL, phone_verified_at = NULL, updated_at = $2 WHERE id = $1",
+        ),
+        crate::audit::AuditEntry {
+            actor: actor.to_owned(),
+            action: "auth.second_factor.reset",
+            target: format!("user:{user_id}"),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// Ends every session of a person.
+pub async fn revoke_sessions(
+    db: &TenantDb,
+    user_id: i64,
+    actor: &str,
+) -> Result<AccountChange, StoreError> {
+    admin_change(
+        db,
+        user_id,
+        None,
+        crate::audit::AuditEntry {
+            actor: actor.to_owned(),
+            action: "auth.sessions.revoked",
+            target: format!("user:{user_id}"),
+            details: serde_json::json!({}),
+        },
+    )
+    .await
+}

@@ -22,6 +22,8 @@ pub struct NewUser {
     pub role: Role,
     /// Whether the `user.created` event asks subscribers to send the invitation e-mail.
     pub invite: bool,
+    /// The customer organization of a contact or main contact.
+    pub organization_id: Option<i64>,
 }
 
 /// A person of the tenant.
@@ -39,14 +41,25 @@ pub struct User {
     pub status: String,
     /// Preferred language tag.
     pub locale: String,
+    /// The customer organization, for contacts.
+    pub organization_id: Option<i64>,
     /// Creation time, Unix milliseconds.
     pub created_at: i64,
 }
 
-type UserRow = (i64, String, String, String, String, String, i64);
+type UserRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
 
 fn user(
-    (id, email, display_name, role, status, locale, created_at): UserRow,
+    (id, email, display_name, role, status, locale, created_at, organization_id): UserRow,
 ) -> Result<User, StoreError> {
     Ok(User {
         id,
@@ -56,11 +69,12 @@ fn user(
         status,
         locale,
         created_at,
+        organization_id,
     })
 }
 
 const USER_COLUMNS: &str =
-    "SELECT id, email, display_name, role, status, locale, created_at FROM users";
+    "SELECT id, email, display_name, role, status, locale, created_at, organization_id FROM users";
 
 /// Creates a person in the `invited` state and records a `user.created` event
 /// with it (the invitation e-mail is sent by the event's subscriber, which issues
@@ -76,14 +90,15 @@ pub async fn create_user(db: &TenantDb, new: NewUser) -> Result<User, StoreError
     let now = now_ms();
     let mut tx = db.begin().await?;
     let row: UserRow = sqlx::query_as(
-        "INSERT INTO users (email, display_name, role, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'invited', $4, $4) \
-         RETURNING id, email, display_name, role, status, locale, created_at",
+        "INSERT INTO users (email, display_name, role, status, created_at, updated_at, organization_id) \
+         VALUES ($1, $2, $3, 'invited', $4, $4, $5) \
+         RETURNING id, email, display_name, role, status, locale, created_at, organization_id",
     )
     .bind(new.email.as_str())
     .bind(&display_name)
     .bind(new.role.as_str())
     .bind(now)
+    .bind(new.organization_id)
     .fetch_one(tx.conn())
     .await
     .map_err(|e| StoreError::from_db(e, "user e-mail"))?;
@@ -201,4 +216,43 @@ pub async fn first_admin_invitation(db: &TenantDb) -> Result<Option<String>, Sto
     .await?;
     tx.commit().await?;
     Ok(Some(token))
+}
+
+/// Asks for a (new) invitation e-mail to a person who has not signed in yet; the
+/// mail subscriber issues the link. Audited as `actor`.
+pub async fn request_invitation(
+    db: &TenantDb,
+    user_id: i64,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    match status.as_deref() {
+        None => return Err(StoreError::NotFound("user")),
+        Some("invited") => {}
+        Some(_) => {
+            return Err(StoreError::Invalid {
+                field: "user",
+                reason: "has already accepted an invitation".to_owned(),
+            });
+        }
+    }
+    tx.emit(NewEvent {
+        aggregate_type: "user",
+        aggregate_id: user_id.to_string(),
+        event_type: "user.invitation_requested",
+        payload: serde_json::json!({ "user_id": user_id, "invite": true }),
+    })
+    .await?;
+    tx.audit(crate::audit::AuditEntry {
+        actor: actor.to_owned(),
+        action: "user.invitation_requested",
+        target: format!("user:{user_id}"),
+        details: serde_json::json!({}),
+    })
+    .await?;
+    tx.commit().await
 }

@@ -84,15 +84,9 @@ pub async fn remove_global_rule(store: &Store, rule: &[String]) -> Result<bool, 
     Ok(removed == 1)
 }
 
-/// Seeds the global rules from the shipped policy when the table is empty (the
-/// first start); returns how many were stored.
+/// Adds the shipped rules that are missing (a new version may ship new ones; rules
+/// an operator added stay); returns how many were stored.
 pub async fn seed_global_rules(store: &Store, rules: &[Vec<String>]) -> Result<usize, StoreError> {
-    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM casbin_rule")
-        .fetch_one(store.platform())
-        .await?;
-    if existing > 0 {
-        return Ok(0);
-    }
     let mut added = 0;
     for rule in rules {
         if add_global_rule(store, rule).await? {

@@ -49,6 +49,7 @@ async fn register(app: &TestApp, slug: &str, email: &str) -> (Browser, String, V
             display_name: String::new(),
             role: Role::Technician,
             invite: false,
+            organization_id: None,
         },
     )
     .await
@@ -577,5 +578,229 @@ async fn sign_in_slows_down_guessing_without_locking_the_person_out(
         statuses.push(page.status);
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn administrators_reset_factors_end_sessions_and_disable_people(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let (mut person, _, _) = register(&app, "acme", "pat@acme.example").await;
+    let db = app.tenant("acme").await;
+    let pat = people::list_users(&db, portico_tenants::policy::Scope::All)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|u| u.email == "pat@acme.example")
+        .expect("pat");
+    let post = |path: String| {
+        app.request(reqwest::Method::POST, "acme.localhost", &path)
+            .bearer_auth(&admin)
+            .send()
+    };
+
+    // Reset of the second factor: signed out at once, and the next sign-in enrols again.
+    let reset = post(format!("/api/v1/users/{}/reset-second-factor", pat.id))
+        .await
+        .expect("sent");
+    assert_eq!(reset.status(), 200);
+    let body: serde_json::Value = reset.json().await.expect("json");
+    assert_eq!(body["sessions_ended"], 1);
+    assert!(!person.get("/").await.body.contains("Signed in as"));
+    let (mut again, page) = password_step(&app, "acme", "pat@acme.example", PASSWORD).await;
+    assert_eq!(page.location.as_deref(), Some("/enrol/totp"));
+    assert_eq!(again.get("/enrol/totp").await.status, 200);
+
+    // Ending all sessions ends that one too.
+    let ended = post(format!("/api/v1/users/{}/end-sessions", pat.id))
+        .await
+        .expect("sent");
+    assert_eq!(
+        ended.json::<serde_json::Value>().await.expect("json")["sessions_ended"],
+        1
+    );
+    assert_eq!(
+        again.get("/enrol/totp").await.location.as_deref(),
+        Some("/login")
+    );
+
+    // Disabled: sign-in fails like a wrong password.
+    assert_eq!(
+        post(format!("/api/v1/users/{}/disable", pat.id))
+            .await
+            .expect("sent")
+            .status(),
+        200
+    );
+    let (_, page) = password_step(&app, "acme", "pat@acme.example", PASSWORD).await;
+    assert_eq!(page.status, 401);
+    assert_eq!(
+        post("/api/v1/users/999999/disable".to_owned())
+            .await
+            .expect("sent")
+            .status(),
+        404
+    );
+
+    // A new invitation can be sent to someone who never accepted one; it is mailed.
+    let invited = people::create_user(
+        &db,
+        NewUser {
+            email: EmailAddress::parse("late@acme.example").expect("email"),
+            display_name: String::new(),
+            role: Role::Contact,
+            invite: false,
+            organization_id: None,
+        },
+    )
+    .await
+    .expect("user");
+    assert_eq!(
+        post(format!("/api/v1/users/{}/invitation", invited.id))
+            .await
+            .expect("sent")
+            .status(),
+        202
+    );
+    assert_eq!(
+        post(format!("/api/v1/users/{}/invitation", pat.id))
+            .await
+            .expect("sent")
+            .status(),
+        422
+    );
+    portico_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the invitation mail",
+        || async {
+            let dir = env.data_dir().join("mail");
+            std::fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
+                let text = std::fs::read_to_string(entry.path()).ok()?;
+                (text.contains("late@acme.example") && text.contains("/invite/")).then_some(())
+            })
+        },
+    )
+    .await;
+
+    let actions: Vec<String> = audit::recent(&db, 200)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "auth.second_factor.reset",
+        "auth.sessions.revoked",
+        "user.disabled",
+        "user.invitation_requested",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+    assert!(
+        audit::verify(&db)
+            .await
+            .expect("verify")
+            .first_broken
+            .is_none()
+    );
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn an_unknown_sender_at_a_known_domain_becomes_a_contact_of_that_organization(
+    #[case] backend: Backend,
+) {
+    use portico_tenants::organizations;
+    use portico_tenants::policy::Scope;
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let customer = organizations::create_organization(
+        &db,
+        "Customer",
+        &["Customer.example".to_owned()],
+        "test",
+    )
+    .await
+    .expect("organization");
+    assert_eq!(customer.domains, ["customer.example"]);
+    let other =
+        organizations::create_organization(&db, "Other", &["other.example".to_owned()], "test")
+            .await
+            .expect("organization");
+    // One domain, one organization.
+    assert!(matches!(
+        organizations::create_organization(&db, "Thief", &["customer.example".to_owned()], "test")
+            .await,
+        Err(portico_tenants::StoreError::Conflict(_))
+    ));
+
+    let sender = EmailAddress::parse("Maria@Customer.example").expect("email");
+    let contact = organizations::contact_for_email(&db, &sender)
+        .await
+        .expect("lookup")
+        .expect("created");
+    assert_eq!(contact.role, Role::Contact);
+    assert_eq!(contact.organization_id, Some(customer.id));
+    let again = organizations::contact_for_email(&db, &sender)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(again.id, contact.id);
+    let stranger = EmailAddress::parse("someone@unknown.example").expect("email");
+    assert!(
+        organizations::contact_for_email(&db, &stranger)
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    organizations::contact_for_email(
+        &db,
+        &EmailAddress::parse("olga@other.example").expect("email"),
+    )
+    .await
+    .expect("lookup")
+    .expect("created");
+
+    // Organization scope: each organization sees only its own people.
+    let seen = people::list_users(&db, Scope::Organization(Some(customer.id)))
+        .await
+        .expect("list");
+    assert_eq!(
+        seen.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+        ["maria@customer.example"]
+    );
+    assert!(
+        people::get_user(&db, contact.id, Scope::Organization(Some(other.id)))
+            .await
+            .is_err()
+    );
+    assert!(
+        people::get_user(&db, contact.id, Scope::Own(Some(contact.id)))
+            .await
+            .is_ok()
+    );
+    assert!(
+        people::get_user(&db, contact.id, Scope::Own(None))
+            .await
+            .is_err()
+    );
+    let orgs = organizations::list_organizations(&db, Scope::Organization(Some(other.id)))
+        .await
+        .expect("list");
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].name, "Other");
     app.stop().await;
 }

@@ -9,6 +9,8 @@ use reqwest::Method;
 use rstest::rstest;
 
 /// (role, method, path, expected status, expected number of users listed).
+/// (role, method, path, expected status, expected number of items listed). Rows run
+/// in order: changes come last.
 const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     (Role::MspAdmin, "GET", "/api/v1/tenant", 200, None),
     (Role::Technician, "GET", "/api/v1/tenant", 200, None),
@@ -18,14 +20,160 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     (Role::Technician, "GET", "/api/v1/users", 200, Some(3)),
     (Role::MainContact, "GET", "/api/v1/users", 200, Some(0)),
     (Role::Contact, "GET", "/api/v1/users", 200, Some(0)),
-    (Role::MspAdmin, "GET", "/api/v1/users/{id}", 200, None),
-    (Role::Technician, "GET", "/api/v1/users/{id}", 200, None),
-    (Role::MainContact, "GET", "/api/v1/users/{id}", 404, None),
-    (Role::Contact, "GET", "/api/v1/users/{id}", 404, None),
+    (Role::MspAdmin, "GET", "/api/v1/users/{id0}", 200, None),
+    (Role::Technician, "GET", "/api/v1/users/{id0}", 200, None),
+    (Role::MainContact, "GET", "/api/v1/users/{id0}", 404, None),
+    (Role::Contact, "GET", "/api/v1/users/{id0}", 404, None),
     (Role::MspAdmin, "POST", "/api/v1/users", 201, None),
     (Role::Technician, "POST", "/api/v1/users", 403, None),
     (Role::MainContact, "POST", "/api/v1/users", 403, None),
     (Role::Contact, "POST", "/api/v1/users", 403, None),
+    (Role::MspAdmin, "GET", "/api/v1/organizations", 200, Some(1)),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/organizations",
+        200,
+        Some(1),
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/organizations",
+        200,
+        Some(0),
+    ),
+    (Role::Contact, "GET", "/api/v1/organizations", 200, Some(0)),
+    (Role::Technician, "POST", "/api/v1/organizations", 403, None),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/organizations",
+        403,
+        None,
+    ),
+    (Role::Contact, "POST", "/api/v1/organizations", 403, None),
+    (Role::MspAdmin, "POST", "/api/v1/organizations", 201, None),
+    (Role::MspAdmin, "GET", "/api/v1/audit", 200, None),
+    (Role::Technician, "GET", "/api/v1/audit", 403, None),
+    (Role::MainContact, "GET", "/api/v1/audit", 403, None),
+    (Role::Contact, "GET", "/api/v1/audit", 403, None),
+    (Role::MspAdmin, "GET", "/api/v1/audit/export", 200, None),
+    (Role::Technician, "GET", "/api/v1/audit/export", 403, None),
+    (Role::MainContact, "GET", "/api/v1/audit/export", 403, None),
+    (Role::Contact, "GET", "/api/v1/audit/export", 403, None),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/users/{id0}/invitation",
+        202,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/users/{id0}/invitation",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/users/{id0}/invitation",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/users/{id0}/invitation",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/users/{id1}/end-sessions",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/users/{id1}/end-sessions",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/users/{id1}/end-sessions",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/users/{id1}/end-sessions",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/users/{id1}/reset-second-factor",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/users/{id1}/reset-second-factor",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/users/{id1}/reset-second-factor",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/users/{id1}/reset-second-factor",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/users/{id2}/disable",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/users/{id2}/disable",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/users/{id2}/disable",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/users/{id2}/disable",
+        403,
+        None,
+    ),
 ];
 
 #[rstest]
@@ -46,12 +194,21 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 display_name: String::new(),
                 role: Role::Contact,
                 invite: false,
+                organization_id: None,
             },
         )
         .await
         .expect("user");
         ids.push(user.id);
     }
+    portico_tenants::organizations::create_organization(
+        &db,
+        "Customer One",
+        &["one.example".to_owned()],
+        "test",
+    )
+    .await
+    .expect("organization");
     let mut tokens = std::collections::HashMap::new();
     for role in Role::ALL {
         tokens.insert(role, app.token("acme", role).await);
@@ -70,7 +227,10 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
         }
     }
     for (n, (role, method, path, status, listed)) in MATRIX.iter().enumerate() {
-        let url = path.replace("{id}", &ids[0].to_string());
+        let url = path
+            .replace("{id0}", &ids[0].to_string())
+            .replace("{id1}", &ids[1].to_string())
+            .replace("{id2}", &ids[2].to_string());
         let mut request = app
             .request(
                 Method::from_bytes(method.as_bytes()).expect("method"),
@@ -78,7 +238,9 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 &url,
             )
             .bearer_auth(&tokens[role]);
-        if *method == "POST" {
+        if *method == "POST" && *path == "/api/v1/organizations" {
+            request = request.json(&serde_json::json!({ "name": format!("Org {n}"), "domains": [format!("org{n}.example")] }));
+        } else if *method == "POST" && *path == "/api/v1/users" {
             request = request.json(&serde_json::json!({ "email": format!("new{n}@acme.example"), "role": "contact", "invite": false }));
         }
         let response = request.send().await.expect("sent");
@@ -87,6 +249,15 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             *status,
             "{role:?} {method} {path}"
         );
+        if *path == "/api/v1/audit/export" && *status == 200 {
+            let text = response.text().await.expect("body");
+            assert!(text.lines().count() >= 2, "{text}");
+            for line in text.lines() {
+                let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+                assert!(entry["hash"].as_str().is_some_and(|h| h.len() == 64));
+            }
+            continue;
+        }
         if let Some(count) = listed {
             let body: Vec<serde_json::Value> = response.json().await.expect("json list");
             assert_eq!(body.len(), *count, "{role:?} {method} {path}: scope");

@@ -6,13 +6,15 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::response::Response;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
 use portico_tenants::ids::EmailAddress;
 use portico_tenants::people::{self, NewUser, User};
 use portico_tenants::tokens::{self, ApiTokenGrant};
 use portico_tenants::{Role, TenantDb};
+use portico_tenants::{accounts, audit, organizations};
 use serde::Deserialize;
 
 use crate::http::CurrentTenant;
@@ -27,6 +29,19 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tenant", get(tenant_info))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{id}", get(show_user))
+        .route("/api/v1/users/{id}/disable", post(disable_user))
+        .route(
+            "/api/v1/users/{id}/reset-second-factor",
+            post(reset_second_factor),
+        )
+        .route("/api/v1/users/{id}/end-sessions", post(end_sessions))
+        .route("/api/v1/users/{id}/invitation", post(resend_invitation))
+        .route(
+            "/api/v1/organizations",
+            get(list_organizations).post(create_organization),
+        )
+        .route("/api/v1/audit", get(audit_entries))
+        .route("/api/v1/audit/export", get(audit_export))
 }
 
 /// An authenticated API caller in the tenant the request was routed to.
@@ -135,6 +150,8 @@ struct CreateUser {
     role: String,
     #[serde(default = "default_true")]
     invite: bool,
+    #[serde(default)]
+    organization_id: Option<i64>,
 }
 
 fn default_true() -> bool {
@@ -156,7 +173,146 @@ async fn create_user(
         display_name: input.display_name,
         role: Role::parse(&input.role)?,
         invite: input.invite,
+        organization_id: input.organization_id,
     };
     let user = people::create_user(&caller.db, new).await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+impl ApiCaller {
+    /// The caller as an audit actor.
+    fn actor(&self) -> String {
+        format!("token:{}", self.grant.token_id)
+    }
+}
+
+fn parse_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound)
+}
+
+async fn disable_user(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<accounts::AccountChange>, ApiError> {
+    caller.scope(&state, "user", "update").await?;
+    Ok(Json(
+        accounts::disable_user(&caller.db, parse_id(&id)?, &caller.actor()).await?,
+    ))
+}
+
+async fn reset_second_factor(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<accounts::AccountChange>, ApiError> {
+    caller.scope(&state, "user", "update").await?;
+    Ok(Json(
+        accounts::reset_second_factor(&caller.db, parse_id(&id)?, &caller.actor()).await?,
+    ))
+}
+
+async fn end_sessions(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<accounts::AccountChange>, ApiError> {
+    caller.scope(&state, "session", "revoke").await?;
+    Ok(Json(
+        accounts::revoke_sessions(&caller.db, parse_id(&id)?, &caller.actor()).await?,
+    ))
+}
+
+async fn resend_invitation(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.scope(&state, "user", "create").await?;
+    people::request_invitation(&caller.db, parse_id(&id)?, &caller.actor()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn list_organizations(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<organizations::Organization>>, ApiError> {
+    let scope = caller.scope(&state, "organization", "read").await?;
+    Ok(Json(
+        organizations::list_organizations(&caller.db, scope).await?,
+    ))
+}
+
+/// Input of `POST /api/v1/organizations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrganization {
+    name: String,
+    #[serde(default)]
+    domains: Vec<String>,
+}
+
+async fn create_organization(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Json<CreateOrganization>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.scope(&state, "organization", "create").await?;
+    let Json(input) = body.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    let created = organizations::create_organization(
+        &caller.db,
+        &input.name,
+        &input.domains,
+        &caller.actor(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Query of `GET /api/v1/audit`.
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+async fn audit_entries(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    axum::extract::Query(query): axum::extract::Query<AuditQuery>,
+) -> Result<Json<Vec<audit::AuditRecord>>, ApiError> {
+    caller.scope(&state, "audit", "read").await?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(audit::recent(&caller.db, limit).await?))
+}
+
+/// The whole chain as JSON lines, oldest first, for archiving and independent checks.
+async fn audit_export(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Response, ApiError> {
+    caller.scope(&state, "audit", "read").await?;
+    let entries = audit::export(&caller.db).await?;
+    let mut body = String::new();
+    for entry in entries {
+        body.push_str(
+            &serde_json::to_string(&entry)
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?,
+        );
+        body.push('\n');
+    }
+    Ok((
+        [
+            (http::header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.jsonl\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
