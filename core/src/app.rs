@@ -15,7 +15,7 @@ use portico_tenants::outbox::Subscriber;
 use portico_tenants::routing::{self, HostIndex};
 use portico_tenants::work::Worker;
 use portico_tenants::{Store, StoreError, StoreOptions, TenantSlug, people, registry};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +37,8 @@ pub struct Extensions {
     pub job_handlers: JobHandlers,
     /// Replaces the configured mail sink (tests capture mail with it).
     pub mail_transport: Option<Arc<dyn MailTransport>>,
+    /// Replaces the configured SMS provider.
+    pub sms: Option<crate::sms::Sms>,
 }
 
 /// What start-up did that the operator must see.
@@ -241,10 +243,25 @@ impl Application {
             .await?
             .unwrap_or_default();
         let limits = crate::ratelimit::RateLimiter::new(&store, redis.clone(), &installation);
+        let sms: crate::sms::Sms = match (extensions.sms, settings.sms_provider.as_str()) {
+            (Some(sms), _) => sms,
+            (None, "twilio") => Arc::new(crate::sms::TwilioProvider::new(
+                outbound.clone(),
+                &settings.sms_base_url,
+                settings.sms_account_sid.as_deref().unwrap_or_default(),
+                settings
+                    .sms_auth_token
+                    .clone()
+                    .unwrap_or_else(|| SecretString::from(String::new())),
+                &settings.sms_from,
+            )),
+            (None, _) => Arc::new(crate::sms::LogProvider),
+        };
         let state = AppState::new(AppParts {
             templates: Templates::load().context("loading templates")?,
             worker_stats: worker.stats(),
             metrics: Metrics::new(),
+            sms,
             limits,
             permissions: crate::permissions::Permissions::new(settings.max_open_tenants.max(1024)),
             passwords: crate::identity::password::Passwords::new(

@@ -152,7 +152,9 @@ mod tests {
                             ("portal", "p"),
                             ("email", "e"),
                             ("link", "l"),
-                            ("minutes", "1")
+                            ("minutes", "1"),
+                            ("phone", "x"),
+                            ("code", "123456")
                         ]
                     ),
                     *key,

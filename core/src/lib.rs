@@ -14,6 +14,7 @@ pub mod permissions;
 pub mod ratelimit;
 pub mod secrets;
 pub mod settings;
+pub mod sms;
 pub mod state;
 pub mod subscribers;
 pub mod telemetry;

@@ -99,6 +99,17 @@ pub struct Settings {
     /// Sign-in, second-factor and invitation attempts one client address may make per
     /// tenant in 15 minutes (`PORTICO_LOGIN_ADDRESS_LIMIT`).
     pub login_address_limit: i64,
+    /// `log` (development: messages go to the log) or `twilio` (`PORTICO_SMS_PROVIDER`).
+    pub sms_provider: String,
+    /// Base URL of the Twilio-compatible API (`PORTICO_SMS_BASE_URL`).
+    pub sms_base_url: String,
+    /// Account SID (`PORTICO_SMS_ACCOUNT_SID`).
+    pub sms_account_sid: Option<String>,
+    /// Auth token (`PORTICO_SMS_AUTH_TOKEN`).
+    #[serde(serialize_with = "serialize_secret_option")]
+    pub sms_auth_token: Option<SecretString>,
+    /// Sender number or name (`PORTICO_SMS_FROM`).
+    pub sms_from: String,
 }
 
 fn serialize_secret_option<S: serde::Serializer>(
@@ -142,6 +153,11 @@ impl Default for Settings {
             session_absolute_hours: 12,
             password_hash_concurrency: 4,
             login_address_limit: 50,
+            sms_provider: "log".to_owned(),
+            sms_base_url: "https://api.twilio.com".to_owned(),
+            sms_account_sid: None,
+            sms_auth_token: None,
+            sms_from: "Portico".to_owned(),
         }
     }
 }
@@ -338,6 +354,29 @@ impl Settings {
                 "must be 1 to 256",
             ));
         }
+        match self.sms_provider.as_str() {
+            "log" => {}
+            "twilio" => {
+                if self.sms_account_sid.is_none() {
+                    return Err(invalid(
+                        "PORTICO_SMS_ACCOUNT_SID",
+                        "required with PORTICO_SMS_PROVIDER=twilio",
+                    ));
+                }
+                if self.sms_auth_token.is_none() {
+                    return Err(invalid(
+                        "PORTICO_SMS_AUTH_TOKEN",
+                        "required with PORTICO_SMS_PROVIDER=twilio",
+                    ));
+                }
+                if !(self.sms_base_url.starts_with("https://")
+                    || self.sms_base_url.starts_with("http://"))
+                {
+                    return Err(invalid("PORTICO_SMS_BASE_URL", "must be an http(s) URL"));
+                }
+            }
+            _ => return Err(invalid("PORTICO_SMS_PROVIDER", "must be `log` or `twilio`")),
+        }
         if self.login_address_limit < 1 {
             return Err(invalid("PORTICO_LOGIN_ADDRESS_LIMIT", "must be at least 1"));
         }
@@ -425,6 +464,11 @@ const KNOWN_KEYS: &[&str] = &[
     "session_absolute_hours",
     "password_hash_concurrency",
     "login_address_limit",
+    "sms_provider",
+    "sms_base_url",
+    "sms_account_sid",
+    "sms_auth_token",
+    "sms_from",
 ];
 
 /// Settings that stay text even when they look like a number.
@@ -441,6 +485,11 @@ const STRING_KEYS: &[&str] = &[
     "log_format",
     "log",
     "mail_sink",
+    "sms_provider",
+    "sms_base_url",
+    "sms_account_sid",
+    "sms_auth_token",
+    "sms_from",
 ];
 
 /// Environment values are text; numbers and booleans are typed so figment can

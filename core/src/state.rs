@@ -40,6 +40,8 @@ pub struct AppParts {
     pub metrics: Metrics,
     /// The background worker's counters.
     pub worker_stats: Arc<WorkerStats>,
+    /// Text messages (codes for step-up).
+    pub sms: crate::sms::Sms,
     /// Rate limits on sign-in and friends.
     pub limits: crate::ratelimit::RateLimiter,
     /// Casbin decisions.

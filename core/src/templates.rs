@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("invite.html", include_str!("../templates/invite.html")),
     ("sessions.html", include_str!("../templates/sessions.html")),
+    ("step_up.html", include_str!("../templates/step_up.html")),
 ];
 
 impl Templates {

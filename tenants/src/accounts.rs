@@ -626,3 +626,177 @@ pub async fn revoke_sessions(
     )
     .await
 }
+
+/// Stores a new one-time code (hashed by the caller) for `purpose`, replacing any
+/// earlier unused one of the same person and purpose.
+pub async fn store_sms_code(
+    db: &TenantDb,
+    user_id: i64,
+    purpose: &str,
+    phone: &str,
+    code_hash: &str,
+    lifetime_ms: i64,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM sms_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
+        .bind(user_id)
+        .bind(purpose)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO sms_codes (user_id, purpose, phone, code_hash, expires_at, attempts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6)",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .bind(phone)
+    .bind(code_hash)
+    .bind(now + lifetime_ms)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await
+}
+
+/// The outcome of checking a one-time code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right code: it is used up; the phone it was sent to.
+    Accepted {
+        /// The number the code went to.
+        phone: String,
+    },
+    /// Wrong code; attempts remain.
+    Wrong,
+    /// No usable code: none sent, expired, used, or too many wrong attempts.
+    Unusable,
+}
+
+/// Checks a code (its hash) against the person's current one for `purpose`,
+/// counting the attempt; at most `max_attempts` tries, then the code is dead.
+pub async fn check_sms_code(
+    db: &TenantDb,
+    user_id: i64,
+    purpose: &str,
+    code_hash: &str,
+    max_attempts: i64,
+) -> Result<CodeCheck, StoreError> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let current: Option<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, phone, code_hash, attempts FROM sms_codes WHERE user_id = $1 AND purpose = $2 \
+         AND used_at IS NULL AND expires_at > $3 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some((id, phone, stored, attempts)) = current else {
+        tx.rollback().await?;
+        return Ok(CodeCheck::Unusable);
+    };
+    if attempts >= max_attempts {
+        tx.rollback().await?;
+        return Ok(CodeCheck::Unusable);
+    }
+    let matches = stored.len() == code_hash.len()
+        && stored
+            .bytes()
+            .zip(code_hash.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    let outcome = if matches {
+        sqlx::query("UPDATE sms_codes SET used_at = $2, attempts = attempts + 1 WHERE id = $1 AND used_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        CodeCheck::Accepted { phone }
+    } else {
+        sqlx::query("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        CodeCheck::Wrong
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// The person's verified phone number, if any.
+pub async fn verified_phone(db: &TenantDb, user_id: i64) -> Result<Option<String>, StoreError> {
+    let mut tx = db.read().await?;
+    let phone: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT phone FROM users WHERE id = $1 AND phone_verified_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    Ok(phone.flatten())
+}
+
+/// Saves a phone number as verified on the person (first step-up).
+pub async fn save_verified_phone(
+    tx: &mut TenantTx,
+    user_id: i64,
+    phone: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE users SET phone = $2, phone_verified_at = $3, updated_at = $3 WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(phone)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Removes a person's phone number (the MSP's way to reset SMS step-up): the next
+/// sensitive action asks for a number again.
+pub async fn remove_phone(db: &TenantDb, user_id: i64, actor: &str) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE users SET phone = NULL, phone_verified_at = NULL, updated_at = $2 WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound("user"));
+    }
+    tx.audit(crate::audit::AuditEntry {
+        actor: actor.to_owned(),
+        action: "auth.phone.removed",
+        target: format!("user:{user_id}"),
+        details: serde_json::json!({}),
+    })
+    .await?;
+    tx.commit().await
+}
+
+/// Uses up a fresh step-up of a session: true at most once per step-up, and only
+/// within `max_age_ms` of it.
+pub async fn consume_step_up(
+    db: &TenantDb,
+    id_hash: &str,
+    max_age_ms: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let used =
+        sqlx::query("UPDATE sessions SET step_up_at = NULL WHERE id_hash = $1 AND step_up_at > $2")
+            .bind(id_hash)
+            .bind(now_ms() - max_age_ms)
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+            == 1;
+    tx.commit().await?;
+    Ok(used)
+}

@@ -139,6 +139,15 @@ async fn register(app: &TestApp, slug: &str, email: &str) -> (Browser, String, V
     (browser, key, recovery)
 }
 
+/// Registration for other test modules.
+pub async fn register_for_tests(
+    app: &TestApp,
+    slug: &str,
+    email: &str,
+) -> (Browser, String, Vec<String>) {
+    register(app, slug, email).await
+}
+
 async fn password_step(app: &TestApp, slug: &str, email: &str, password: &str) -> (Browser, Page) {
     let mut browser = Browser::new(app.addr, &TestApp::host(slug));
     let form = browser.get("/login").await;

@@ -11,3 +11,4 @@ mod migrations;
 mod outbox;
 mod permissions;
 mod routing;
+mod stepup;

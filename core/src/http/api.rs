@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/users/{id}/end-sessions", post(end_sessions))
         .route("/api/v1/users/{id}/invitation", post(resend_invitation))
+        .route("/api/v1/users/{id}/remove-phone", post(remove_phone))
         .route(
             "/api/v1/organizations",
             get(list_organizations).post(create_organization),
@@ -315,4 +316,14 @@ async fn audit_export(
         body,
     )
         .into_response())
+}
+
+async fn remove_phone(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.scope(&state, "user", "update").await?;
+    accounts::remove_phone(&caller.db, parse_id(&id)?, &caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

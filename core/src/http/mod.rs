@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     let tenant = Router::new()
         .merge(pages::portal_router())
         .merge(crate::identity::pages::router())
+        .merge(crate::identity::stepup::router())
         .merge(api::router())
         .fallback(pages::not_found)
         .route_layer(middleware::from_fn(tag_route))

@@ -3,4 +3,5 @@
 pub mod pages;
 pub mod password;
 pub mod session;
+pub mod stepup;
 pub mod totp;
