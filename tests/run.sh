@@ -26,6 +26,8 @@ ensure_redis() {
 
 ensure_postgres
 ensure_redis
+# The OpenID Connect provider the SSO tests sign in against (node oidc-provider).
+tests/oidc/setup.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi

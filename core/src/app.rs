@@ -261,6 +261,8 @@ impl Application {
             templates: Templates::load().context("loading templates")?,
             worker_stats: worker.stats(),
             metrics: Metrics::new(),
+            oidc_http: OutboundHttp::without_redirects(settings.outbound_allow_private)?,
+            oidc_metadata: crate::identity::sso::MetadataCache::default(),
             sms,
             limits,
             permissions: crate::permissions::Permissions::new(settings.max_open_tenants.max(1024)),

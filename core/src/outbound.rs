@@ -131,7 +131,19 @@ pub struct OutboundHttp {
 impl OutboundHttp {
     /// A client; `allow_private` is for test configurations only.
     pub fn new(allow_private: bool) -> Result<Self, OutboundError> {
+        Self::build(allow_private, true)
+    }
+
+    /// A client that follows no redirect at all (identity providers' endpoints).
+    pub fn without_redirects(allow_private: bool) -> Result<Self, OutboundError> {
+        Self::build(allow_private, false)
+    }
+
+    fn build(allow_private: bool, follow: bool) -> Result<Self, OutboundError> {
         let policy = redirect::Policy::custom(move |attempt| {
+            if !follow {
+                return attempt.stop();
+            }
             if attempt.previous().len() >= 5 {
                 return attempt.error("too many redirects");
             }

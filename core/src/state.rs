@@ -40,6 +40,10 @@ pub struct AppParts {
     pub metrics: Metrics,
     /// The background worker's counters.
     pub worker_stats: Arc<WorkerStats>,
+    /// The outbound client for identity providers: follows no redirects.
+    pub oidc_http: crate::outbound::OutboundHttp,
+    /// Discovered identity-provider metadata.
+    pub oidc_metadata: crate::identity::sso::MetadataCache,
     /// Text messages (codes for step-up).
     pub sms: crate::sms::Sms,
     /// Rate limits on sign-in and friends.

@@ -11,4 +11,5 @@ mod migrations;
 mod outbox;
 mod permissions;
 mod routing;
+mod sso;
 mod stepup;

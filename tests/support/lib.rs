@@ -174,12 +174,16 @@ impl TestEnv {
     /// Starts an instance with the given settings and extensions.
     pub async fn spawn_with(
         self: &Arc<Self>,
-        settings: Settings,
+        mut settings: Settings,
         extensions: Extensions,
     ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
+        // Links the application prints and redirects to carry the real port.
+        if settings.public_port.is_none() {
+            settings.public_port = Some(listener.local_addr().expect("addr").port());
+        }
         let application = Application::build(settings, listener, extensions)
             .await
             .expect("application builds");
@@ -650,5 +654,62 @@ pub mod browser {
                 .expect("sent");
             self.finish(response).await
         }
+    }
+}
+
+/// The test OpenID Connect provider (`tests/oidc/provider.mjs`, node oidc-provider),
+/// started on a free port; stopped when dropped.
+pub struct OidcProvider {
+    child: std::process::Child,
+    /// Its issuer, `http://127.0.0.1:<port>`.
+    pub issuer: String,
+    /// Its address.
+    pub addr: SocketAddr,
+    _config: tempfile::NamedTempFile,
+}
+
+impl OidcProvider {
+    /// Starts the provider with `config` (clients and accounts, see tests/oidc/README.md).
+    pub fn start(config: &serde_json::Value) -> OidcProvider {
+        use std::io::{BufRead, Write};
+        let mut file = tempfile::NamedTempFile::new().expect("config file");
+        file.write_all(config.to_string().as_bytes())
+            .expect("write config");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc/provider.mjs");
+        let mut child = std::process::Command::new("node")
+            .arg(script)
+            .args(["--port", "0", "--config"])
+            .arg(file.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node runs (tests/oidc/setup.sh installs the provider)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("READY line");
+        let issuer = line
+            .trim()
+            .strip_prefix("READY ")
+            .expect("READY <issuer>")
+            .to_owned();
+        let addr: SocketAddr = issuer
+            .trim_start_matches("http://")
+            .parse()
+            .expect("issuer address");
+        OidcProvider {
+            child,
+            issuer,
+            addr,
+            _config: file,
+        }
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -77,3 +77,7 @@ stepup-phone-invalid = Geben Sie die Nummer im internationalen Format ein, zum B
 stepup-send-failed = Die SMS konnte nicht gesendet werden. Bitte versuchen Sie es später erneut.
 stepup-code-unusable = Dieser Code ist abgelaufen oder wurde zu oft versucht. Fordern Sie einen neuen an.
 stepup-sms = Ihr { $tenant }-Code lautet { $code }. Er läuft in 5 Minuten ab. Geben Sie ihn nie weiter.
+login-sso-heading = Mit dem Konto Ihrer Organisation anmelden
+login-sso-submit = Weiter
+sso-not-available = Für diese E-Mail-Domain ist keine Einmalanmeldung eingerichtet. Melden Sie sich mit Ihrem Passwort an.
+sso-failed = Die Einmalanmeldung ist fehlgeschlagen. Versuchen Sie es erneut oder wenden Sie sich an Ihren IT-Dienstleister.

@@ -77,3 +77,7 @@ stepup-phone-invalid = Enter the number in international format, for example +39
 stepup-send-failed = The text message could not be sent. Please try again later.
 stepup-code-unusable = This code has expired or was tried too often. Send a new one.
 stepup-sms = Your { $tenant } code is { $code }. It expires in 5 minutes. Never share it.
+login-sso-heading = Sign in with your organization's account
+login-sso-submit = Continue
+sso-not-available = Single sign-on is not set up for this e-mail domain. Sign in with your password.
+sso-failed = Single sign-on did not succeed. Try again, or ask your IT provider.

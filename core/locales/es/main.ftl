@@ -77,3 +77,7 @@ stepup-phone-invalid = Introduzca el número en formato internacional, por ejemp
 stepup-send-failed = No se pudo enviar el SMS. Vuelva a intentarlo más tarde.
 stepup-code-unusable = Este código ha caducado o se ha probado demasiadas veces. Pida uno nuevo.
 stepup-sms = Su código de { $tenant } es { $code }. Caduca en 5 minutos. No lo comparta nunca.
+login-sso-heading = Iniciar sesión con la cuenta de su organización
+login-sso-submit = Continuar
+sso-not-available = El inicio de sesión único no está configurado para este dominio. Inicie sesión con su contraseña.
+sso-failed = El inicio de sesión único no se completó. Inténtelo de nuevo o consulte a su proveedor de TI.

@@ -77,3 +77,7 @@ stepup-phone-invalid = Saisissez le numéro au format international, par exemple
 stepup-send-failed = Le SMS n'a pas pu être envoyé. Veuillez réessayer plus tard.
 stepup-code-unusable = Ce code a expiré ou a été essayé trop souvent. Demandez-en un nouveau.
 stepup-sms = Votre code { $tenant } est { $code }. Il expire dans 5 minutes. Ne le communiquez jamais.
+login-sso-heading = Se connecter avec le compte de votre organisation
+login-sso-submit = Continuer
+sso-not-available = L'authentification unique n'est pas configurée pour ce domaine. Connectez-vous avec votre mot de passe.
+sso-failed = L'authentification unique a échoué. Réessayez ou contactez votre prestataire informatique.

@@ -77,3 +77,7 @@ stepup-phone-invalid = Inserisci il numero in formato internazionale, ad esempio
 stepup-send-failed = Non è stato possibile inviare l'SMS. Riprova più tardi.
 stepup-code-unusable = Questo codice è scaduto o è stato provato troppe volte. Richiedine uno nuovo.
 stepup-sms = Il tuo codice { $tenant } è { $code }. Scade tra 5 minuti. Non condividerlo mai.
+login-sso-heading = Accedi con l'account della tua organizzazione
+login-sso-submit = Continua
+sso-not-available = L'accesso unico non è configurato per questo dominio. Accedi con la password.
+sso-failed = L'accesso unico non è riuscito. Riprova o rivolgiti al tuo fornitore IT.

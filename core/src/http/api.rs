@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/organizations",
             get(list_organizations).post(create_organization),
         )
+        .route(
+            "/api/v1/identity-providers",
+            get(list_providers).post(add_provider),
+        )
         .route("/api/v1/audit", get(audit_entries))
         .route("/api/v1/audit/export", get(audit_export))
 }
@@ -326,4 +330,76 @@ async fn remove_phone(
     caller.scope(&state, "user", "update").await?;
     accounts::remove_phone(&caller.db, parse_id(&id)?, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_providers(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<portico_tenants::sso::IdentityProvider>>, ApiError> {
+    caller.scope(&state, "identity_provider", "read").await?;
+    Ok(Json(
+        portico_tenants::sso::list_providers(&caller.db).await?,
+    ))
+}
+
+/// Input of `POST /api/v1/identity-providers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddProvider {
+    name: String,
+    #[serde(default)]
+    organization_id: Option<i64>,
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    domains: Vec<String>,
+    #[serde(default)]
+    link_by_email: bool,
+}
+
+async fn add_provider(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Json<AddProvider>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.scope(&state, "identity_provider", "create").await?;
+    let Json(input) = body.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    crate::identity::sso::check_issuer(&input.issuer, state.settings.outbound_allow_private)?;
+    if input.name.trim().is_empty()
+        || input.client_id.trim().is_empty()
+        || input.client_secret.is_empty()
+    {
+        return Err(ApiError::Invalid {
+            field: "body".to_owned(),
+            reason: "name, client_id and client_secret are required".to_owned(),
+        });
+    }
+    let issuer = input.issuer.trim().trim_end_matches('/').to_owned();
+    let sealed = state.master_key.seal(
+        &crate::identity::sso::secret_context(&caller.db, &issuer, input.client_id.trim()),
+        input.client_secret.as_bytes(),
+    );
+    let provider = portico_tenants::sso::add_provider(
+        &caller.db,
+        portico_tenants::sso::NewIdentityProvider {
+            name: input.name.trim().to_owned(),
+            organization_id: input.organization_id,
+            issuer,
+            client_id: input.client_id.trim().to_owned(),
+            sealed_client_secret: sealed,
+            domains: input
+                .domains
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect(),
+            link_by_email: input.link_by_email,
+        },
+        &caller.actor(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(provider)))
 }

@@ -3,5 +3,6 @@
 pub mod pages;
 pub mod password;
 pub mod session;
+pub mod sso;
 pub mod stepup;
 pub mod totp;

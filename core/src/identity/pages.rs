@@ -315,6 +315,8 @@ fn login_form(
             email_label => locale.text("login-email"),
             password_label => locale.text("login-password"),
             submit => locale.text("login-submit"),
+            sso_heading => locale.text("login-sso-heading"),
+            sso_submit => locale.text("login-sso-submit"),
             error => error.map(|id| locale.text(id)),
             email => email,
             csrf => csrf,
