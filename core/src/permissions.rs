@@ -272,10 +272,11 @@ impl Permissions {
         store: &Store,
         route: &TenantRoute,
         db: &TenantDb,
+        version: i64,
     ) -> Result<Arc<TenantPolicy>, PermissionError> {
         if let Ok(mut cache) = self.cache.lock()
             && let Some(policy) = cache.get(&route.id)
-            && policy.version == route.policy_version
+            && policy.version >= version
             && policy.built.elapsed() < MAX_ENFORCER_AGE
         {
             return Ok(policy.clone());
@@ -283,7 +284,7 @@ impl Permissions {
         let model = DefaultModel::from_str(MODEL).await?;
         let enforcer = Enforcer::new(model, StoreAdapter::new(store.clone(), db.clone())).await?;
         let policy = Arc::new(TenantPolicy {
-            version: route.policy_version,
+            version,
             built: Instant::now(),
             enforcer,
             decisions: Mutex::new(HashMap::new()),
@@ -305,7 +306,30 @@ impl Permissions {
         object: &'static str,
         action: &'static str,
     ) -> Result<Option<ScopeKind>, PermissionError> {
-        let policy = self.tenant_policy(store, route, db).await?;
+        let policy = self
+            .tenant_policy(store, route, db, route.policy_version)
+            .await?;
+        let granted = Self::decide_with(&policy, route, subject, object, action)?;
+        if granted.is_some() {
+            return Ok(granted);
+        }
+        // A denial may come from an enforcer older than a change this instance has not
+        // heard of yet (a token created a moment ago): confirm against the stored version.
+        let current = policy::policy_version(store, route.id).await?;
+        if current <= policy.version {
+            return Ok(None);
+        }
+        let fresh = self.tenant_policy(store, route, db, current).await?;
+        Self::decide_with(&fresh, route, subject, object, action)
+    }
+
+    fn decide_with(
+        policy: &TenantPolicy,
+        route: &TenantRoute,
+        subject: &str,
+        object: &'static str,
+        action: &'static str,
+    ) -> Result<Option<ScopeKind>, PermissionError> {
         let key = (subject.to_owned(), object, action);
         if let Ok(decisions) = policy.decisions.lock()
             && let Some(known) = decisions.get(&key)

@@ -25,6 +25,9 @@ pub struct InvitationMail {
 
 impl InvitationMail {
     async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
+        if event.event_type == "user.password_reset_requested" {
+            return self.send_reset(tenant, event).await;
+        }
         let wanted = matches!(
             event.event_type.as_str(),
             "user.created" | "user.invitation_requested"
@@ -80,6 +83,57 @@ impl InvitationMail {
             }
             MailError::Transport(reason) => DeliveryError(reason),
         }).or_else(|error| if error.0.is_empty() { Ok(()) } else { Err(error) })
+    }
+}
+
+impl InvitationMail {
+    async fn send_reset(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
+        let user_id = event.payload["user_id"]
+            .as_i64()
+            .ok_or_else(|| DeliveryError("event without user_id".into()))?;
+        let user =
+            match people::get_user(tenant, user_id, portico_tenants::policy::Scope::All).await {
+                Ok(user) => user,
+                Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+                Err(error) => return Err(DeliveryError(error.to_string())),
+            };
+        if user.status == "disabled" {
+            return Ok(());
+        }
+        let token = portico_tenants::accounts::issue_password_reset(tenant, user.id)
+            .await
+            .map_err(|e| DeliveryError(e.to_string()))?;
+        let portal = self.settings.tenant_url(tenant.slug());
+        let name =
+            match self
+                .hosts
+                .resolve(&format!("{}.{}", tenant.slug(), self.hosts.base_domain()))
+            {
+                HostMatch::Tenant(route) => route.name.to_string(),
+                _ => tenant.slug().to_owned(),
+            };
+        let link = format!("{portal}/reset/{token}");
+        let locale = Locale::from_tag(&user.locale).unwrap_or_default();
+        let args = [
+            ("tenant", name.as_str()),
+            ("link", link.as_str()),
+            ("email", user.email.as_str()),
+        ];
+        let email = OutboundEmail {
+            to: user.email.clone(),
+            subject: locale.text_with("password-reset-subject", &args),
+            text: locale.text_with("password-reset-body", &args),
+            html: None,
+            automatic: true,
+        };
+        match self.mailer.send(&email).await {
+            Ok(()) => Ok(()),
+            Err(MailError::Invalid(reason)) => {
+                tracing::warn!(user_id, reason = %reason, "reset mail not sent: invalid message");
+                Ok(())
+            }
+            Err(MailError::Transport(reason)) => Err(DeliveryError(reason)),
+        }
     }
 }
 

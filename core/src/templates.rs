@@ -37,6 +37,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("invite.html", include_str!("../templates/invite.html")),
     ("sessions.html", include_str!("../templates/sessions.html")),
     ("step_up.html", include_str!("../templates/step_up.html")),
+    (
+        "reset_request.html",
+        include_str!("../templates/reset_request.html"),
+    ),
 ];
 
 impl Templates {

@@ -800,3 +800,94 @@ pub async fn consume_step_up(
     tx.commit().await?;
     Ok(used)
 }
+
+/// Reset links live one hour.
+pub const RESET_LIFETIME_MS: i64 = 3600 * 1000;
+
+/// Issues a single-use password-reset link for a person; returns the token.
+pub async fn issue_password_reset(db: &TenantDb, user_id: i64) -> Result<String, StoreError> {
+    let token = crate::tokens::random_token(32);
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(hash_token(&token))
+        .bind(user_id)
+        .bind(now + RESET_LIFETIME_MS)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The person a valid, unused reset link belongs to.
+pub async fn peek_password_reset(db: &TenantDb, token: &str) -> Result<Option<i64>, StoreError> {
+    let mut tx = db.read().await?;
+    let user: Option<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(hash_token(token))
+    .bind(now_ms())
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    Ok(user)
+}
+
+/// Uses a reset link inside `tx`: one caller wins; returns the person.
+pub async fn consume_password_reset(
+    tx: &mut TenantTx,
+    token: &str,
+) -> Result<Option<i64>, StoreError> {
+    let now = now_ms();
+    Ok(sqlx::query_scalar(
+        "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+         RETURNING user_id",
+    )
+    .bind(hash_token(token))
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
+/// A tenant setting (JSON), if set.
+pub async fn tenant_setting(
+    db: &TenantDb,
+    key: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let mut tx = db.read().await?;
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT value FROM tenant_settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(tx.conn())
+            .await?;
+    tx.rollback().await?;
+    Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
+}
+
+/// Sets a tenant setting, audited as `actor`.
+pub async fn set_tenant_setting(
+    db: &TenantDb,
+    key: &str,
+    value: &serde_json::Value,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO tenant_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value.to_string())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    tx.audit(crate::audit::AuditEntry {
+        actor: actor.to_owned(),
+        action: "setting.changed",
+        target: format!("setting:{key}"),
+        details: serde_json::json!({ "value": value }),
+    })
+    .await?;
+    tx.commit().await
+}

@@ -149,3 +149,15 @@ pub async fn organization_of(db: &TenantDb, user_id: i64) -> Result<Option<i64>,
     tx.rollback().await?;
     Ok(organization.flatten())
 }
+
+/// A tenant's current policy version, read from the platform (used to confirm a
+/// denial against a possibly stale cached enforcer).
+pub async fn policy_version(store: &Store, tenant: TenantId) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT policy_version FROM tenants WHERE id = $1")
+            .bind(tenant.0)
+            .fetch_optional(store.platform())
+            .await?
+            .unwrap_or(0),
+    )
+}

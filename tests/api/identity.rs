@@ -813,3 +813,212 @@ async fn an_unknown_sender_at_a_known_domain_becomes_a_contact_of_that_organizat
     assert_eq!(orgs[0].name, "Other");
     app.stop().await;
 }
+
+async fn mail_to(env: &TestEnv, to: &str, marker: &str) -> String {
+    portico_tests::eventually(std::time::Duration::from_secs(10), "a mail", || async {
+        let dir = env.data_dir().join("mail");
+        std::fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
+            let text = std::fs::read_to_string(entry.path()).ok()?;
+            // Undo quoted-printable soft line breaks.
+            let text = text.replace("=\r\n", "").replace("=\n", "");
+            (text.contains(to) && text.contains(marker)).then_some(text)
+        })
+    })
+    .await
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_password_reset_by_email_never_skips_the_second_factor(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let (mut old_session, _, _) = register(&app, "acme", "ria@acme.example").await;
+
+    let mut browser = Browser::new(app.addr, "acme.localhost");
+    let csrf = browser
+        .get("/login/reset")
+        .await
+        .field("csrf")
+        .expect("csrf");
+    let known = browser
+        .post(
+            "/login/reset",
+            &[("email", "ria@acme.example"), ("csrf", &csrf)],
+        )
+        .await;
+    let unknown = browser
+        .post(
+            "/login/reset",
+            &[("email", "nobody@acme.example"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(known.status, 200);
+    assert_eq!(
+        known.body, unknown.body,
+        "the same answer for unknown addresses"
+    );
+    let mail = mail_to(&env, "ria@acme.example", "/reset/").await;
+    let start = mail.find("/reset/").expect("link") + "/reset/".len();
+    let token: String = mail[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(token.len(), 64);
+    let path = format!("/reset/{token}");
+
+    assert_eq!(browser.get(&path).await.status, 200);
+    let weak = browser
+        .post(
+            &path,
+            &[
+                ("password", "short"),
+                ("password_again", "short"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422);
+    let done = browser
+        .post(
+            &path,
+            &[
+                ("password", "Green-Valley-77"),
+                ("password_again", "Green-Valley-77"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        done.location.as_deref(),
+        Some("/login/second-factor"),
+        "the second factor is still required"
+    );
+    assert!(!browser.get("/").await.body.contains("Signed in as"));
+    assert!(
+        !old_session.get("/").await.body.contains("Signed in as"),
+        "older sessions end"
+    );
+    assert_eq!(browser.get(&path).await.status, 410, "the link works once");
+    let (_, page) = password_step(&app, "acme", "ria@acme.example", "Green-Valley-77").await;
+    assert_eq!(page.location.as_deref(), Some("/login/second-factor"));
+    let (_, page) = password_step(&app, "acme", "ria@acme.example", PASSWORD).await;
+    assert_eq!(page.status, 401, "the old password is gone");
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn contacts_may_skip_the_second_factor_only_when_the_tenant_says_so(
+    #[case] backend: Backend,
+) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let contact = people::create_user(
+        &db,
+        NewUser {
+            email: EmailAddress::parse("cleo@customer.example").expect("email"),
+            display_name: String::new(),
+            role: Role::Contact,
+            invite: false,
+            organization_id: None,
+        },
+    )
+    .await
+    .expect("user");
+    let token = people::issue_invitation(&db, contact.id)
+        .await
+        .expect("invitation");
+    let mut browser = Browser::new(app.addr, "acme.localhost");
+    let path = format!("/invite/{token}");
+    let csrf = browser.get(&path).await.field("csrf").expect("csrf");
+    let set = browser
+        .post(
+            &path,
+            &[
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(
+        set.location.as_deref(),
+        Some("/enrol/totp"),
+        "required by default"
+    );
+
+    let set_optional = |token: String, value: bool| {
+        app.request(
+            reqwest::Method::PUT,
+            "acme.localhost",
+            "/api/v1/settings/contacts-second-factor-optional",
+        )
+        .bearer_auth(token)
+        .json(&serde_json::json!(value))
+        .send()
+    };
+    let technician = app.token("acme", Role::Technician).await;
+    assert_eq!(
+        set_optional(technician, true).await.expect("sent").status(),
+        403
+    );
+    let admin = app.token("acme", Role::MspAdmin).await;
+    assert_eq!(
+        set_optional(admin.clone(), true)
+            .await
+            .expect("sent")
+            .status(),
+        204
+    );
+
+    let (mut signed_in, page) =
+        password_step(&app, "acme", "cleo@customer.example", PASSWORD).await;
+    assert_eq!(page.location.as_deref(), Some("/"));
+    assert!(
+        signed_in
+            .get("/")
+            .await
+            .body
+            .contains("Signed in as cleo@customer.example")
+    );
+    // Staff are never relaxed.
+    register(&app, "acme", "tech@acme.example").await;
+    let staff = people::list_users(&db, portico_tenants::policy::Scope::All)
+        .await
+        .expect("list");
+    assert!(staff.iter().any(|u| u.email == "tech@acme.example"));
+    let db_user = portico_tenants::accounts::login_by_email(&db, "tech@acme.example")
+        .await
+        .expect("lookup")
+        .expect("tech");
+    portico_tenants::accounts::reset_second_factor(&db, db_user.user_id, "test")
+        .await
+        .expect("reset");
+    let (_, page) = password_step(&app, "acme", "tech@acme.example", PASSWORD).await;
+    assert_eq!(page.location.as_deref(), Some("/enrol/totp"));
+    assert_eq!(
+        set_optional(admin, false).await.expect("sent").status(),
+        204
+    );
+    let (_, page) = password_step(&app, "acme", "cleo@customer.example", PASSWORD).await;
+    assert_eq!(page.location.as_deref(), Some("/enrol/totp"));
+    let actions: Vec<String> = audit::recent(&db, 100)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| *a == "setting.changed").count(),
+        2
+    );
+    app.stop().await;
+}

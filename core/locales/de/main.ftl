@@ -81,3 +81,16 @@ login-sso-heading = Mit dem Konto Ihrer Organisation anmelden
 login-sso-submit = Weiter
 sso-not-available = Für diese E-Mail-Domain ist keine Einmalanmeldung eingerichtet. Melden Sie sich mit Ihrem Passwort an.
 sso-failed = Die Einmalanmeldung ist fehlgeschlagen. Versuchen Sie es erneut oder wenden Sie sich an Ihren IT-Dienstleister.
+reset-link = Passwort vergessen?
+reset-title = Passwort zurücksetzen
+reset-help = Geben Sie die E-Mail-Adresse Ihres Kontos ein. Wir senden Ihnen einen Link, um ein neues Passwort zu wählen; Ihr zweiter Faktor bleibt für die Anmeldung nötig.
+reset-submit = Link senden
+reset-sent = Falls für diese Adresse ein Konto besteht, ist ein Link unterwegs. Er ist eine Stunde gültig.
+reset-new-title = Neues Passwort wählen
+password-reset-subject = Ihr { $tenant }-Passwort zurücksetzen
+password-reset-body = Guten Tag,
+
+    jemand hat verlangt, das Passwort von { $email } beim { $tenant } Servicedesk zurückzusetzen. Wenn Sie es waren, wählen Sie hier ein neues Passwort (der Link funktioniert einmal und läuft nach einer Stunde ab):
+    { $link }
+
+    Wenn nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.

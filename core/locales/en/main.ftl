@@ -81,3 +81,16 @@ login-sso-heading = Sign in with your organization's account
 login-sso-submit = Continue
 sso-not-available = Single sign-on is not set up for this e-mail domain. Sign in with your password.
 sso-failed = Single sign-on did not succeed. Try again, or ask your IT provider.
+reset-link = Forgot your password?
+reset-title = Reset your password
+reset-help = Enter the e-mail address of your account. We send you a link to choose a new password; your second factor is still needed to sign in.
+reset-submit = Send the link
+reset-sent = If an account exists for this address, a link is on its way. It is valid for one hour.
+reset-new-title = Choose a new password
+password-reset-subject = Reset your { $tenant } password
+password-reset-body = Hello,
+
+    someone asked to reset the password of { $email } on the { $tenant } service desk. If it was you, choose a new password here (the link works once and expires in one hour):
+    { $link }
+
+    If it was not you, ignore this message: your password stays as it is.

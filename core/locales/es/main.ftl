@@ -81,3 +81,16 @@ login-sso-heading = Iniciar sesión con la cuenta de su organización
 login-sso-submit = Continuar
 sso-not-available = El inicio de sesión único no está configurado para este dominio. Inicie sesión con su contraseña.
 sso-failed = El inicio de sesión único no se completó. Inténtelo de nuevo o consulte a su proveedor de TI.
+reset-link = ¿Ha olvidado su contraseña?
+reset-title = Restablecer la contraseña
+reset-help = Introduzca el correo electrónico de su cuenta. Le enviamos un enlace para elegir una contraseña nueva; seguirá necesitando su segundo factor para entrar.
+reset-submit = Enviar el enlace
+reset-sent = Si existe una cuenta con este correo, le hemos enviado un enlace. Es válido durante una hora.
+reset-new-title = Elija una contraseña nueva
+password-reset-subject = Restablecer su contraseña de { $tenant }
+password-reset-body = Hola:
+
+    alguien ha pedido restablecer la contraseña de { $email } en el centro de soporte de { $tenant }. Si ha sido usted, elija una contraseña nueva aquí (el enlace funciona una vez y caduca en una hora):
+    { $link }
+
+    Si no ha sido usted, ignore este mensaje: su contraseña no cambia.

@@ -81,3 +81,16 @@ login-sso-heading = Se connecter avec le compte de votre organisation
 login-sso-submit = Continuer
 sso-not-available = L'authentification unique n'est pas configurée pour ce domaine. Connectez-vous avec votre mot de passe.
 sso-failed = L'authentification unique a échoué. Réessayez ou contactez votre prestataire informatique.
+reset-link = Mot de passe oublié ?
+reset-title = Réinitialiser votre mot de passe
+reset-help = Saisissez l'adresse e-mail de votre compte. Nous vous envoyons un lien pour choisir un nouveau mot de passe ; votre second facteur reste nécessaire pour vous connecter.
+reset-submit = Envoyer le lien
+reset-sent = Si un compte existe pour cette adresse, un lien est en route. Il est valable une heure.
+reset-new-title = Choisissez un nouveau mot de passe
+password-reset-subject = Réinitialisation de votre mot de passe { $tenant }
+password-reset-body = Bonjour,
+
+    quelqu'un a demandé la réinitialisation du mot de passe de { $email } au centre de services { $tenant }. Si c'est vous, choisissez un nouveau mot de passe ici (le lien ne fonctionne qu'une fois et expire dans une heure) :
+    { $link }
+
+    Sinon, ignorez ce message : votre mot de passe reste inchangé.

@@ -81,3 +81,16 @@ login-sso-heading = Accedi con l'account della tua organizzazione
 login-sso-submit = Continua
 sso-not-available = L'accesso unico non è configurato per questo dominio. Accedi con la password.
 sso-failed = L'accesso unico non è riuscito. Riprova o rivolgiti al tuo fornitore IT.
+reset-link = Password dimenticata?
+reset-title = Reimposta la password
+reset-help = Inserisci l'indirizzo e-mail del tuo account. Ti inviamo un link per scegliere una nuova password; per accedere servirà comunque il secondo fattore.
+reset-submit = Invia il link
+reset-sent = Se esiste un account per questo indirizzo, il link è in arrivo. È valido per un'ora.
+reset-new-title = Scegli una nuova password
+password-reset-subject = Reimposta la password di { $tenant }
+password-reset-body = Buongiorno,
+
+    qualcuno ha chiesto di reimpostare la password di { $email } sul portale di assistenza { $tenant }. Se sei stato tu, scegli qui una nuova password (il link funziona una sola volta e scade dopo un'ora):
+    { $link }
+
+    Se non sei stato tu, ignora questo messaggio: la password resta invariata.

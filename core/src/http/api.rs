@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/identity-providers",
             get(list_providers).post(add_provider),
         )
+        .route("/api/v1/settings/{key}", axum::routing::put(put_setting))
         .route("/api/v1/audit", get(audit_entries))
         .route("/api/v1/audit/export", get(audit_export))
 }
@@ -402,4 +403,32 @@ async fn add_provider(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(provider)))
+}
+
+/// Settings an MSP admin may change through the API, with the JSON type each takes.
+const SETTINGS: &[&str] = &[crate::identity::pages::CONTACTS_SECOND_FACTOR_OPTIONAL];
+
+async fn put_setting(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(key): Path<String>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    caller.scope(&state, "setting", "update").await?;
+    let key = key.replace('-', "_");
+    if !SETTINGS.contains(&key.as_str()) {
+        return Err(ApiError::NotFound);
+    }
+    let Json(value) = body.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    if !value.is_boolean() {
+        return Err(ApiError::Invalid {
+            field: "body".to_owned(),
+            reason: "must be true or false".to_owned(),
+        });
+    }
+    accounts::set_tenant_setting(&caller.db, &key, &value, &caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

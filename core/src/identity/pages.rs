@@ -37,6 +37,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/enrol/totp", get(enrol_page).post(enrol_submit))
         .route("/invite/{token}", get(invite_page).post(invite_submit))
+        .route(
+            "/login/reset",
+            get(reset_request_page).post(reset_request_submit),
+        )
+        .route("/reset/{token}", get(reset_page).post(reset_submit))
         .route("/logout", post(logout))
         .route("/account/sessions", get(sessions_page))
         .route("/account/sessions/end", post(end_session))
@@ -316,6 +321,7 @@ fn login_form(
             password_label => locale.text("login-password"),
             submit => locale.text("login-submit"),
             sso_heading => locale.text("login-sso-heading"),
+            forgot => locale.text("reset-link"),
             sso_submit => locale.text("login-sso-submit"),
             error => error.map(|id| locale.text(id)),
             email => email,
@@ -415,10 +421,7 @@ async fn login_submit(
             Err(error) => tracing::warn!(%error, "password re-hash skipped"),
         }
     }
-    let next = match user.second_factor.as_deref() {
-        Some("totp") => SessionState::SecondFactor,
-        _ => SessionState::Enrolment,
-    };
+    let next = next_after_password(&db, &user).await?;
     start_session(
         &state,
         &db,
@@ -759,6 +762,7 @@ fn invite_form(
             error => error.map(|id| locale.text(id)),
             email => email,
             csrf => csrf,
+            hide_email => false,
         },
     )
 }
@@ -1067,4 +1071,243 @@ mod tests {
         assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_time(1_795_000_000_000), "2026-11-18 11:06 UTC");
     }
+}
+
+/// The tenant setting that lets contacts sign in without a second factor.
+pub const CONTACTS_SECOND_FACTOR_OPTIONAL: &str = "contacts_second_factor_optional";
+
+/// Where a person goes after their password was accepted: their second factor, or
+/// enrolment of one — unless they are a customer contact, have none, and the tenant
+/// made it optional for contacts (an audited setting); staff always need one.
+async fn next_after_password(
+    db: &TenantDb,
+    user: &accounts::LoginRecord,
+) -> Result<SessionState, ApiError> {
+    if user.second_factor.as_deref() == Some("totp") {
+        return Ok(SessionState::SecondFactor);
+    }
+    let contact = matches!(
+        user.role,
+        portico_tenants::Role::Contact | portico_tenants::Role::MainContact
+    );
+    let optional = accounts::tenant_setting(db, CONTACTS_SECOND_FACTOR_OPTIONAL).await?
+        == Some(serde_json::Value::Bool(true));
+    Ok(if contact && optional {
+        SessionState::Active
+    } else {
+        SessionState::Enrolment
+    })
+}
+
+// ----- password reset ----------------------------------------------------------
+
+fn reset_request_form(state: &AppState, locale: Locale, csrf: &str, sent: bool) -> Response {
+    render(
+        state,
+        StatusCode::OK,
+        "reset_request.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("reset-title"),
+            help => locale.text("reset-help"),
+            email_label => locale.text("login-email"),
+            submit => locale.text("reset-submit"),
+            back => locale.text("login-title"),
+            sent => sent.then(|| locale.text("reset-sent")),
+            csrf => csrf,
+        },
+    )
+}
+
+async fn reset_request_page(
+    State(state): State<AppState>,
+    locale: Locale,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (csrf, fresh) = login_csrf(&state, &headers);
+    let page = reset_request_form(&state, locale, &csrf, false);
+    Ok(with_csrf_cookie(&state, page, &csrf, fresh))
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetRequestInput {
+    email: String,
+    csrf: String,
+}
+
+async fn reset_request_submit(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    input: Result<Form<ResetRequestInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    check_login_csrf(&state, &headers, &input.csrf)?;
+    let db = tenant.db(&state.store)?;
+    if let Some(wait) = address_limit(&state, &db, "reset", &connect.0.ip().to_string()).await? {
+        return Ok(too_many(&state, locale, wait));
+    }
+    let email = input.email.trim().to_lowercase();
+    let account_key = format!(
+        "reset:acct:{}:{}",
+        db.id(),
+        email.chars().take(254).collect::<String>()
+    );
+    if state
+        .limits
+        .account_wait(&account_key)
+        .await
+        .map_err(limit_error)?
+        .is_none()
+    {
+        state
+            .limits
+            .account_failed(&account_key)
+            .await
+            .map_err(limit_error)?;
+        if let Some(user) = accounts::login_by_email(&db, &email).await?
+            && user.status != "disabled"
+        {
+            // The mail subscriber issues the link, so no usable token is stored in clear.
+            let mut tx = db.begin().await?;
+            tx.emit(portico_tenants::outbox::NewEvent {
+                aggregate_type: "user",
+                aggregate_id: user.user_id.to_string(),
+                event_type: "user.password_reset_requested",
+                payload: serde_json::json!({ "user_id": user.user_id }),
+            })
+            .await?;
+            tx.audit(AuditEntry {
+                actor: format!("ip:{}", connect.0.ip()),
+                action: "auth.password_reset.requested",
+                target: actor(user.user_id),
+                details: serde_json::json!({}),
+            })
+            .await?;
+            tx.commit().await?;
+        }
+    }
+    // The same answer whether or not the address has an account, and when throttled.
+    Ok(reset_request_form(&state, locale, &input.csrf, true))
+}
+
+fn reset_form(
+    state: &AppState,
+    locale: Locale,
+    csrf: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    render(
+        state,
+        status,
+        "invite.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("reset-new-title"),
+            help => locale.text("invite-help"),
+            email_label => locale.text("login-email"),
+            password_label => locale.text("login-password"),
+            again_label => locale.text("invite-password-again"),
+            submit => locale.text("invite-submit"),
+            error => error.map(|id| locale.text(id)),
+            email => "",
+            csrf => csrf,
+            hide_email => true,
+        },
+    )
+}
+
+async fn reset_page(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    if accounts::peek_password_reset(&db, &token).await?.is_none() {
+        return Ok(invalid_invitation(&state, locale));
+    }
+    let (csrf, fresh) = login_csrf(&state, &headers);
+    let page = reset_form(&state, locale, &csrf, None, StatusCode::OK);
+    Ok(with_csrf_cookie(&state, page, &csrf, fresh))
+}
+
+async fn reset_submit(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    locale: Locale,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    input: Result<Form<InviteInput>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let input = form(input)?;
+    check_login_csrf(&state, &headers, &input.csrf)?;
+    let db = tenant.db(&state.store)?;
+    let Some(user_id) = accounts::peek_password_reset(&db, &token).await? else {
+        return Ok(invalid_invitation(&state, locale));
+    };
+    let Some(user) = accounts::login_by_id(&db, user_id).await? else {
+        return Ok(invalid_invitation(&state, locale));
+    };
+    if input.password != input.password_again {
+        return Ok(reset_form(
+            &state,
+            locale,
+            &input.csrf,
+            Some("password-mismatch"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    if let Err(problem) = state.passwords.check(&input.password, &user.email) {
+        return Ok(reset_form(
+            &state,
+            locale,
+            &input.csrf,
+            Some(problem.message_id()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    let hash = state
+        .passwords
+        .hash(&input.password)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    let mut tx = db.begin().await?;
+    if accounts::consume_password_reset(&mut tx, &token).await? != Some(user_id) {
+        tx.rollback().await?;
+        return Ok(invalid_invitation(&state, locale));
+    }
+    accounts::set_password(&mut tx, user_id, &hash).await?;
+    let ended = accounts::end_all_sessions(&mut tx, user_id).await?;
+    tx.audit(AuditEntry {
+        actor: actor(user_id),
+        action: "auth.password.reset",
+        target: actor(user_id),
+        details: serde_json::json!({ "sessions_ended": ended }),
+    })
+    .await?;
+    tx.commit().await?;
+    // A reset never bypasses the second factor: the new session still has to pass it.
+    let next = next_after_password(&db, &user).await?;
+    let (ip, agent) = client(&connect, &headers);
+    start_session(
+        &state,
+        &db,
+        user_id,
+        next,
+        (&ip, &agent),
+        AuditEntry {
+            actor: actor(user_id),
+            action: "auth.password.accepted",
+            target: actor(user_id),
+            details: serde_json::json!({ "ip": ip, "next": next, "after": "reset" }),
+        },
+        next_step(next),
+    )
+    .await
 }
