@@ -421,7 +421,7 @@ async fn login_submit(
             Err(error) => tracing::warn!(%error, "password re-hash skipped"),
         }
     }
-    let next = next_after_password(&db, &user).await?;
+    let next = next_after_password(&db, user).await?;
     start_session(
         &state,
         &db,
