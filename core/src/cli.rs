@@ -136,9 +136,30 @@ pub enum ApiTokenCommand {
         /// A name unique in the tenant.
         #[arg(long)]
         name: String,
-        /// msp_admin, technician, main_contact or contact.
+        /// A service account with this role: msp_admin, technician, main_contact or contact.
+        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        role: Option<String>,
+        /// A personal token acting as this person (their role and scope).
         #[arg(long)]
-        role: String,
+        user: Option<String>,
+    },
+    /// List a tenant's tokens (never their secrets).
+    List {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token; every instance refuses it within a second.
+    Revoke {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The token's name.
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -310,29 +331,7 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
             migrate::migrate_platform(&store).await?;
             match other {
                 Command::Tenant { command } => tenant_command(&store, &settings, command).await,
-                Command::ApiToken {
-                    command: ApiTokenCommand::Create { tenant, name, role },
-                } => {
-                    let role = Role::parse(&role)?;
-                    let secret = tokens::create_api_token(&store, &tenant, &name, role).await?;
-                    let db = store.tenant_by_slug(&tenant).await?;
-                    portico_tenants::audit::append(
-                        &db,
-                        portico_tenants::audit::AuditEntry {
-                            actor: "operator:cli".to_owned(),
-                            action: "token.created",
-                            target: format!("token:{name}"),
-                            details: serde_json::json!({ "role": role }),
-                        },
-                    )
-                    .await?;
-                    println!("{secret}");
-                    eprintln!(
-                        "API token `{name}` for {tenant} ({}); it is shown only this once.",
-                        role.as_str()
-                    );
-                    Ok(())
-                }
+                Command::ApiToken { command } => api_token_command(&store, command).await,
                 Command::Admin {
                     command: AdminCommand::Create { email },
                 } => {
@@ -454,6 +453,103 @@ async fn migrate_command(store: &Store, parallelism: usize) -> Result<(), Failur
             ),
         })
     }
+}
+
+async fn api_token_command(store: &Store, command: ApiTokenCommand) -> Result<(), Failure> {
+    match command {
+        ApiTokenCommand::Create {
+            tenant,
+            name,
+            role,
+            user,
+        } => {
+            let (secret, what) = match (role, user) {
+                (_, Some(email)) => (
+                    tokens::create_personal_token(store, &tenant, &name, &email).await?,
+                    format!("acting as {email}"),
+                ),
+                (Some(role), None) => {
+                    let role = Role::parse(&role)?;
+                    (
+                        tokens::create_api_token(store, &tenant, &name, role).await?,
+                        format!("service account, {}", role.as_str()),
+                    )
+                }
+                (None, None) => {
+                    return Err(Failure {
+                        code: 2,
+                        message: "give --role or --user".to_owned(),
+                    });
+                }
+            };
+            let db = store.tenant_by_slug(&tenant).await?;
+            portico_tenants::audit::append(
+                &db,
+                portico_tenants::audit::AuditEntry {
+                    actor: "operator:cli".to_owned(),
+                    action: "token.created",
+                    target: format!("token:{name}"),
+                    details: serde_json::json!({ "kind": what }),
+                },
+            )
+            .await?;
+            println!("{secret}");
+            eprintln!("API token `{name}` for {tenant} ({what}); it is shown only this once.");
+        }
+        ApiTokenCommand::List { tenant, json } => {
+            let list = tokens::list_api_tokens(store, &tenant).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).context("encoding JSON")?
+                );
+            } else {
+                println!(
+                    "{:<24} {:<13} {:<8} {:<14} STATE",
+                    "NAME", "ROLE", "USER", "LAST USED (s)"
+                );
+                let now = portico_tenants::clock::now_ms();
+                for token in list {
+                    let used = token
+                        .last_used_at
+                        .map(|at| ((now - at) / 1000).to_string())
+                        .unwrap_or_else(|| "never".to_owned());
+                    let user = token
+                        .user_id
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| "-".to_owned());
+                    let state = if token.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{:<24} {:<13} {:<8} {:<14} {state}",
+                        token.name,
+                        token.role.as_str(),
+                        user,
+                        used
+                    );
+                }
+            }
+        }
+        ApiTokenCommand::Revoke { tenant, name } => {
+            tokens::revoke_api_token(store, &tenant, &name).await?;
+            let db = store.tenant_by_slug(&tenant).await?;
+            portico_tenants::audit::append(
+                &db,
+                portico_tenants::audit::AuditEntry {
+                    actor: "operator:cli".to_owned(),
+                    action: "token.revoked",
+                    target: format!("token:{name}"),
+                    details: serde_json::json!({}),
+                },
+            )
+            .await?;
+            println!("API token `{name}` of {tenant} revoked.");
+        }
+    }
+    Ok(())
 }
 
 /// Records an operator command in the platform's audit chain.

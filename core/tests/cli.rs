@@ -134,6 +134,24 @@ fn tenant_commands_give_clear_errors_and_exit_codes(#[case] postgres: bool) {
         secret.trim().starts_with("pt_") && secret.trim().len() == 67,
         "{secret}"
     );
+    let listed = place.run(&["api-token", "list", "--tenant", "acme", "--json"]);
+    let tokens: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(tokens[0]["name"], "ci");
+    assert!(tokens[0]["last_used_at"].is_null());
+    assert!(
+        !text(&listed.stdout).contains(secret.trim()),
+        "secrets are never listed"
+    );
+    assert_eq!(
+        code(&place.run(&["api-token", "revoke", "--tenant", "acme", "--name", "ci"])),
+        0
+    );
+    assert_eq!(
+        code(&place.run(&["api-token", "revoke", "--tenant", "acme", "--name", "ci"])),
+        3
+    );
+    let listed = place.run(&["api-token", "list", "--tenant", "acme"]);
+    assert!(text(&listed.stdout).contains("revoked"));
     let bad_role = place.run(&[
         "api-token",
         "create",

@@ -97,7 +97,8 @@ pub async fn seed_global_rules(store: &Store, rules: &[Vec<String>]) -> Result<u
 }
 
 /// A tenant's role assignments: `(subject, role)` for every person who is not
-/// disabled (`user:<id>`) and every API token not revoked (`token:<id>`).
+/// disabled (`user:<id>`) and every service-account API token not revoked
+/// (`token:<id>`); personal tokens act as their person's subject.
 pub async fn role_assignments(db: &TenantDb) -> Result<Vec<(String, Role)>, StoreError> {
     let mut tx = db.read().await?;
     let people: Vec<(i64, String)> =
@@ -106,7 +107,7 @@ pub async fn role_assignments(db: &TenantDb) -> Result<Vec<(String, Role)>, Stor
             .await?;
     tx.rollback().await?;
     let tokens: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, role FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
+        "SELECT id, role FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL AND user_id IS NULL",
     )
     .bind(db.id().0)
     .fetch_all(db.store().platform())

@@ -28,6 +28,19 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// (id, tenant, name, role, last used, person) of a presented token.
+type GrantRow = (i64, i64, String, String, Option<i64>, Option<i64>);
+/// (id, name, role, person, created, last used, revoked) of a listed token.
+type InfoRow = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
 /// What an API token grants.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiTokenGrant {
@@ -39,6 +52,8 @@ pub struct ApiTokenGrant {
     pub name: String,
     /// The role it acts with.
     pub role: Role,
+    /// The person it acts as, when it is a personal token.
+    pub user_id: Option<i64>,
 }
 
 /// Creates an API token for a tenant and returns the secret, which is shown once.
@@ -80,14 +95,14 @@ pub async fn authenticate_api_token(
     if !secret.starts_with(API_TOKEN_PREFIX) || secret.len() > 200 {
         return Ok(None);
     }
-    let row: Option<(i64, i64, String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, tenant_id, name, role, last_used_at FROM api_tokens \
+    let row: Option<GrantRow> = sqlx::query_as(
+        "SELECT id, tenant_id, name, role, last_used_at, user_id FROM api_tokens \
          WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(hash_token(secret))
     .fetch_optional(store.platform())
     .await?;
-    let Some((token_id, tenant_id, name, role, last_used_at)) = row else {
+    let Some((token_id, tenant_id, name, role, last_used_at, user_id)) = row else {
         return Ok(None);
     };
     let now = now_ms();
@@ -105,6 +120,7 @@ pub async fn authenticate_api_token(
         tenant_id: TenantId(tenant_id),
         name,
         role: Role::parse(&role)?,
+        user_id,
     }))
 }
 
@@ -124,4 +140,94 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiTokenInfo {
+    /// Id.
+    pub id: i64,
+    /// Name, unique in the tenant.
+    pub name: String,
+    /// Role (a personal token's is its person's at creation).
+    pub role: Role,
+    /// The person it acts as, for personal tokens.
+    pub user_id: Option<i64>,
+    /// Created, Unix milliseconds.
+    pub created_at: i64,
+    /// Last use (to the minute), if ever.
+    pub last_used_at: Option<i64>,
+    /// Revoked, if so.
+    pub revoked_at: Option<i64>,
+}
+
+/// The tenant's API tokens.
+pub async fn list_api_tokens(
+    store: &Store,
+    tenant_slug: &str,
+) -> Result<Vec<ApiTokenInfo>, StoreError> {
+    let tenant = store.tenant_by_slug(tenant_slug).await?;
+    let rows: Vec<InfoRow> = sqlx::query_as(
+        "SELECT id, name, role, user_id, created_at, last_used_at, revoked_at FROM api_tokens WHERE tenant_id = $1 ORDER BY id",
+    )
+    .bind(tenant.id().0)
+    .fetch_all(store.platform())
+    .await?;
+    rows.into_iter()
+        .map(
+            |(id, name, role, user_id, created_at, last_used_at, revoked_at)| {
+                Ok(ApiTokenInfo {
+                    id,
+                    name,
+                    role: Role::parse(&role)?,
+                    user_id,
+                    created_at,
+                    last_used_at,
+                    revoked_at,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Revokes a token by name; the change reaches every instance within a second.
+pub async fn revoke_api_token(
+    store: &Store,
+    tenant_slug: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    let tenant = store.tenant_by_slug(tenant_slug).await?;
+    let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL")
+        .bind(tenant.id().0)
+        .bind(name)
+        .bind(now_ms())
+        .execute(store.platform())
+        .await?
+        .rows_affected();
+    if revoked == 0 {
+        return Err(StoreError::NotFound("api token"));
+    }
+    crate::policy::bump_policy_version(store, tenant.id()).await
+}
+
+/// Creates a personal token acting as the person with `email` (their role and
+/// scope); returns the secret, shown once.
+pub async fn create_personal_token(
+    store: &Store,
+    tenant_slug: &str,
+    name: &str,
+    email: &str,
+) -> Result<String, StoreError> {
+    let tenant = store.tenant_by_slug(tenant_slug).await?;
+    let person = crate::accounts::login_by_email(&tenant, &email.trim().to_lowercase())
+        .await?
+        .filter(|p| p.status != "disabled")
+        .ok_or(StoreError::NotFound("user"))?;
+    let secret = create_api_token(store, tenant_slug, name, person.role).await?;
+    sqlx::query("UPDATE api_tokens SET user_id = $1 WHERE token_hash = $2")
+        .bind(person.user_id)
+        .bind(hash_token(&secret))
+        .execute(store.platform())
+        .await?;
+    Ok(secret)
 }

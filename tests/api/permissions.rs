@@ -293,3 +293,137 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
     }
     app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn personal_tokens_act_with_their_persons_scope_and_revoked_tokens_stop(
+    #[case] backend: Backend,
+) {
+    use portico_tenants::organizations;
+    use portico_tenants::tokens;
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let one = organizations::create_organization(&db, "One", &["one.example".to_owned()], "test")
+        .await
+        .expect("org");
+    let two = organizations::create_organization(&db, "Two", &["two.example".to_owned()], "test")
+        .await
+        .expect("org");
+    let person = |email: &'static str, role: Role, organization: i64| {
+        let db = db.clone();
+        async move {
+            people::create_user(
+                &db,
+                NewUser {
+                    email: EmailAddress::parse(email).expect("email"),
+                    display_name: String::new(),
+                    role,
+                    invite: false,
+                    organization_id: Some(organization),
+                },
+            )
+            .await
+            .expect("user")
+        }
+    };
+    let boss = person("boss@one.example", Role::MainContact, one.id).await;
+    let worker = person("worker@one.example", Role::Contact, one.id).await;
+    person("other@two.example", Role::Contact, two.id).await;
+    let store = app.store();
+    let boss_token = tokens::create_personal_token(store, "acme", "boss", "boss@one.example")
+        .await
+        .expect("token");
+    let worker_token = tokens::create_personal_token(store, "acme", "worker", "worker@one.example")
+        .await
+        .expect("token");
+    let list = |token: String| {
+        let request = app
+            .request(Method::GET, "acme.localhost", "/api/v1/users")
+            .bearer_auth(token);
+        async move {
+            let users: Vec<serde_json::Value> = request
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("json");
+            let mut emails: Vec<String> = users
+                .iter()
+                .map(|u| u["email"].as_str().unwrap_or("").to_owned())
+                .collect();
+            emails.sort();
+            emails
+        }
+    };
+    assert_eq!(
+        list(boss_token.clone()).await,
+        ["boss@one.example", "worker@one.example"],
+        "organization scope"
+    );
+    assert_eq!(
+        list(worker_token.clone()).await,
+        ["worker@one.example"],
+        "own scope"
+    );
+    let seen = app
+        .request(
+            Method::GET,
+            "acme.localhost",
+            &format!("/api/v1/users/{}", boss.id),
+        )
+        .bearer_auth(&worker_token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        seen.status(),
+        404,
+        "another person's record is out of scope"
+    );
+    let own = app
+        .request(
+            Method::GET,
+            "acme.localhost",
+            &format!("/api/v1/users/{}", worker.id),
+        )
+        .bearer_auth(&worker_token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(own.status(), 200);
+    let organizations: Vec<serde_json::Value> = app
+        .request(Method::GET, "acme.localhost", "/api/v1/organizations")
+        .bearer_auth(&boss_token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(organizations.len(), 1);
+    assert_eq!(organizations[0]["name"], "One");
+
+    tokens::revoke_api_token(store, "acme", "worker")
+        .await
+        .expect("revoke");
+    let refused = app
+        .request(Method::GET, "acme.localhost", "/api/v1/tenant")
+        .bearer_auth(&worker_token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 401);
+    let listed = tokens::list_api_tokens(store, "acme").await.expect("list");
+    let boss_info = listed
+        .iter()
+        .find(|t| t.name == "boss")
+        .expect("boss token");
+    assert!(boss_info.last_used_at.is_some(), "last use is recorded");
+    assert_eq!(boss_info.user_id, Some(boss.id));
+    app.stop().await;
+}

@@ -69,7 +69,11 @@ impl ApiCaller {
         object: &'static str,
         action: &'static str,
     ) -> Result<Scope, ApiError> {
-        let subject = format!("token:{}", self.grant.token_id);
+        // A personal token acts as its person; a service account as itself.
+        let subject = match self.grant.user_id {
+            Some(user_id) => format!("user:{user_id}"),
+            None => format!("token:{}", self.grant.token_id),
+        };
         let kind = state
             .permissions
             .decide(
@@ -82,8 +86,15 @@ impl ApiCaller {
             )
             .await?
             .ok_or(ApiError::Forbidden)?;
-        // A token is a service account: it has no person and no organization of its own.
-        Ok(permissions::scope_for(kind, None, None))
+        let organization = match self.grant.user_id {
+            Some(user_id) => portico_tenants::policy::organization_of(&self.db, user_id).await?,
+            None => None,
+        };
+        Ok(permissions::scope_for(
+            kind,
+            self.grant.user_id,
+            organization,
+        ))
     }
 }
 
