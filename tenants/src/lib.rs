@@ -20,6 +20,7 @@ pub mod people;
 pub mod policy;
 pub mod registry;
 pub mod routing;
+pub mod sections;
 pub mod sso;
 pub mod store;
 pub mod tokens;

@@ -176,6 +176,106 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     ),
     (
         Role::MspAdmin,
+        "GET",
+        "/api/v1/identity-providers",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/identity-providers",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/identity-providers",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/identity-providers",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "PUT",
+        "/api/v1/settings/contacts-second-factor-optional",
+        204,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/settings/contacts-second-factor-optional",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/settings/contacts-second-factor-optional",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PUT",
+        "/api/v1/settings/contacts-second-factor-optional",
+        403,
+        None,
+    ),
+    (Role::MspAdmin, "PUT", "/api/v1/sections/devices", 204, None),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/sections/devices",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/sections/devices",
+        403,
+        None,
+    ),
+    (Role::Contact, "PUT", "/api/v1/sections/devices", 403, None),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/users/{id0}/sections",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/users/{id0}/sections",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/users/{id0}/sections",
+        404,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/users/{id0}/sections",
+        404,
+        None,
+    ),
+    (
+        Role::MspAdmin,
         "POST",
         "/api/v1/users/{id2}/disable",
         200,
@@ -266,7 +366,11 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 &url,
             )
             .bearer_auth(&tokens[role]);
-        if *method == "POST" && *path == "/api/v1/organizations" {
+        if *method == "PUT" && path.starts_with("/api/v1/settings/") {
+            request = request.json(&serde_json::json!(true));
+        } else if *method == "PUT" {
+            request = request.json(&serde_json::json!({ "enabled": true }));
+        } else if *method == "POST" && *path == "/api/v1/organizations" {
             request = request.json(&serde_json::json!({ "name": format!("Org {n}"), "domains": [format!("org{n}.example")] }));
         } else if *method == "POST" && *path == "/api/v1/users" {
             request = request.json(&serde_json::json!({ "email": format!("new{n}@acme.example"), "role": "contact", "invite": false }));
@@ -425,5 +529,135 @@ async fn personal_tokens_act_with_their_persons_scope_and_revoked_tokens_stop(
         .expect("boss token");
     assert!(boss_info.last_used_at.is_some(), "last use is recorded");
     assert_eq!(boss_info.user_id, Some(boss.id));
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn section_switches_apply_for_everyone_per_organization_and_per_person(
+    #[case] backend: Backend,
+) {
+    use portico_tenants::organizations;
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let one = organizations::create_organization(&db, "One", &["one.example".to_owned()], "test")
+        .await
+        .expect("org");
+    let mut ids = Vec::new();
+    for (email, organization) in [
+        ("a@one.example", Some(one.id)),
+        ("b@one.example", Some(one.id)),
+        ("c@two.example", None),
+    ] {
+        let user = people::create_user(
+            &db,
+            NewUser {
+                email: EmailAddress::parse(email).expect("email"),
+                display_name: String::new(),
+                role: Role::Contact,
+                invite: false,
+                organization_id: organization,
+            },
+        )
+        .await
+        .expect("user");
+        ids.push(user.id);
+    }
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let switch = |section: &str, body: serde_json::Value| {
+        app.request(
+            Method::PUT,
+            "acme.localhost",
+            &format!("/api/v1/sections/{section}"),
+        )
+        .bearer_auth(&admin)
+        .json(&body)
+        .send()
+    };
+    let sections = |id: i64| {
+        let request = app
+            .request(
+                Method::GET,
+                "acme.localhost",
+                &format!("/api/v1/users/{id}/sections"),
+            )
+            .bearer_auth(&admin);
+        async move {
+            request
+                .send()
+                .await
+                .expect("sent")
+                .json::<Vec<String>>()
+                .await
+                .expect("json")
+        }
+    };
+    assert_eq!(
+        sections(ids[0]).await.len(),
+        6,
+        "everything is on by default"
+    );
+    assert_eq!(
+        switch("ai-assistant", serde_json::json!({ "enabled": false }))
+            .await
+            .expect("sent")
+            .status(),
+        204
+    );
+    assert_eq!(
+        switch(
+            "devices",
+            serde_json::json!({ "enabled": false, "organization_id": one.id })
+        )
+        .await
+        .expect("sent")
+        .status(),
+        204
+    );
+    assert_eq!(
+        switch(
+            "devices",
+            serde_json::json!({ "enabled": true, "user_id": ids[1] })
+        )
+        .await
+        .expect("sent")
+        .status(),
+        204
+    );
+    assert_eq!(
+        switch("nonsense", serde_json::json!({ "enabled": true }))
+            .await
+            .expect("sent")
+            .status(),
+        422
+    );
+    let a = sections(ids[0]).await;
+    let b = sections(ids[1]).await;
+    let c = sections(ids[2]).await;
+    assert!(
+        !a.contains(&"ai_assistant".to_owned()) && !a.contains(&"devices".to_owned()),
+        "{a:?}"
+    );
+    assert!(
+        !b.contains(&"ai_assistant".to_owned()) && b.contains(&"devices".to_owned()),
+        "the person's switch wins: {b:?}"
+    );
+    assert!(
+        !c.contains(&"ai_assistant".to_owned()) && c.contains(&"devices".to_owned()),
+        "{c:?}"
+    );
+    let technician = app.token("acme", Role::Technician).await;
+    let refused = app
+        .request(Method::PUT, "acme.localhost", "/api/v1/sections/devices")
+        .bearer_auth(&technician)
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 403);
     app.stop().await;
 }

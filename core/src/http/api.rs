@@ -46,6 +46,11 @@ pub fn router() -> Router<AppState> {
             get(list_providers).post(add_provider),
         )
         .route("/api/v1/settings/{key}", axum::routing::put(put_setting))
+        .route(
+            "/api/v1/sections/{section}",
+            axum::routing::put(put_section),
+        )
+        .route("/api/v1/users/{id}/sections", get(user_sections))
         .route("/api/v1/audit", get(audit_entries))
         .route("/api/v1/audit/export", get(audit_export))
 }
@@ -442,4 +447,61 @@ async fn put_setting(
     }
     accounts::set_tenant_setting(&caller.db, &key, &value, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Input of `PUT /api/v1/sections/{section}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SectionSwitch {
+    enabled: bool,
+    #[serde(default)]
+    organization_id: Option<i64>,
+    #[serde(default)]
+    user_id: Option<i64>,
+}
+
+async fn put_section(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(section): Path<String>,
+    body: Result<Json<SectionSwitch>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    caller.scope(&state, "setting", "update").await?;
+    let Json(input) = body.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    let scope = match (input.organization_id, input.user_id) {
+        (None, None) => portico_tenants::sections::SwitchScope::All,
+        (Some(id), None) => portico_tenants::sections::SwitchScope::Organization(id),
+        (None, Some(id)) => portico_tenants::sections::SwitchScope::User(id),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Invalid {
+                field: "body".to_owned(),
+                reason: "give organization_id or user_id, not both".to_owned(),
+            });
+        }
+    };
+    portico_tenants::sections::set_switch(
+        &caller.db,
+        &section.replace('-', "_"),
+        scope,
+        input.enabled,
+        &caller.actor(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn user_sections(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<&'static str>>, ApiError> {
+    let scope = caller.scope(&state, "user", "read").await?;
+    let user = people::get_user(&caller.db, parse_id(&id)?, scope).await?;
+    Ok(Json(
+        portico_tenants::sections::enabled_sections(&caller.db, user.id, user.organization_id)
+            .await?,
+    ))
 }
