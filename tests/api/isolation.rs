@@ -277,3 +277,93 @@ async fn api_checks_roles_and_input(#[case] backend: Backend) {
     );
     app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn contacts_import_from_csv_with_a_report_per_row(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    portico_tenants::organizations::create_organization(
+        &db,
+        "Customer One",
+        &["one.example".to_owned()],
+        "test",
+    )
+    .await
+    .expect("organization");
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let csv = "Email,Name,Role,Organization,Invite\n\
+               anna@one.example,Anna Rossi,main_contact,customer one,no\n\
+               not-an-address,Broken,,,\n\
+               bert@one.example,\"Bert, Jr.\",,Customer One,no\n\
+               carl@one.example,Carl,root,,\n\
+               dora@one.example,Dora,,Unknown Org,\n\
+               anna@one.example,Anna Again,,,no\n";
+    let response = app
+        .request(Method::POST, "acme.localhost", "/api/v1/users/import")
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let report: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(report["created"], 2, "{report}");
+    assert_eq!(report["failed"], 4, "{report}");
+    let rows = report["rows"].as_array().expect("rows");
+    let status_of = |line: u64| {
+        rows.iter()
+            .find(|r| r["line"] == line)
+            .map(|r| r["status"].clone())
+    };
+    assert_eq!(status_of(2), Some(json!("created")));
+    assert_eq!(status_of(3), Some(json!("error")));
+    assert_eq!(status_of(4), Some(json!("created")));
+    for line in [5, 6, 7] {
+        assert_eq!(status_of(line), Some(json!("error")), "line {line}");
+    }
+    assert!(rows.iter().any(|r| {
+        r["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Unknown Org"))
+    }));
+    let people = portico_tenants::people::list_users(&db, portico_tenants::policy::Scope::All)
+        .await
+        .expect("list");
+    let anna = people
+        .iter()
+        .find(|u| u.email == "anna@one.example")
+        .expect("anna");
+    assert_eq!(anna.role, Role::MainContact);
+    assert!(anna.organization_id.is_some());
+    assert_eq!(
+        people
+            .iter()
+            .find(|u| u.email == "bert@one.example")
+            .map(|u| u.display_name.as_str()),
+        Some("Bert, Jr.")
+    );
+    let missing_column = app
+        .request(Method::POST, "acme.localhost", "/api/v1/users/import")
+        .bearer_auth(&admin)
+        .body("name,role\nx,contact\n")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(missing_column.status(), 422);
+    let technician = app.token("acme", Role::Technician).await;
+    let refused = app
+        .request(Method::POST, "acme.localhost", "/api/v1/users/import")
+        .bearer_auth(&technician)
+        .body(csv)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 403);
+    app.stop().await;
+}

@@ -274,6 +274,10 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         404,
         None,
     ),
+    (Role::MspAdmin, "POST", "/api/v1/users/import", 200, None),
+    (Role::Technician, "POST", "/api/v1/users/import", 403, None),
+    (Role::MainContact, "POST", "/api/v1/users/import", 403, None),
+    (Role::Contact, "POST", "/api/v1/users/import", 403, None),
     (
         Role::MspAdmin,
         "POST",
@@ -366,7 +370,9 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 &url,
             )
             .bearer_auth(&tokens[role]);
-        if *method == "PUT" && path.starts_with("/api/v1/settings/") {
+        if path.ends_with("/import") {
+            request = request.body(format!("email,invite\nimported{n}@acme.example,no\n"));
+        } else if *method == "PUT" && path.starts_with("/api/v1/settings/") {
             request = request.json(&serde_json::json!(true));
         } else if *method == "PUT" {
             request = request.json(&serde_json::json!({ "enabled": true }));

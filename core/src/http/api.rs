@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tenant", get(tenant_info))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/import", post(import_users))
         .route("/api/v1/users/{id}", get(show_user))
         .route("/api/v1/users/{id}/disable", post(disable_user))
         .route(
@@ -504,4 +505,175 @@ async fn user_sections(
         portico_tenants::sections::enabled_sections(&caller.db, user.id, user.organization_id)
             .await?,
     ))
+}
+
+/// One row of a CSV import's report.
+#[derive(Debug, serde::Serialize)]
+struct ImportRow {
+    /// The line in the file (the header is line 1).
+    line: u64,
+    /// The address on that line, as given.
+    email: String,
+    /// `created` or `error`.
+    status: &'static str,
+    /// Why the row was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// The created person's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+}
+
+/// The report of a CSV import: each row stands alone, so one bad row never stops
+/// the others.
+#[derive(Debug, serde::Serialize)]
+struct ImportReport {
+    created: usize,
+    failed: usize,
+    rows: Vec<ImportRow>,
+}
+
+/// At most this many rows per import.
+const IMPORT_MAX_ROWS: usize = 5_000;
+
+/// `POST /api/v1/users/import` with a CSV body: columns `email` (required), `name`,
+/// `role` (default `contact`), `organization` (by name), `invite` (`yes`/`no`,
+/// default `yes`).
+async fn import_users(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: String,
+) -> Result<Json<ImportReport>, ApiError> {
+    caller.scope(&state, "user", "create").await?;
+    let organizations = organizations::list_organizations(&caller.db, Scope::All).await?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::Invalid {
+            field: "csv".to_owned(),
+            reason: e.to_string(),
+        })?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect::<Vec<_>>();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let Some(email_column) = column("email") else {
+        return Err(ApiError::Invalid {
+            field: "csv".to_owned(),
+            reason: "the header row needs an `email` column".to_owned(),
+        });
+    };
+    let (name_column, role_column, org_column, invite_column) = (
+        column("name"),
+        column("role"),
+        column("organization"),
+        column("invite"),
+    );
+    let mut report = ImportReport {
+        created: 0,
+        failed: 0,
+        rows: Vec::new(),
+    };
+    for (index, record) in reader.records().enumerate() {
+        if index >= IMPORT_MAX_ROWS {
+            return Err(ApiError::Invalid {
+                field: "csv".to_owned(),
+                reason: format!("at most {IMPORT_MAX_ROWS} rows per import"),
+            });
+        }
+        let line = index as u64 + 2;
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                report.failed += 1;
+                report.rows.push(ImportRow {
+                    line,
+                    email: String::new(),
+                    status: "error",
+                    error: Some(error.to_string()),
+                    id: None,
+                });
+                continue;
+            }
+        };
+        let field =
+            |column: Option<usize>| column.and_then(|c| record.get(c)).unwrap_or("").to_owned();
+        let email_text = field(Some(email_column));
+        let outcome = async {
+            let email = EmailAddress::parse(&email_text)?;
+            let role_text = field(role_column);
+            let role = if role_text.is_empty() {
+                Role::Contact
+            } else {
+                Role::parse(&role_text)?
+            };
+            let organization_name = field(org_column);
+            let organization_id = if organization_name.is_empty() {
+                None
+            } else {
+                Some(
+                    organizations
+                        .iter()
+                        .find(|o| o.name.eq_ignore_ascii_case(&organization_name))
+                        .map(|o| o.id)
+                        .ok_or_else(|| portico_tenants::StoreError::Invalid {
+                            field: "organization",
+                            reason: format!("no organization named `{organization_name}`"),
+                        })?,
+                )
+            };
+            let invite = !matches!(
+                field(invite_column).to_ascii_lowercase().as_str(),
+                "no" | "false" | "0"
+            );
+            people::create_user(
+                &caller.db,
+                NewUser {
+                    email,
+                    display_name: field(name_column),
+                    role,
+                    invite,
+                    organization_id,
+                },
+            )
+            .await
+        }
+        .await;
+        match outcome {
+            Ok(user) => {
+                report.created += 1;
+                report.rows.push(ImportRow {
+                    line,
+                    email: email_text,
+                    status: "created",
+                    error: None,
+                    id: Some(user.id),
+                });
+            }
+            Err(error) => {
+                report.failed += 1;
+                report.rows.push(ImportRow {
+                    line,
+                    email: email_text,
+                    status: "error",
+                    error: Some(error.to_string()),
+                    id: None,
+                });
+            }
+        }
+    }
+    audit::append(
+        &caller.db,
+        audit::AuditEntry {
+            actor: caller.actor(),
+            action: "user.imported",
+            target: "users".to_owned(),
+            details: serde_json::json!({ "created": report.created, "failed": report.failed }),
+        },
+    )
+    .await?;
+    Ok(Json(report))
 }
