@@ -210,3 +210,188 @@ pub async fn contact_for_email(
         Err(error) => Err(error),
     }
 }
+
+/// A colleague's account requested by a customer's responsible person.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountRequest {
+    /// Id.
+    pub id: i64,
+    /// The organization the account is for.
+    pub organization_id: i64,
+    /// The main contact who asked.
+    pub requested_by: i64,
+    /// The colleague's address.
+    pub email: String,
+    /// The colleague's name.
+    pub display_name: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    /// When it was asked, Unix milliseconds.
+    pub created_at: i64,
+}
+
+type RequestRow = (i64, i64, i64, String, String, String, Option<String>, i64);
+
+fn request(
+    (id, organization_id, requested_by, email, display_name, status, reason, created_at): RequestRow,
+) -> AccountRequest {
+    AccountRequest {
+        id,
+        organization_id,
+        requested_by,
+        email,
+        display_name,
+        status,
+        reason,
+        created_at,
+    }
+}
+
+const REQUEST_COLUMNS: &str = "SELECT id, organization_id, requested_by, email, display_name, status, reason, created_at FROM account_requests";
+
+/// Records a request of `requested_by` (a main contact of `organization_id`).
+pub async fn request_account(
+    db: &TenantDb,
+    organization_id: i64,
+    requested_by: i64,
+    email: &EmailAddress,
+    display_name: &str,
+) -> Result<AccountRequest, StoreError> {
+    let display_name = display_name.trim();
+    if display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid {
+            field: "display_name",
+            reason: "must be at most 200 printable characters".to_owned(),
+        });
+    }
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO account_requests (organization_id, requested_by, email, display_name, status, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id",
+    )
+    .bind(organization_id)
+    .bind(requested_by)
+    .bind(email.as_str())
+    .bind(display_name)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    tx.audit(AuditEntry {
+        actor: format!("user:{requested_by}"),
+        action: "user.account_requested",
+        target: format!("account_request:{id}"),
+        details: serde_json::json!({ "email": email.as_str(), "organization_id": organization_id }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(AccountRequest {
+        id,
+        organization_id,
+        requested_by,
+        email: email.as_str().to_owned(),
+        display_name: display_name.to_owned(),
+        status: "pending".to_owned(),
+        reason: None,
+        created_at: now,
+    })
+}
+
+/// The requests within `scope` (organization scope: that organization's), newest first.
+pub async fn list_account_requests(
+    db: &TenantDb,
+    scope: Scope,
+) -> Result<Vec<AccountRequest>, StoreError> {
+    let only = match scope {
+        Scope::All => None,
+        Scope::Organization(Some(id)) => Some(id),
+        Scope::Organization(None) | Scope::Own(_) => return Ok(Vec::new()),
+    };
+    let mut tx = db.read().await?;
+    let rows: Vec<RequestRow> = match only {
+        None => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{REQUEST_COLUMNS} ORDER BY id DESC"
+            )))
+            .fetch_all(tx.conn())
+            .await?
+        }
+        Some(id) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{REQUEST_COLUMNS} WHERE organization_id = $1 ORDER BY id DESC"
+            )))
+            .bind(id)
+            .fetch_all(tx.conn())
+            .await?
+        }
+    };
+    tx.rollback().await?;
+    Ok(rows.into_iter().map(request).collect())
+}
+
+/// Approves (creating the contact, invited) or rejects a pending request, audited
+/// as `actor`; a decided request cannot be decided again.
+pub async fn decide_account_request(
+    db: &TenantDb,
+    id: i64,
+    approve: bool,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<AccountRequest, StoreError> {
+    let mut tx = db.begin().await?;
+    let row: Option<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{REQUEST_COLUMNS} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(found) = row.map(request) else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound("account request"));
+    };
+    if found.status != "pending" {
+        tx.rollback().await?;
+        return Err(StoreError::Conflict("decision"));
+    }
+    let status = if approve { "approved" } else { "rejected" };
+    sqlx::query("UPDATE account_requests SET status = $2, decided_by = $3, decided_at = $4, reason = $5 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(actor)
+        .bind(now_ms())
+        .bind(reason)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(AuditEntry {
+        actor: actor.to_owned(),
+        action: if approve {
+            "user.account_request.approved"
+        } else {
+            "user.account_request.rejected"
+        },
+        target: format!("account_request:{id}"),
+        details: serde_json::json!({ "email": found.email, "reason": reason }),
+    })
+    .await?;
+    tx.commit().await?;
+    if approve {
+        people::create_user(
+            db,
+            NewUser {
+                email: EmailAddress::parse(&found.email)?,
+                display_name: found.display_name.clone(),
+                role: Role::Contact,
+                invite: true,
+                organization_id: Some(found.organization_id),
+            },
+        )
+        .await?;
+    }
+    Ok(AccountRequest {
+        status: status.to_owned(),
+        reason: reason.map(str::to_owned),
+        ..found
+    })
+}

@@ -278,6 +278,44 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     (Role::Technician, "POST", "/api/v1/users/import", 403, None),
     (Role::MainContact, "POST", "/api/v1/users/import", 403, None),
     (Role::Contact, "POST", "/api/v1/users/import", 403, None),
+    (Role::MspAdmin, "GET", "/api/v1/account-requests", 200, None),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/account-requests",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/account-requests",
+        200,
+        None,
+    ),
+    (Role::Contact, "GET", "/api/v1/account-requests", 403, None),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/account-requests",
+        403,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/account-requests",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/account-requests",
+        422,
+        None,
+    ),
+    (Role::Contact, "POST", "/api/v1/account-requests", 403, None),
     (
         Role::MspAdmin,
         "POST",
@@ -370,7 +408,10 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 &url,
             )
             .bearer_auth(&tokens[role]);
-        if path.ends_with("/import") {
+        if *path == "/api/v1/account-requests" && *method == "POST" {
+            request =
+                request.json(&serde_json::json!({ "email": format!("asked{n}@acme.example") }));
+        } else if path.ends_with("/import") {
             request = request.body(format!("email,invite\nimported{n}@acme.example,no\n"));
         } else if *method == "PUT" && path.starts_with("/api/v1/settings/") {
             request = request.json(&serde_json::json!(true));
@@ -665,5 +706,130 @@ async fn section_switches_apply_for_everyone_per_organization_and_per_person(
         .await
         .expect("sent");
     assert_eq!(refused.status(), 403);
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_main_contact_requests_accounts_for_colleagues_and_the_msp_decides(
+    #[case] backend: Backend,
+) {
+    use portico_tenants::{organizations, tokens};
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let one = organizations::create_organization(&db, "One", &["one.example".to_owned()], "test")
+        .await
+        .expect("org");
+    let two = organizations::create_organization(&db, "Two", &["two.example".to_owned()], "test")
+        .await
+        .expect("org");
+    for (email, role, org) in [
+        ("boss@one.example", Role::MainContact, one.id),
+        ("boss@two.example", Role::MainContact, two.id),
+        ("plain@one.example", Role::Contact, one.id),
+    ] {
+        people::create_user(
+            &db,
+            NewUser {
+                email: EmailAddress::parse(email).expect("email"),
+                display_name: String::new(),
+                role,
+                invite: false,
+                organization_id: Some(org),
+            },
+        )
+        .await
+        .expect("user");
+    }
+    let store = app.store();
+    let boss = tokens::create_personal_token(store, "acme", "boss-one", "boss@one.example")
+        .await
+        .expect("token");
+    let other_boss = tokens::create_personal_token(store, "acme", "boss-two", "boss@two.example")
+        .await
+        .expect("token");
+    let plain = tokens::create_personal_token(store, "acme", "plain", "plain@one.example")
+        .await
+        .expect("token");
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let ask = |token: &str, email: &str| {
+        app.request(Method::POST, "acme.localhost", "/api/v1/account-requests")
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "email": email, "display_name": "New Colleague" }))
+            .send()
+    };
+    let created = ask(&boss, "new@one.example").await.expect("sent");
+    assert_eq!(created.status(), 201);
+    let request: serde_json::Value = created.json().await.expect("json");
+    assert_eq!(request["organization_id"], one.id);
+    assert_eq!(
+        ask(&plain, "x@one.example").await.expect("sent").status(),
+        403,
+        "only main contacts ask"
+    );
+    assert_eq!(
+        ask(&other_boss, "y@two.example")
+            .await
+            .expect("sent")
+            .status(),
+        201
+    );
+    let list = |token: &str| {
+        let request = app
+            .request(Method::GET, "acme.localhost", "/api/v1/account-requests")
+            .bearer_auth(token);
+        async move {
+            request
+                .send()
+                .await
+                .expect("sent")
+                .json::<Vec<serde_json::Value>>()
+                .await
+                .expect("json")
+        }
+    };
+    assert_eq!(
+        list(&boss).await.len(),
+        1,
+        "a main contact sees their organization's requests"
+    );
+    assert_eq!(list(&admin).await.len(), 2, "the MSP sees all");
+    let id = request["id"].as_i64().expect("id");
+    let decide = |token: &str, verb: &str| {
+        app.request(
+            Method::POST,
+            "acme.localhost",
+            &format!("/api/v1/account-requests/{id}/{verb}"),
+        )
+        .bearer_auth(token)
+        .send()
+    };
+    assert_eq!(
+        decide(&boss, "approve").await.expect("sent").status(),
+        403,
+        "the requester cannot approve"
+    );
+    let approved = decide(&admin, "approve").await.expect("sent");
+    assert_eq!(approved.status(), 200);
+    assert_eq!(
+        decide(&admin, "reject").await.expect("sent").status(),
+        409,
+        "decided once"
+    );
+    let colleague = portico_tenants::accounts::login_by_email(&db, "new@one.example")
+        .await
+        .expect("lookup")
+        .expect("created");
+    assert_eq!(colleague.role, Role::Contact);
+    assert_eq!(
+        portico_tenants::policy::organization_of(&db, colleague.user_id)
+            .await
+            .expect("org"),
+        Some(one.id)
+    );
     app.stop().await;
 }

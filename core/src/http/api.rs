@@ -52,6 +52,18 @@ pub fn router() -> Router<AppState> {
             axum::routing::put(put_section),
         )
         .route("/api/v1/users/{id}/sections", get(user_sections))
+        .route(
+            "/api/v1/account-requests",
+            get(list_account_requests).post(request_account),
+        )
+        .route(
+            "/api/v1/account-requests/{id}/approve",
+            post(approve_account_request),
+        )
+        .route(
+            "/api/v1/account-requests/{id}/reject",
+            post(reject_account_request),
+        )
         .route("/api/v1/audit", get(audit_entries))
         .route("/api/v1/audit/export", get(audit_export))
 }
@@ -676,4 +688,103 @@ async fn import_users(
     )
     .await?;
     Ok(Json(report))
+}
+
+/// Input of `POST /api/v1/account-requests`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestAccount {
+    email: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+async fn request_account(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Json<RequestAccount>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let scope = caller.scope(&state, "user", "request").await?;
+    let Json(input) = body.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    // Only a person of an organization can ask for colleagues.
+    let (Scope::Organization(Some(organization)), Some(requester)) = (scope, caller.grant.user_id)
+    else {
+        return Err(ApiError::Invalid {
+            field: "caller".to_owned(),
+            reason: "only a main contact of an organization can request accounts".to_owned(),
+        });
+    };
+    let email = EmailAddress::parse(&input.email)?;
+    let created = organizations::request_account(
+        &caller.db,
+        organization,
+        requester,
+        &email,
+        &input.display_name,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn list_account_requests(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<organizations::AccountRequest>>, ApiError> {
+    // The MSP sees every request; a main contact their organization's.
+    let scope = match caller.scope(&state, "user", "create").await {
+        Ok(scope) => scope,
+        Err(_) => caller.scope(&state, "user", "request").await?,
+    };
+    Ok(Json(
+        organizations::list_account_requests(&caller.db, scope).await?,
+    ))
+}
+
+/// Input of a decision.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn approve_account_request(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<organizations::AccountRequest>, ApiError> {
+    caller.scope(&state, "user", "create").await?;
+    Ok(Json(
+        organizations::decide_account_request(
+            &caller.db,
+            parse_id(&id)?,
+            true,
+            None,
+            &caller.actor(),
+        )
+        .await?,
+    ))
+}
+
+async fn reject_account_request(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: Option<Json<Decision>>,
+) -> Result<Json<organizations::AccountRequest>, ApiError> {
+    caller.scope(&state, "user", "create").await?;
+    let reason = body.and_then(|Json(d)| d.reason);
+    Ok(Json(
+        organizations::decide_account_request(
+            &caller.db,
+            parse_id(&id)?,
+            false,
+            reason.as_deref(),
+            &caller.actor(),
+        )
+        .await?,
+    ))
 }
