@@ -12,35 +12,36 @@ pub struct Templates {
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
+    (
+        "enrol_totp.html",
+        include_str!("../templates/enrol_totp.html"),
+    ),
+    ("invite.html", include_str!("../templates/invite.html")),
+    ("login.html", include_str!("../templates/login.html")),
     ("message.html", include_str!("../templates/message.html")),
+    (
+        "operator_home.html",
+        include_str!("../templates/operator_home.html"),
+    ),
     (
         "portal_home.html",
         include_str!("../templates/portal_home.html"),
     ),
     (
-        "operator_home.html",
-        include_str!("../templates/operator_home.html"),
-    ),
-    ("login.html", include_str!("../templates/login.html")),
-    (
-        "second_factor.html",
-        include_str!("../templates/second_factor.html"),
-    ),
-    (
-        "enrol_totp.html",
-        include_str!("../templates/enrol_totp.html"),
-    ),
-    (
         "recovery_codes.html",
         include_str!("../templates/recovery_codes.html"),
     ),
-    ("invite.html", include_str!("../templates/invite.html")),
-    ("sessions.html", include_str!("../templates/sessions.html")),
-    ("step_up.html", include_str!("../templates/step_up.html")),
     (
         "reset_request.html",
         include_str!("../templates/reset_request.html"),
     ),
+    (
+        "second_factor.html",
+        include_str!("../templates/second_factor.html"),
+    ),
+    ("sessions.html", include_str!("../templates/sessions.html")),
+    ("sms_code.html", include_str!("../templates/sms_code.html")),
+    ("step_up.html", include_str!("../templates/step_up.html")),
 ];
 
 impl Templates {

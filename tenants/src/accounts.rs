@@ -891,3 +891,18 @@ pub async fn set_tenant_setting(
     .await?;
     tx.commit().await
 }
+
+/// Records the kind of second factor a person enrolled (`totp` or `sms`).
+pub async fn set_second_factor(
+    tx: &mut TenantTx,
+    user_id: i64,
+    kind: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET second_factor = $2, updated_at = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(kind)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

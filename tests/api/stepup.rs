@@ -249,3 +249,134 @@ async fn a_sensitive_action_needs_a_fresh_sms_code(#[case] backend: Backend) {
     }
     app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn text_messages_can_be_the_second_factor(#[case] backend: Backend) {
+    use portico_tenants::ids::EmailAddress;
+    use portico_tenants::people::{self, NewUser};
+    use portico_tests::browser::Browser;
+    let (gateway_url, outbox) = gateway().await;
+    let env = TestEnv::new(backend).await;
+    let mut settings = env.settings();
+    settings.sms_provider = "twilio".into();
+    settings.sms_base_url = gateway_url;
+    settings.sms_account_sid = Some("AC123".into());
+    settings.sms_auth_token = Some("gateway-secret".to_owned().into());
+    settings.outbound_allow_private = true;
+    let app = env.spawn_with(settings, Default::default()).await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let user = people::create_user(
+        &db,
+        NewUser {
+            email: EmailAddress::parse("sms@acme.example").expect("email"),
+            display_name: String::new(),
+            role: portico_tenants::Role::Technician,
+            invite: false,
+            organization_id: None,
+        },
+    )
+    .await
+    .expect("user");
+    let token = people::issue_invitation(&db, user.id)
+        .await
+        .expect("invitation");
+    let mut browser = Browser::new(app.addr, "acme.localhost");
+    let path = format!("/invite/{token}");
+    let csrf = browser.get(&path).await.field("csrf").expect("csrf");
+    let password = "Quiet-Forest-19";
+    let set = browser
+        .post(
+            &path,
+            &[
+                ("password", password),
+                ("password_again", password),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(set.location.as_deref(), Some("/enrol/totp"));
+    let enrol = browser.get("/enrol/totp").await;
+    let csrf = enrol.field("csrf").expect("csrf");
+    let sent = browser
+        .post(
+            "/enrol/sms/send",
+            &[("csrf", &csrf), ("phone", "+49 170 1234567")],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let (to, code) = last_code(&outbox);
+    assert_eq!(to, "+491701234567");
+    let done = browser
+        .post("/enrol/sms/verify", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(
+        browser
+            .get("/")
+            .await
+            .body
+            .contains("Signed in as sms@acme.example")
+    );
+
+    // Signing in again needs a fresh code by text message.
+    let mut again = Browser::new(app.addr, "acme.localhost");
+    let csrf = again.get("/login").await.field("csrf").expect("csrf");
+    let page = again
+        .post(
+            "/login",
+            &[
+                ("email", "sms@acme.example"),
+                ("password", password),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/login/second-factor"));
+    let challenge = again.get("/login/second-factor").await;
+    assert!(
+        challenge.body.contains("/login/second-factor/send"),
+        "{}",
+        challenge.body
+    );
+    let csrf = challenge.field("csrf").expect("csrf");
+    assert_eq!(
+        again
+            .post("/login/second-factor/send", &[("csrf", &csrf)])
+            .await
+            .status,
+        200
+    );
+    let (to, code) = last_code(&outbox);
+    assert_eq!(to, "+491701234567");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(
+        again
+            .post(
+                "/login/second-factor/sms",
+                &[("csrf", &csrf), ("code", wrong)]
+            )
+            .await
+            .status,
+        401
+    );
+    assert!(!again.get("/").await.body.contains("Signed in as"));
+    let ok = again
+        .post(
+            "/login/second-factor/sms",
+            &[("csrf", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    assert!(
+        again
+            .get("/")
+            .await
+            .body
+            .contains("Signed in as sms@acme.example")
+    );
+    app.stop().await;
+}

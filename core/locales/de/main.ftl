@@ -94,3 +94,6 @@ password-reset-body = Guten Tag,
     { $link }
 
     Wenn nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.
+enrol-sms-heading = Oder SMS verwenden
+sms-code-sent = Wir haben einen 6-stelligen Code an { $phone } gesendet. Er ist 5 Minuten gültig.
+second-factor-sms-send = Code an { $phone } senden

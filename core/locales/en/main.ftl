@@ -94,3 +94,6 @@ password-reset-body = Hello,
     { $link }
 
     If it was not you, ignore this message: your password stays as it is.
+enrol-sms-heading = Or use text messages
+sms-code-sent = We sent a 6-digit code to { $phone }. It is valid for 5 minutes.
+second-factor-sms-send = Send a code to { $phone }

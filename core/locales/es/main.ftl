@@ -94,3 +94,6 @@ password-reset-body = Hola:
     { $link }
 
     Si no ha sido usted, ignore este mensaje: su contraseña no cambia.
+enrol-sms-heading = O use mensajes SMS
+sms-code-sent = Hemos enviado un código de 6 cifras al { $phone }. Es válido durante 5 minutos.
+second-factor-sms-send = Enviar un código al { $phone }

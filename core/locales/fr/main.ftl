@@ -94,3 +94,6 @@ password-reset-body = Bonjour,
     { $link }
 
     Sinon, ignorez ce message : votre mot de passe reste inchangé.
+enrol-sms-heading = Ou utilisez les SMS
+sms-code-sent = Nous avons envoyé un code à 6 chiffres au { $phone }. Il est valable 5 minutes.
+second-factor-sms-send = Envoyer un code au { $phone }

@@ -94,3 +94,6 @@ password-reset-body = Buongiorno,
     { $link }
 
     Se non sei stato tu, ignora questo messaggio: la password resta invariata.
+enrol-sms-heading = Oppure usa gli SMS
+sms-code-sent = Abbiamo inviato un codice a 6 cifre al { $phone }. È valido per 5 minuti.
+second-factor-sms-send = Invia un codice al { $phone }

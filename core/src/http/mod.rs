@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::portal_router())
         .merge(crate::identity::pages::router())
         .merge(crate::identity::stepup::router())
+        .merge(crate::identity::sms_factor::router())
         .merge(crate::identity::sso::router())
         .merge(api::router())
         .fallback(pages::not_found)

@@ -3,6 +3,7 @@
 pub mod pages;
 pub mod password;
 pub mod session;
+pub mod sms_factor;
 pub mod sso;
 pub mod stepup;
 pub mod totp;

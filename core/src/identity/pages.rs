@@ -112,7 +112,7 @@ fn check_login_csrf(
     }
 }
 
-fn check_session_csrf(
+pub(crate) fn check_session_csrf(
     state: &AppState,
     headers: &HeaderMap,
     current: &CurrentSession,
@@ -170,7 +170,7 @@ async fn start_session(
 
 /// Gives a session a new id and state (after each sign-in step) and returns the
 /// response with the new cookie.
-async fn advance_session(
+pub(crate) async fn advance_session(
     state: &AppState,
     db: &TenantDb,
     current: &CurrentSession,
@@ -441,7 +441,7 @@ async fn login_submit(
 
 // ----- second factor -----------------------------------------------------------
 
-async fn require_session(
+pub(crate) async fn require_session(
     state: &AppState,
     db: &TenantDb,
     headers: &HeaderMap,
@@ -456,12 +456,13 @@ async fn require_session(
     }
 }
 
-fn second_factor_form(
+pub(crate) fn second_factor_form(
     state: &AppState,
     locale: Locale,
     csrf: &str,
     error: Option<&str>,
     status: StatusCode,
+    sms_button: Option<&str>,
 ) -> Response {
     render(
         state,
@@ -475,6 +476,7 @@ fn second_factor_form(
             submit => locale.text("second-factor-submit"),
             error => error.map(|id| locale.text(id)),
             csrf => csrf,
+            sms => sms_button.map(|phone| locale.text_with("second-factor-sms-send", &[("phone", phone)])),
         },
     )
 }
@@ -488,13 +490,17 @@ async fn second_factor_page(
     let db = tenant.db(&state.store)?;
     Ok(
         match require_session(&state, &db, &headers, SessionState::SecondFactor).await? {
-            Ok(current) => second_factor_form(
-                &state,
-                locale,
-                &current.session.csrf_token,
-                None,
-                StatusCode::OK,
-            ),
+            Ok(current) => {
+                let phone = sms_phone(&db, &current).await?;
+                second_factor_form(
+                    &state,
+                    locale,
+                    &current.session.csrf_token,
+                    None,
+                    StatusCode::OK,
+                    phone.as_deref(),
+                )
+            }
             Err(redirect) => redirect,
         },
     )
@@ -571,12 +577,14 @@ async fn second_factor_submit(
             },
         )
         .await?;
+        let phone = sms_phone(&db, &current).await?;
         return Ok(second_factor_form(
             &state,
             locale,
             &current.session.csrf_token,
             Some("second-factor-failed"),
             StatusCode::UNAUTHORIZED,
+            phone.as_deref(),
         ));
     };
     state
@@ -632,6 +640,9 @@ fn enrol_form(
             qr => minijinja::Value::from_safe_string(qr),
             manual => manual,
             pending => sealed,
+            sms_heading => locale.text("enrol-sms-heading"),
+            phone_label => locale.text("stepup-phone"),
+            sms_submit => locale.text("stepup-send"),
             csrf => &current.session.csrf_token,
         },
     )
@@ -1083,7 +1094,7 @@ async fn next_after_password(
     db: &TenantDb,
     user: &accounts::LoginRecord,
 ) -> Result<SessionState, ApiError> {
-    if user.second_factor.as_deref() == Some("totp") {
+    if matches!(user.second_factor.as_deref(), Some("totp" | "sms")) {
         return Ok(SessionState::SecondFactor);
     }
     let contact = matches!(
@@ -1310,4 +1321,14 @@ async fn reset_submit(
         next_step(next),
     )
     .await
+}
+
+/// The masked number of a person whose second factor is SMS.
+async fn sms_phone(db: &TenantDb, current: &CurrentSession) -> Result<Option<String>, ApiError> {
+    if current.user.second_factor.as_deref() != Some("sms") {
+        return Ok(None);
+    }
+    Ok(accounts::verified_phone(db, current.user.user_id)
+        .await?
+        .map(|p| crate::sms::mask_phone(&p)))
 }

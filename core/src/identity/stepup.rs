@@ -52,8 +52,104 @@ pub async fn consume(db: &TenantDb, current: &CurrentSession) -> Result<bool, Ap
     Ok(accounts::consume_step_up(db, &current.session.id_hash, STEP_UP_VALIDITY_MS).await?)
 }
 
-fn code_hash(db: &TenantDb, user_id: i64, code: &str) -> String {
-    hash_token(&format!("{}:{user_id}:{PURPOSE}:{code}", db.id()))
+/// The stored form of a one-time code: bound to tenant, person and purpose.
+pub(crate) fn code_hash(db: &TenantDb, user_id: i64, purpose: &str, code: &str) -> String {
+    hash_token(&format!("{}:{user_id}:{purpose}:{code}", db.id()))
+}
+
+/// What became of a request to text a code.
+pub(crate) enum SendOutcome {
+    /// Sent.
+    Sent,
+    /// A resend limit holds: wait this many seconds.
+    Limited(u64),
+    /// The gateway failed.
+    Failed,
+}
+
+/// Texts a fresh one-time code for `purpose` to `phone`, within the resend limits
+/// per person, per number and per client address.
+/// Where a one-time code goes, and why.
+pub(crate) struct CodeRequest<'a> {
+    /// The person.
+    pub user_id: i64,
+    /// What the code is for (`step_up`, `login_sms`, …).
+    pub purpose: &'a str,
+    /// The number, E.164.
+    pub phone: &'a str,
+    /// The client address (for its resend limit).
+    pub ip: &'a str,
+}
+
+pub(crate) async fn send_one_time_code(
+    state: &AppState,
+    db: &TenantDb,
+    tenant_name: &str,
+    request: CodeRequest<'_>,
+    locale: Locale,
+) -> Result<SendOutcome, ApiError> {
+    let CodeRequest {
+        user_id,
+        purpose,
+        phone,
+        ip,
+    } = request;
+    let tenant_id = db.id();
+    let limits = [
+        (format!("sms:user:{tenant_id}:{user_id}"), SENDS_PER_WINDOW),
+        (format!("sms:number:{phone}"), SENDS_PER_WINDOW),
+        (format!("sms:addr:{ip}"), SENDS_PER_WINDOW * 4),
+    ];
+    for (key, max) in limits {
+        if let Some(wait) = state
+            .limits
+            .address(&key, max)
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?
+        {
+            return Ok(SendOutcome::Limited(wait));
+        }
+    }
+    let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
+    accounts::store_sms_code(
+        db,
+        user_id,
+        purpose,
+        phone,
+        &code_hash(db, user_id, purpose, &code),
+        CODE_LIFETIME_MS,
+    )
+    .await?;
+    let text = locale.text_with(
+        "stepup-sms",
+        &[("tenant", tenant_name), ("code", code.as_str())],
+    );
+    if let Err(error) = state.sms.send(phone, &text).await {
+        tracing::warn!(%error, "one-time code not sent");
+        return Ok(SendOutcome::Failed);
+    }
+    Ok(SendOutcome::Sent)
+}
+
+/// The 429 page for a resend limit.
+pub(crate) fn limited_page(state: &AppState, locale: Locale, wait: u64) -> Response {
+    let minutes = wait.div_ceil(60).max(1).to_string();
+    let mut response = render(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        "message.html",
+        context! {
+            lang => locale.tag(),
+            title => locale.text("rate-limited-title"),
+            body => locale.text_with("rate-limited-body", &[("minutes", minutes.as_str())]),
+        },
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&wait.to_string()) {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Only local paths: never an open redirect.
@@ -201,66 +297,36 @@ async fn send_code(
             }
         },
     };
-    let tenant_id = db.id();
-    let limits = [
-        (format!("sms:user:{tenant_id}:{user_id}"), SENDS_PER_WINDOW),
-        (format!("sms:number:{phone}"), SENDS_PER_WINDOW),
-        (format!("sms:addr:{}", connect.0.ip()), SENDS_PER_WINDOW * 4),
-    ];
-    for (key, max) in limits {
-        if let Some(wait) = state
-            .limits
-            .address(&key, max)
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?
-        {
-            let minutes = wait.div_ceil(60).max(1).to_string();
-            let mut response = render(
-                &state,
-                StatusCode::TOO_MANY_REQUESTS,
-                "message.html",
-                context! {
-                    lang => locale.tag(),
-                    title => locale.text("rate-limited-title"),
-                    body => locale.text_with("rate-limited-body", &[("minutes", minutes.as_str())]),
-                },
-            );
-            if let Ok(value) = http::HeaderValue::from_str(&wait.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(http::header::RETRY_AFTER, value);
-            }
-            return Ok(response);
-        }
-    }
-    let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
-    accounts::store_sms_code(
+    match send_one_time_code(
+        &state,
         &db,
-        user_id,
-        PURPOSE,
-        &phone,
-        &code_hash(&db, user_id, &code),
-        CODE_LIFETIME_MS,
+        &tenant.name,
+        CodeRequest {
+            user_id,
+            purpose: PURPOSE,
+            phone: &phone,
+            ip: &connect.0.ip().to_string(),
+        },
+        locale,
     )
-    .await?;
-    let text = locale.text_with(
-        "stepup-sms",
-        &[("tenant", &tenant.name), ("code", code.as_str())],
-    );
-    if let Err(error) = state.sms.send(&phone, &text).await {
-        tracing::warn!(%error, "step-up code not sent");
-        return Ok(page(
-            &state,
-            locale,
-            &current,
-            &next,
-            PageText {
-                error: Some("stepup-send-failed"),
-                phone: known,
-                code_sent: false,
-            },
-            StatusCode::BAD_GATEWAY,
-        ));
+    .await?
+    {
+        SendOutcome::Sent => {}
+        SendOutcome::Limited(wait) => return Ok(limited_page(&state, locale, wait)),
+        SendOutcome::Failed => {
+            return Ok(page(
+                &state,
+                locale,
+                &current,
+                &next,
+                PageText {
+                    error: Some("stepup-send-failed"),
+                    phone: known,
+                    code_sent: false,
+                },
+                StatusCode::BAD_GATEWAY,
+            ));
+        }
     }
     portico_tenants::audit::append(
         &db,
@@ -320,7 +386,7 @@ async fn verify_code(
         &db,
         user_id,
         PURPOSE,
-        &code_hash(&db, user_id, &code),
+        &code_hash(&db, user_id, PURPOSE, &code),
         CODE_ATTEMPTS,
     )
     .await?;
