@@ -317,6 +317,90 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     ),
     (Role::Contact, "POST", "/api/v1/account-requests", 403, None),
     (
+        Role::Technician,
+        "POST",
+        "/api/v1/account-requests/{req1}/approve",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/account-requests/{req1}/approve",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/account-requests/{req1}/approve",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/account-requests/{req1}/approve",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/account-requests/{req2}/reject",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/account-requests/{req2}/reject",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/account-requests/{req2}/reject",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/account-requests/{req2}/reject",
+        200,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/identity-providers",
+        201,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/identity-providers",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/identity-providers",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/identity-providers",
+        403,
+        None,
+    ),
+    (
         Role::MspAdmin,
         "POST",
         "/api/v1/users/{id2}/disable",
@@ -379,6 +463,49 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
     )
     .await
     .expect("organization");
+    let org = portico_tenants::organizations::list_organizations(
+        &db,
+        portico_tenants::policy::Scope::All,
+    )
+    .await
+    .expect("organizations")[0]
+        .id;
+    let mut requests = Vec::new();
+    for email in ["asked1@one.example", "asked2@one.example"] {
+        let asked = portico_tenants::organizations::request_account(
+            &db,
+            org,
+            ids[0],
+            &EmailAddress::parse(email).expect("email"),
+            "Colleague",
+        )
+        .await
+        .expect("request");
+        requests.push(asked.id);
+    }
+    // Every API route the router declares has its rows, for every role.
+    let normalize = |path: &str| {
+        path.replace("{id0}", "{id}")
+            .replace("{id1}", "{id}")
+            .replace("{id2}", "{id}")
+            .replace("{req1}", "{id}")
+            .replace("{req2}", "{id}")
+            .replace(
+                "/settings/contacts-second-factor-optional",
+                "/settings/{key}",
+            )
+            .replace("/sections/devices", "/sections/{section}")
+    };
+    for (method, path) in portico_core::http::api::API_ROUTES {
+        for role in Role::ALL {
+            assert!(
+                MATRIX
+                    .iter()
+                    .any(|(r, m, p, _, _)| *r == role && m == method && normalize(p) == *path),
+                "{role:?} {method} {path} is missing from the permission matrix"
+            );
+        }
+    }
     let mut tokens = std::collections::HashMap::new();
     for role in Role::ALL {
         tokens.insert(role, app.token("acme", role).await);
@@ -400,7 +527,9 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
         let url = path
             .replace("{id0}", &ids[0].to_string())
             .replace("{id1}", &ids[1].to_string())
-            .replace("{id2}", &ids[2].to_string());
+            .replace("{id2}", &ids[2].to_string())
+            .replace("{req1}", &requests[0].to_string())
+            .replace("{req2}", &requests[1].to_string());
         let mut request = app
             .request(
                 Method::from_bytes(method.as_bytes()).expect("method"),
@@ -408,7 +537,12 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 &url,
             )
             .bearer_auth(&tokens[role]);
-        if *path == "/api/v1/account-requests" && *method == "POST" {
+        if *path == "/api/v1/identity-providers" && *method == "POST" {
+            request = request.json(&serde_json::json!({
+                "name": format!("IdP {n}"), "issuer": "https://idp.example", "client_id": "c", "client_secret": "s",
+                "domains": [format!("d{n}.example")]
+            }));
+        } else if *path == "/api/v1/account-requests" && *method == "POST" {
             request =
                 request.json(&serde_json::json!({ "email": format!("asked{n}@acme.example") }));
         } else if path.ends_with("/import") {

@@ -7,7 +7,6 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
 use portico_tenants::ids::EmailAddress;
@@ -23,49 +22,48 @@ use crate::permissions;
 use crate::state::AppState;
 use portico_tenants::policy::Scope;
 
-/// The API routes of a tenant host.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tenant", get(tenant_info))
-        .route("/api/v1/users", get(list_users).post(create_user))
-        .route("/api/v1/users/import", post(import_users))
-        .route("/api/v1/users/{id}", get(show_user))
-        .route("/api/v1/users/{id}/disable", post(disable_user))
-        .route(
-            "/api/v1/users/{id}/reset-second-factor",
-            post(reset_second_factor),
-        )
-        .route("/api/v1/users/{id}/end-sessions", post(end_sessions))
-        .route("/api/v1/users/{id}/invitation", post(resend_invitation))
-        .route("/api/v1/users/{id}/remove-phone", post(remove_phone))
-        .route(
-            "/api/v1/organizations",
-            get(list_organizations).post(create_organization),
-        )
-        .route(
-            "/api/v1/identity-providers",
-            get(list_providers).post(add_provider),
-        )
-        .route("/api/v1/settings/{key}", axum::routing::put(put_setting))
-        .route(
-            "/api/v1/sections/{section}",
-            axum::routing::put(put_section),
-        )
-        .route("/api/v1/users/{id}/sections", get(user_sections))
-        .route(
-            "/api/v1/account-requests",
-            get(list_account_requests).post(request_account),
-        )
-        .route(
-            "/api/v1/account-requests/{id}/approve",
-            post(approve_account_request),
-        )
-        .route(
-            "/api/v1/account-requests/{id}/reject",
-            post(reject_account_request),
-        )
-        .route("/api/v1/audit", get(audit_entries))
-        .route("/api/v1/audit/export", get(audit_export))
+/// Declares the API routes once: the router, and the list of (method, path) that
+/// the permission-matrix test must cover row by row (it fails on a route missing
+/// from its table, so every new route gets its allow/deny and scope rows).
+macro_rules! api_routes {
+    ($($path:literal => [$($method:ident $handler:ident),+ $(,)?];)+) => {
+        /// Every API route as (method, path).
+        pub const API_ROUTES: &[(&str, &str)] = &[$($((api_routes!(@name $method), $path),)+)+];
+
+        /// The API routes of a tenant host.
+        pub fn router() -> Router<AppState> {
+            Router::new()$(.route($path, api_routes!(@chain $($method $handler),+)))+
+        }
+    };
+    (@name get) => { "GET" };
+    (@name post) => { "POST" };
+    (@name put) => { "PUT" };
+    (@chain $method:ident $handler:ident) => { axum::routing::$method($handler) };
+    (@chain $method:ident $handler:ident, $($rest_method:ident $rest_handler:ident),+) => {
+        axum::routing::$method($handler)$(.$rest_method($rest_handler))+
+    };
+}
+
+api_routes! {
+    "/api/v1/tenant" => [get tenant_info];
+    "/api/v1/users" => [get list_users, post create_user];
+    "/api/v1/users/import" => [post import_users];
+    "/api/v1/users/{id}" => [get show_user];
+    "/api/v1/users/{id}/disable" => [post disable_user];
+    "/api/v1/users/{id}/reset-second-factor" => [post reset_second_factor];
+    "/api/v1/users/{id}/end-sessions" => [post end_sessions];
+    "/api/v1/users/{id}/invitation" => [post resend_invitation];
+    "/api/v1/users/{id}/remove-phone" => [post remove_phone];
+    "/api/v1/users/{id}/sections" => [get user_sections];
+    "/api/v1/organizations" => [get list_organizations, post create_organization];
+    "/api/v1/identity-providers" => [get list_providers, post add_provider];
+    "/api/v1/settings/{key}" => [put put_setting];
+    "/api/v1/sections/{section}" => [put put_section];
+    "/api/v1/account-requests" => [get list_account_requests, post request_account];
+    "/api/v1/account-requests/{id}/approve" => [post approve_account_request];
+    "/api/v1/account-requests/{id}/reject" => [post reject_account_request];
+    "/api/v1/audit" => [get audit_entries];
+    "/api/v1/audit/export" => [get audit_export];
 }
 
 /// An authenticated API caller in the tenant the request was routed to.
