@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use casbin::{Adapter, CoreApi, DefaultModel, Enforcer, Filter, Model};
+use casbin::{Adapter, CoreApi, DefaultModel, Enforcer, Filter, MgmtApi, Model, RbacApi};
 use lru::LruCache;
 use portico_tenants::policy::{self, Scope};
 use portico_tenants::routing::TenantRoute;
@@ -234,7 +234,13 @@ struct TenantPolicy {
     version: i64,
     built: Instant,
     enforcer: Enforcer,
+    /// Decisions per subject: the steady state of a request.
     decisions: Mutex<HashMap<DecisionKey, Option<ScopeKind>>>,
+    /// Decisions per set of roles (joined with `,`), shared by every subject holding
+    /// exactly those roles. Valid because the model's role links are one level deep
+    /// and every `p` rule names a role (checked when the enforcer is built), so
+    /// Casbin's answer depends on the subject only through its roles.
+    by_roles: Option<Mutex<HashMap<DecisionKey, Option<ScopeKind>>>>,
 }
 
 /// Cached enforcers are rebuilt at least this often even without a version change:
@@ -283,11 +289,16 @@ impl Permissions {
         }
         let model = DefaultModel::from_str(MODEL).await?;
         let enforcer = Enforcer::new(model, StoreAdapter::new(store.clone(), db.clone())).await?;
+        let rules_name_roles = enforcer.get_policy().iter().all(|rule| {
+            rule.first()
+                .is_some_and(|subject| portico_tenants::Role::parse(subject).is_ok())
+        });
         let policy = Arc::new(TenantPolicy {
             version,
             built: Instant::now(),
             enforcer,
             decisions: Mutex::new(HashMap::new()),
+            by_roles: rules_name_roles.then(|| Mutex::new(HashMap::new())),
         });
         if let Ok(mut cache) = self.cache.lock() {
             cache.put(route.id, policy.clone());
@@ -297,6 +308,13 @@ impl Permissions {
 
     /// The widest scope `subject` (`user:<id>` or `token:<id>`) has for `action` on
     /// `object` in the routed tenant; `None` when denied.
+    ///
+    /// The enforcer is the one of the routed tenant's policy version, which every
+    /// instance learns within a second. A subject the enforcer holds no role for at
+    /// all was authenticated a moment ago from storage, so it exists: the enforcer
+    /// predates it (a token or person created through another instance or the CLI),
+    /// and the stored version is consulted before a denial stands. Subjects the
+    /// enforcer knows are decided from memory alone.
     pub async fn decide(
         &self,
         store: &Store,
@@ -309,49 +327,74 @@ impl Permissions {
         let policy = self
             .tenant_policy(store, route, db, route.policy_version)
             .await?;
-        let granted = Self::decide_with(&policy, route, subject, object, action)?;
-        if granted.is_some() {
+        let (granted, known_subject) = Self::decide_with(&policy, route, subject, object, action)?;
+        if granted.is_some() || known_subject {
             return Ok(granted);
         }
-        // A denial may come from an enforcer older than a change this instance has not
-        // heard of yet (a token created a moment ago): confirm against the stored version.
         let current = policy::policy_version(store, route.id).await?;
         if current <= policy.version {
             return Ok(None);
         }
         let fresh = self.tenant_policy(store, route, db, current).await?;
-        Self::decide_with(&fresh, route, subject, object, action)
+        Ok(Self::decide_with(&fresh, route, subject, object, action)?.0)
     }
 
+    /// Decides on one enforcer: from the subject's memo, else from the memo of its
+    /// roles, else by asking Casbin for each scope, widest first. Also says whether
+    /// the enforcer knows the subject (holds a role for it).
     fn decide_with(
         policy: &TenantPolicy,
         route: &TenantRoute,
         subject: &str,
         object: &'static str,
         action: &'static str,
-    ) -> Result<Option<ScopeKind>, PermissionError> {
+    ) -> Result<(Option<ScopeKind>, bool), PermissionError> {
         let key = (subject.to_owned(), object, action);
         if let Ok(decisions) = policy.decisions.lock()
             && let Some(known) = decisions.get(&key)
         {
-            return Ok(*known);
+            // Only decisions on known subjects are memoized per subject.
+            return Ok((*known, true));
         }
         let domain = route.id.to_string();
-        let mut granted = None;
-        for kind in ScopeKind::WIDEST_FIRST {
-            let act = format!("{action}:{}", kind.suffix());
-            if policy
-                .enforcer
-                .enforce((subject, domain.as_str(), object, act.as_str()))?
-            {
-                granted = Some(kind);
-                break;
-            }
+        let mut roles = policy
+            .enforcer
+            .get_roles_for_user(subject, Some(domain.as_str()));
+        if roles.is_empty() {
+            return Ok((None, false));
         }
+        roles.sort_unstable();
+        let roles_key = (roles.join(","), object, action);
+        let remembered = policy
+            .by_roles
+            .as_ref()
+            .and_then(|memo| memo.lock().ok()?.get(&roles_key).copied());
+        let granted = match remembered {
+            Some(granted) => granted,
+            None => {
+                let mut granted = None;
+                for kind in ScopeKind::WIDEST_FIRST {
+                    let act = format!("{action}:{}", kind.suffix());
+                    if policy
+                        .enforcer
+                        .enforce((subject, domain.as_str(), object, act.as_str()))?
+                    {
+                        granted = Some(kind);
+                        break;
+                    }
+                }
+                if let Some(memo) = &policy.by_roles
+                    && let Ok(mut memo) = memo.lock()
+                {
+                    memo.insert(roles_key, granted);
+                }
+                granted
+            }
+        };
         if let Ok(mut decisions) = policy.decisions.lock() {
             decisions.insert(key, granted);
         }
-        Ok(granted)
+        Ok((granted, true))
     }
 }
 
