@@ -243,6 +243,8 @@ impl Application {
             .await?
             .unwrap_or_default();
         let limits = crate::ratelimit::RateLimiter::new(&store, redis.clone(), &installation);
+        let sessions =
+            crate::identity::session_store::SessionStore::new(redis.clone(), &installation);
         let sms: crate::sms::Sms = match (extensions.sms, settings.sms_provider.as_str()) {
             (Some(sms), _) => sms,
             (None, "twilio") => Arc::new(crate::sms::TwilioProvider::new(
@@ -265,6 +267,7 @@ impl Application {
             oidc_metadata: crate::identity::sso::MetadataCache::default(),
             sms,
             limits,
+            sessions,
             permissions: crate::permissions::Permissions::new(settings.max_open_tenants.max(1024)),
             passwords: crate::identity::password::Passwords::new(
                 settings.password_hash_concurrency,

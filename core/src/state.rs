@@ -52,6 +52,8 @@ pub struct AppParts {
     pub permissions: crate::permissions::Permissions,
     /// Password policy and hashing.
     pub passwords: crate::identity::password::Passwords,
+    /// Browser sessions: the tenant schemas, or Redis when configured.
+    pub sessions: crate::identity::session_store::SessionStore,
     /// Redis, when configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

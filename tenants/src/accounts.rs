@@ -273,7 +273,8 @@ pub enum SessionState {
 }
 
 impl SessionState {
-    fn as_str(self) -> &'static str {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
         match self {
             SessionState::SecondFactor => "second_factor",
             SessionState::Enrolment => "enrolment",
@@ -281,7 +282,8 @@ impl SessionState {
         }
     }
 
-    fn parse(value: &str) -> SessionState {
+    /// From the stored name (anything unknown is the least advanced state).
+    pub fn parse(value: &str) -> SessionState {
         match value {
             "active" => SessionState::Active,
             "enrolment" => SessionState::Enrolment,

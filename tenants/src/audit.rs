@@ -132,6 +132,16 @@ pub async fn append_platform(store: &Store, entry: AuditEntry) -> Result<(), Sto
     Ok(())
 }
 
+/// Appends to the operator's audit chain inside a platform transaction, so the
+/// entry commits (or not) with the change it records.
+pub(crate) async fn append_platform_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    append_on(conn, backend, "platform", entry).await
+}
+
 /// The result of checking a chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainReport {
@@ -249,6 +259,17 @@ pub async fn recent(db: &TenantDb, limit: i64) -> Result<Vec<AuditRecord>, Store
     .fetch_all(tx.conn())
     .await?;
     tx.rollback().await?;
+    Ok(rows.into_iter().map(record).collect())
+}
+
+/// The newest entries of the operator's chain, newest first.
+pub async fn recent_platform(store: &Store, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit_log ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(store.platform())
+    .await?;
     Ok(rows.into_iter().map(record).collect())
 }
 

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jobs;
 pub mod limits;
 pub mod migrate;
+pub mod operators;
 pub mod organizations;
 pub mod outbox;
 pub mod people;

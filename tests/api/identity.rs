@@ -162,6 +162,28 @@ async fn password_step(app: &TestApp, slug: &str, email: &str, password: &str) -
     (browser, page)
 }
 
+/// The application on `backend`, with its sessions (and rate limits) in Redis
+/// when `redis` is set.
+async fn spawn(env: &std::sync::Arc<TestEnv>, redis: bool) -> TestApp {
+    let mut settings = env.settings();
+    if redis {
+        settings.redis_url = Some("redis://127.0.0.1:6379".to_owned().into());
+    }
+    env.spawn_with(settings, Default::default()).await
+}
+
+/// Sessions stored in the tenant's own table (none when they live in Redis).
+async fn sessions_in_database(app: &TestApp, slug: &str) -> i64 {
+    let db = app.tenant(slug).await;
+    let mut tx = db.read().await.expect("read");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(tx.conn())
+        .await
+        .expect("count");
+    tx.rollback().await.expect("rollback");
+    count
+}
+
 async fn second_factor(browser: &mut Browser, code: &str) -> Page {
     let form = browser.get("/login/second-factor").await;
     assert_eq!(form.status, 200, "{}", form.body);
@@ -172,14 +194,24 @@ async fn second_factor(browser: &mut Browser, code: &str) -> Page {
 }
 
 #[rstest]
-#[case::sqlite(Backend::Sqlite)]
-#[case::postgres(Backend::Postgres)]
+#[case::sqlite(Backend::Sqlite, false)]
+#[case::postgres(Backend::Postgres, false)]
+#[case::sqlite_sessions_in_redis(Backend::Sqlite, true)]
+#[case::postgres_sessions_in_redis(Backend::Postgres, true)]
 #[tokio::test]
-async fn invitation_password_authenticator_and_sign_in(#[case] backend: Backend) {
+async fn invitation_password_authenticator_and_sign_in(
+    #[case] backend: Backend,
+    #[case] redis: bool,
+) {
     let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = spawn(&env, redis).await;
     app.create_tenant("acme", "Acme IT").await;
     let (_, key, recovery) = register(&app, "acme", "tech@acme.example").await;
+    assert_eq!(
+        sessions_in_database(&app, "acme").await == 0,
+        redis,
+        "sessions live in Redis exactly when it is configured"
+    );
 
     // Password step: a fresh session id, waiting for the second factor.
     let (mut browser, page) = password_step(&app, "acme", "Tech@Acme.example", PASSWORD).await;
@@ -591,12 +623,16 @@ async fn sign_in_slows_down_guessing_without_locking_the_person_out(
 }
 
 #[rstest]
-#[case::sqlite(Backend::Sqlite)]
-#[case::postgres(Backend::Postgres)]
+#[case::sqlite(Backend::Sqlite, false)]
+#[case::postgres(Backend::Postgres, false)]
+#[case::postgres_sessions_in_redis(Backend::Postgres, true)]
 #[tokio::test]
-async fn administrators_reset_factors_end_sessions_and_disable_people(#[case] backend: Backend) {
+async fn administrators_reset_factors_end_sessions_and_disable_people(
+    #[case] backend: Backend,
+    #[case] redis: bool,
+) {
     let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = spawn(&env, redis).await;
     app.create_tenant("acme", "Acme IT").await;
     let admin = app.token("acme", Role::MspAdmin).await;
     let (mut person, _, _) = register(&app, "acme", "pat@acme.example").await;

@@ -8,6 +8,7 @@ mod isolation;
 mod jobs;
 mod lifecycle;
 mod migrations;
+mod operator;
 mod outbox;
 mod permissions;
 mod routing;

@@ -1,6 +1,7 @@
 //! OpenID Connect single sign-on against a real provider (node oidc-provider): home
 //! realm discovery, just-in-time contacts, linking by verified e-mail, and each
-//! refusal (bad state, wrong issuer, unverified e-mail, linking not allowed).
+//! refusal (bad state, bad nonce, wrong issuer, unverified e-mail, linking not
+//! allowed).
 
 use portico_tenants::Role;
 use portico_tenants::ids::EmailAddress;
@@ -37,6 +38,18 @@ async fn through_provider(
     email: &str,
     login: &str,
 ) -> (Browser, String) {
+    through_provider_rewriting(app, provider, email, login, |url| url.to_owned()).await
+}
+
+/// As `through_provider`, with the authorization request rewritten by `rewrite` on
+/// its way to the provider (what an attacker in the middle of the flow could do).
+async fn through_provider_rewriting(
+    app: &TestApp,
+    provider: &OidcProvider,
+    email: &str,
+    login: &str,
+    rewrite: impl Fn(&str) -> String,
+) -> (Browser, String) {
     let mut portal = Browser::new(app.addr, "acme.localhost");
     let csrf = portal.get("/login").await.field("csrf").expect("csrf");
     let start = portal
@@ -51,6 +64,7 @@ async fn through_provider(
     );
     let mut idp = Browser::new(provider.addr, &provider.addr.to_string());
     let path = |url: &str| url.trim_start_matches(&provider.issuer).to_owned();
+    let authorize = rewrite(&authorize);
     let interaction = idp
         .get(&path(&authorize))
         .await
@@ -158,6 +172,25 @@ async fn single_sign_on_end_to_end(#[case] backend: Backend) {
         through_provider(&app, &provider, "alice@customer.example", "alice-1").await;
     let tampered = callback.replacen("state=", "state=x", 1);
     assert_eq!(portal.get(&tampered).await.status, 403, "bad state");
+    // The provider signs an ID token for a nonce other than the one this browser's
+    // flow sealed: the callback is refused even though state and code are good.
+    let (mut portal, callback) = through_provider_rewriting(
+        &app,
+        &provider,
+        "alice@customer.example",
+        "alice-1",
+        |url| url.replacen("nonce=", "nonce=replayed", 1),
+    )
+    .await;
+    assert_eq!(portal.get(&callback).await.status, 403, "bad nonce");
+    assert!(!portal.get("/").await.body.contains("Signed in as"));
+    let refusal = portico_tenants::audit::recent(&db, 5)
+        .await
+        .expect("audit")
+        .into_iter()
+        .find(|e| e.action == "auth.sso.refused")
+        .expect("refusal audited");
+    assert!(refusal.details.contains("bad_nonce"), "{}", refusal.details);
     let (mut portal, callback) =
         through_provider(&app, &provider, "alice@customer.example", "alice-1").await;
     let wrong_issuer = format!("{callback}&iss=http%3A%2F%2Fevil.example");

@@ -56,13 +56,17 @@ fn last_code(outbox: &Outbox) -> (String, String) {
 }
 
 #[rstest]
-#[case::sqlite(Backend::Sqlite)]
-#[case::postgres(Backend::Postgres)]
+#[case::sqlite(Backend::Sqlite, false)]
+#[case::postgres(Backend::Postgres, false)]
+#[case::postgres_sessions_in_redis(Backend::Postgres, true)]
 #[tokio::test]
-async fn a_sensitive_action_needs_a_fresh_sms_code(#[case] backend: Backend) {
+async fn a_sensitive_action_needs_a_fresh_sms_code(#[case] backend: Backend, #[case] redis: bool) {
     let (gateway_url, outbox) = gateway().await;
     let env = TestEnv::new(backend).await;
     let mut settings = env.settings();
+    if redis {
+        settings.redis_url = Some("redis://127.0.0.1:6379".to_owned().into());
+    }
     settings.sms_provider = "twilio".into();
     settings.sms_base_url = gateway_url;
     settings.sms_account_sid = Some("AC123".into());
@@ -164,17 +168,17 @@ async fn a_sensitive_action_needs_a_fresh_sms_code(#[case] backend: Backend) {
             .parse()
             .expect("header"),
     );
-    let current = portico_core::identity::session::load(&app.state.settings, &db, &headers)
+    let current = portico_core::identity::session::load(&app.state, &db, &headers)
         .await
         .expect("load")
         .expect("session");
     assert!(
-        portico_core::identity::stepup::consume(&db, &current)
+        portico_core::identity::stepup::consume(&app.state, &db, &current)
             .await
             .expect("consume")
     );
     assert!(
-        !portico_core::identity::stepup::consume(&db, &current)
+        !portico_core::identity::stepup::consume(&app.state, &db, &current)
             .await
             .expect("consume")
     );

@@ -229,9 +229,13 @@ async fn disable_user(
     Path(id): Path<String>,
 ) -> Result<Json<accounts::AccountChange>, ApiError> {
     caller.scope(&state, "user", "update").await?;
-    Ok(Json(
-        accounts::disable_user(&caller.db, parse_id(&id)?, &caller.actor()).await?,
-    ))
+    let user_id = parse_id(&id)?;
+    let mut change = accounts::disable_user(&caller.db, user_id, &caller.actor()).await?;
+    change.sessions_ended += state
+        .sessions
+        .end_all_elsewhere(&caller.db, user_id)
+        .await?;
+    Ok(Json(change))
 }
 
 async fn reset_second_factor(
@@ -240,9 +244,13 @@ async fn reset_second_factor(
     Path(id): Path<String>,
 ) -> Result<Json<accounts::AccountChange>, ApiError> {
     caller.scope(&state, "user", "update").await?;
-    Ok(Json(
-        accounts::reset_second_factor(&caller.db, parse_id(&id)?, &caller.actor()).await?,
-    ))
+    let user_id = parse_id(&id)?;
+    let mut change = accounts::reset_second_factor(&caller.db, user_id, &caller.actor()).await?;
+    change.sessions_ended += state
+        .sessions
+        .end_all_elsewhere(&caller.db, user_id)
+        .await?;
+    Ok(Json(change))
 }
 
 async fn end_sessions(
@@ -251,9 +259,13 @@ async fn end_sessions(
     Path(id): Path<String>,
 ) -> Result<Json<accounts::AccountChange>, ApiError> {
     caller.scope(&state, "session", "revoke").await?;
-    Ok(Json(
-        accounts::revoke_sessions(&caller.db, parse_id(&id)?, &caller.actor()).await?,
-    ))
+    let user_id = parse_id(&id)?;
+    let mut change = accounts::revoke_sessions(&caller.db, user_id, &caller.actor()).await?;
+    change.sessions_ended += state
+        .sessions
+        .end_all_elsewhere(&caller.db, user_id)
+        .await?;
+    Ok(Json(change))
 }
 
 async fn resend_invitation(

@@ -73,7 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(tag_route))
         .with_state(state.clone());
     let operator = Router::new()
-        .merge(pages::operator_router())
+        .merge(crate::identity::operator::router())
         .fallback(pages::not_found)
         .route_layer(middleware::from_fn(tag_route))
         .with_state(state.clone());

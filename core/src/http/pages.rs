@@ -20,11 +20,6 @@ pub fn portal_router() -> Router<AppState> {
     Router::new().route("/", get(portal_home))
 }
 
-/// Pages on the operator's host.
-pub fn operator_router() -> Router<AppState> {
-    Router::new().route("/", get(operator_home))
-}
-
 /// Renders a template into a response with `status`; a template error is a 500.
 pub(crate) fn render(
     state: &AppState,
@@ -46,7 +41,7 @@ async fn portal_home(
 ) -> Result<Response, ApiError> {
     let name: &str = &tenant.name;
     let db = tenant.db(&state.store)?;
-    let current = crate::identity::session::load(&state.settings, &db, &headers)
+    let current = crate::identity::session::load(&state, &db, &headers)
         .await?
         .filter(|current| current.session.state == portico_tenants::accounts::SessionState::Active);
     Ok(render(
@@ -65,19 +60,6 @@ async fn portal_home(
             login_label => locale.text("login-title"),
         },
     ))
-}
-
-async fn operator_home(State(state): State<AppState>, locale: Locale) -> Response {
-    render(
-        &state,
-        StatusCode::OK,
-        "operator_home.html",
-        context! {
-            lang => locale.tag(),
-            title => locale.text("operator-title"),
-            welcome => locale.text("operator-welcome"),
-        },
-    )
 }
 
 /// The 404 page: the same for unknown hosts, deleted tenants and unknown paths,

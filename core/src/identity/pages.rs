@@ -126,6 +126,11 @@ pub(crate) fn check_session_csrf(
     }
 }
 
+/// The idle limit of a session, milliseconds.
+pub(crate) fn idle_ms(state: &AppState) -> i64 {
+    state.settings.session_idle_minutes as i64 * 60_000
+}
+
 /// Starts a session (new id) and returns the redirect carrying its cookie.
 async fn start_session(
     state: &AppState,
@@ -140,19 +145,23 @@ async fn start_session(
     let csrf = session::new_csrf_token();
     let absolute_ms = state.settings.session_absolute_hours as i64 * 3_600_000;
     let mut tx = db.begin().await?;
-    accounts::create_session(
-        &mut tx,
-        NewSession {
-            id_hash: &hash_token(&id),
-            user_id,
-            state: session_state,
-            csrf_token: &csrf,
-            expires_at: now_ms() + absolute_ms,
-            ip,
-            user_agent: agent,
-        },
-    )
-    .await?;
+    state
+        .sessions
+        .create(
+            db,
+            &mut tx,
+            NewSession {
+                id_hash: &hash_token(&id),
+                user_id,
+                state: session_state,
+                csrf_token: &csrf,
+                expires_at: now_ms() + absolute_ms,
+                ip,
+                user_agent: agent,
+            },
+            idle_ms(state),
+        )
+        .await?;
     tx.audit(audit).await?;
     tx.commit().await?;
     let mut response = Redirect::to(to).into_response();
@@ -180,15 +189,20 @@ pub(crate) async fn advance_session(
 ) -> Result<Response, ApiError> {
     let id = session::new_session_id();
     let mut tx = db.begin().await?;
-    let rotated = accounts::rotate_session(
-        &mut tx,
-        &current.session.id_hash,
-        &hash_token(&id),
-        &session::new_csrf_token(),
-        next,
-        false,
-    )
-    .await?;
+    let rotated = state
+        .sessions
+        .rotate(
+            db,
+            &mut tx,
+            current.user.user_id,
+            &current.session.id_hash,
+            &hash_token(&id),
+            &session::new_csrf_token(),
+            next,
+            false,
+            idle_ms(state),
+        )
+        .await?;
     if !rotated {
         tx.rollback().await?;
         return Err(ApiError::Unauthorized);
@@ -276,7 +290,7 @@ async fn login_page(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let db = tenant.db(&state.store)?;
-    if let Some(current) = session::load(&state.settings, &db, &headers).await? {
+    if let Some(current) = session::load(&state, &db, &headers).await? {
         return Ok(Redirect::to(next_step(current.session.state)).into_response());
     }
     let (csrf, fresh) = login_csrf(&state, &headers);
@@ -447,7 +461,7 @@ pub(crate) async fn require_session(
     headers: &HeaderMap,
     wanted: SessionState,
 ) -> Result<Result<CurrentSession, Response>, ApiError> {
-    match session::load(&state.settings, db, headers).await? {
+    match session::load(state, db, headers).await? {
         Some(current) if current.session.state == wanted => Ok(Ok(current)),
         Some(current) => Ok(Err(
             Redirect::to(next_step(current.session.state)).into_response()
@@ -963,11 +977,14 @@ async fn logout(
             session::session_cookie_name(&state.settings),
         ),
     );
-    let Some(current) = session::load(&state.settings, &db, &headers).await? else {
+    let Some(current) = session::load(&state, &db, &headers).await? else {
         return Ok(response);
     };
     check_session_csrf(&state, &headers, &current, &input.csrf)?;
-    accounts::end_session(&db, current.user.user_id, &current.session.id_hash).await?;
+    state
+        .sessions
+        .end_one(&db, current.user.user_id, &current.session.id_hash)
+        .await?;
     portico_tenants::audit::append(
         &db,
         AuditEntry {
@@ -992,7 +1009,9 @@ async fn sessions_page(
         Ok(current) => current,
         Err(redirect) => return Ok(redirect),
     };
-    let sessions: Vec<minijinja::Value> = accounts::list_sessions(&db, current.user.user_id)
+    let sessions: Vec<minijinja::Value> = state
+        .sessions
+        .list(&db, current.user.user_id)
         .await?
         .into_iter()
         .map(|s| {
@@ -1058,7 +1077,11 @@ async fn end_session(
         Err(redirect) => return Ok(redirect),
     };
     check_session_csrf(&state, &headers, &current, &input.csrf)?;
-    if accounts::end_session(&db, current.user.user_id, &input.session).await? {
+    if state
+        .sessions
+        .end_one(&db, current.user.user_id, &input.session)
+        .await?
+    {
         portico_tenants::audit::append(
             &db,
             AuditEntry {
@@ -1294,7 +1317,7 @@ async fn reset_submit(
         return Ok(invalid_invitation(&state, locale));
     }
     accounts::set_password(&mut tx, user_id, &hash).await?;
-    let ended = accounts::end_all_sessions(&mut tx, user_id).await?;
+    let ended = state.sessions.end_all(&db, &mut tx, user_id).await?;
     tx.audit(AuditEntry {
         actor: actor(user_id),
         action: "auth.password.reset",

@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use crate::http::error::ApiError;
 use crate::settings::Settings;
+use crate::state::AppState;
 
 /// A new session id (128 random bits, hex).
 pub fn new_session_id() -> String {
@@ -125,10 +126,11 @@ pub struct CurrentSession {
 
 /// The session of this request on this tenant, if any.
 pub async fn load(
-    settings: &Settings,
+    state: &AppState,
     db: &TenantDb,
     headers: &HeaderMap,
 ) -> Result<Option<CurrentSession>, ApiError> {
+    let settings = &state.settings;
     let Some(id) = read_cookie(headers, session_cookie_name(settings)) else {
         return Ok(None);
     };
@@ -136,10 +138,13 @@ pub async fn load(
         return Ok(None);
     }
     let idle_ms = settings.session_idle_minutes as i64 * 60_000;
-    let Some(session) = accounts::find_session(db, &hash_token(&id), idle_ms).await? else {
+    let Some(session) = state.sessions.find(db, &hash_token(&id), idle_ms).await? else {
         return Ok(None);
     };
-    let Some(user) = accounts::login_by_id(db, session.user_id).await? else {
+    let Some(user) = accounts::login_by_id(db, session.user_id)
+        .await?
+        .filter(|user| user.status != "disabled")
+    else {
         return Ok(None);
     };
     Ok(Some(CurrentSession { session, user }))

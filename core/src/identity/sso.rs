@@ -334,19 +334,24 @@ async fn callback(
                 .take(200)
                 .collect();
             let mut tx = db.begin().await?;
-            accounts::create_session(
-                &mut tx,
-                NewSession {
-                    id_hash: &hash_token(&id),
-                    user_id,
-                    state: SessionState::Active,
-                    csrf_token: &csrf,
-                    expires_at: now_ms() + state.settings.session_absolute_hours as i64 * 3_600_000,
-                    ip: "",
-                    user_agent: &agent,
-                },
-            )
-            .await?;
+            state
+                .sessions
+                .create(
+                    &db,
+                    &mut tx,
+                    NewSession {
+                        id_hash: &hash_token(&id),
+                        user_id,
+                        state: SessionState::Active,
+                        csrf_token: &csrf,
+                        expires_at: now_ms()
+                            + state.settings.session_absolute_hours as i64 * 3_600_000,
+                        ip: "",
+                        user_agent: &agent,
+                    },
+                    crate::identity::pages::idle_ms(&state),
+                )
+                .await?;
             accounts::note_login(&mut tx, user_id).await?;
             tx.audit(AuditEntry {
                 actor: format!("user:{user_id}"),
@@ -443,8 +448,12 @@ async fn complete(
         return refuse("no_id_token").map(Err);
     };
     let verifier = client.id_token_verifier();
-    let Ok(claims) = id_token.claims(&verifier, &Nonce::new(flow.nonce.clone())) else {
-        return refuse("bad_id_token").map(Err);
+    let claims = match id_token.claims(&verifier, &Nonce::new(flow.nonce.clone())) {
+        Ok(claims) => claims,
+        Err(openidconnect::ClaimsVerificationError::InvalidNonce(_)) => {
+            return refuse("bad_nonce").map(Err);
+        }
+        Err(_) => return refuse("bad_id_token").map(Err),
     };
     let issuer = claims.issuer().as_str().to_owned();
     let subject = claims.subject().as_str().to_owned();

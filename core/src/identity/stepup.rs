@@ -48,8 +48,15 @@ pub fn router() -> Router<AppState> {
 
 /// Uses up the session's fresh step-up for one sensitive action: `true` at most
 /// once per confirmed code.
-pub async fn consume(db: &TenantDb, current: &CurrentSession) -> Result<bool, ApiError> {
-    Ok(accounts::consume_step_up(db, &current.session.id_hash, STEP_UP_VALIDITY_MS).await?)
+pub async fn consume(
+    state: &AppState,
+    db: &TenantDb,
+    current: &CurrentSession,
+) -> Result<bool, ApiError> {
+    state
+        .sessions
+        .consume_step_up(db, &current.session.id_hash, STEP_UP_VALIDITY_MS)
+        .await
 }
 
 /// The stored form of a one-time code: bound to tenant, person and purpose.
@@ -172,7 +179,7 @@ async fn active_session(
     db: &TenantDb,
     headers: &HeaderMap,
 ) -> Result<Option<CurrentSession>, ApiError> {
-    Ok(session::load(&state.settings, db, headers)
+    Ok(session::load(state, db, headers)
         .await?
         .filter(|c| c.session.state == SessionState::Active))
 }
@@ -429,15 +436,20 @@ async fn verify_code(
     if first_time {
         accounts::save_verified_phone(&mut tx, user_id, &phone).await?;
     }
-    let rotated = accounts::rotate_session(
-        &mut tx,
-        &current.session.id_hash,
-        &hash_token(&new_id),
-        &session::new_csrf_token(),
-        SessionState::Active,
-        true,
-    )
-    .await?;
+    let rotated = state
+        .sessions
+        .rotate(
+            &db,
+            &mut tx,
+            user_id,
+            &current.session.id_hash,
+            &hash_token(&new_id),
+            &session::new_csrf_token(),
+            SessionState::Active,
+            true,
+            crate::identity::pages::idle_ms(&state),
+        )
+        .await?;
     if !rotated {
         tx.rollback().await?;
         return Ok(Redirect::to("/login").into_response());
