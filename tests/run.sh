@@ -28,6 +28,8 @@ ensure_postgres
 ensure_redis
 # The OpenID Connect provider the SSO tests sign in against (node oidc-provider).
 tests/oidc/setup.sh
+# Pebble and its mock DNS for the custom-domain tests (Debian packages).
+tests/acme/setup.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi

@@ -58,6 +58,7 @@ pub struct StartupReport {
 pub struct Application {
     state: AppState,
     listener: TcpListener,
+    tls_listener: Option<TcpListener>,
     metrics_listener: Option<TcpListener>,
     worker: Arc<Worker>,
     report: StartupReport,
@@ -245,6 +246,30 @@ impl Application {
         let limits = crate::ratelimit::RateLimiter::new(&store, redis.clone(), &installation);
         let sessions =
             crate::identity::session_store::SessionStore::new(redis.clone(), &installation);
+        let tls_listener = match settings.tls_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("PORTICO_TLS_LISTEN: cannot bind {address}"))?,
+            ),
+            None => None,
+        };
+        let certs = Arc::new(crate::domains::tls::CertStore::new(
+            &settings.base_domain,
+            settings
+                .tls_cert_file
+                .clone()
+                .zip(settings.tls_key_file.clone()),
+        ));
+        certs.reload_wildcard()?;
+        certs
+            .reload_if_changed(&store, &master_key, hosts.epoch())
+            .await
+            .context("loading the stored certificates")?;
+        let domains = Arc::new(
+            crate::domains::DomainService::new(&settings, store.clone())
+                .context("PORTICO_DNS_SERVER: the domain resolver")?,
+        );
         let sms: crate::sms::Sms = match (extensions.sms, settings.sms_provider.as_str()) {
             (Some(sms), _) => sms,
             (None, "twilio") => Arc::new(crate::sms::TwilioProvider::new(
@@ -268,6 +293,8 @@ impl Application {
             sms,
             limits,
             sessions,
+            domains,
+            certs,
             permissions: crate::permissions::Permissions::new(settings.max_open_tenants.max(1024)),
             passwords: crate::identity::password::Passwords::new(
                 settings.password_hash_concurrency,
@@ -283,6 +310,7 @@ impl Application {
         Ok(Application {
             state,
             listener,
+            tls_listener,
             metrics_listener,
             worker,
             report,
@@ -292,6 +320,11 @@ impl Application {
     /// The address the web server listens on.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address of the HTTPS listener, when enabled.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The address of the metrics listener, when enabled.
@@ -322,6 +355,7 @@ impl Application {
         let Application {
             state,
             listener,
+            tls_listener,
             metrics_listener,
             worker,
             report: _,
@@ -334,6 +368,8 @@ impl Application {
             background.clone(),
         ));
         let worker_task = tokio::spawn(worker.run(background.clone()));
+        let sweeper = tokio::spawn(state.domains.clone().run(state.clone(), background.clone()));
+        let cert_watcher = tokio::spawn(watch_certificates(state.clone(), background.clone()));
         if let Some(metrics_listener) = metrics_listener {
             let metrics_app = Router::new()
                 .route("/metrics", get(render_metrics))
@@ -351,9 +387,40 @@ impl Application {
 
         let grace = crate::http::shutdown_grace(&state);
         let app = crate::http::router(state.clone());
+        // With HTTPS on, the plain listener answers ACME challenges and probes and
+        // redirects everything else; the application is served over TLS.
+        let tls_port = tls_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(443, |a| a.port());
+        let tls_server = match tls_listener {
+            Some(tls_listener) => {
+                let config = Arc::new(crate::domains::tls::server_config(state.certs.clone()));
+                let listener = crate::domains::tls::TlsListener::start(
+                    tls_listener,
+                    config,
+                    background.clone(),
+                )?;
+                // `tap_io` gives the listener axum's `ConnectInfo<SocketAddr>` support.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
+                let served = axum::serve(
+                    listener,
+                    app.clone()
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+                Some(tokio::spawn(async move { served.await }))
+            }
+            None => None,
+        };
+        let plain = if tls_server.is_some() {
+            crate::http::redirect_router(state.clone(), tls_port)
+        } else {
+            app
+        };
         let server = axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            plain.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let deadline = async {
@@ -364,14 +431,42 @@ impl Application {
             served = server => served.context("serving HTTP")?,
             () = deadline => tracing::warn!("shutdown grace elapsed with requests still in flight"),
         }
+        if let Some(tls_server) = tls_server {
+            let _ = tokio::time::timeout(grace, tls_server).await;
+        }
         background.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), async {
             let _ = worker_task.await;
             let _ = watcher.await;
+            let _ = sweeper.await;
+            let _ = cert_watcher.await;
         })
         .await;
         state.store.close().await;
         Ok(())
+    }
+}
+
+/// Keeps the served certificates current: the wildcard files when they change,
+/// the custom domains' certificates whenever the routing epoch moves (every
+/// certificate change moves it, on any instance).
+async fn watch_certificates(state: AppState, stop: CancellationToken) {
+    let every = Duration::from_millis(state.settings.poll_ms);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        if let Err(error) = state.certs.reload_wildcard() {
+            tracing::warn!(%error, "the wildcard certificate could not be reloaded");
+        }
+        if let Err(error) = state
+            .certs
+            .reload_if_changed(&state.store, &state.master_key, state.hosts.epoch())
+            .await
+        {
+            tracing::warn!(error = %format!("{error:#}"), "certificates could not be reloaded");
+        }
     }
 }
 

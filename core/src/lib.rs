@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod domains;
 pub mod http;
 pub mod i18n;
 pub mod identity;

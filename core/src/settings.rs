@@ -110,6 +110,45 @@ pub struct Settings {
     pub sms_auth_token: Option<SecretString>,
     /// Sender number or name (`PORTICO_SMS_FROM`).
     pub sms_from: String,
+    /// Address of the HTTPS listener; when set, `PORTICO_LISTEN` serves only ACME
+    /// challenges, probes and redirects to HTTPS (`PORTICO_TLS_LISTEN`).
+    pub tls_listen: Option<SocketAddr>,
+    /// The wildcard certificate (PEM chain) for `<base>` and `*.<base>`, reloaded
+    /// when it changes (`PORTICO_TLS_CERT_FILE`).
+    pub tls_cert_file: Option<PathBuf>,
+    /// Its private key (`PORTICO_TLS_KEY_FILE`).
+    pub tls_key_file: Option<PathBuf>,
+    /// The name custom domains point at by CNAME (`PORTICO_EDGE_HOST`, default
+    /// `edge.<base>`).
+    pub edge_host: Option<String>,
+    /// The DNS server custom domains are checked against, `ip:port`
+    /// (`PORTICO_DNS_SERVER`; default: the system's resolvers).
+    pub dns_server: Option<SocketAddr>,
+    /// ACME directory URL (`PORTICO_ACME_DIRECTORY`).
+    pub acme_directory: String,
+    /// E-mail address of the ACME account (`PORTICO_ACME_CONTACT`).
+    pub acme_contact: Option<String>,
+    /// Extra root certificate (PEM) trusted for the ACME directory's own TLS, for a
+    /// test CA such as Pebble (`PORTICO_ACME_CA_FILE`).
+    pub acme_ca_file: Option<PathBuf>,
+    /// Orders certificates for verified custom domains (`PORTICO_ACME`, default on
+    /// when `PORTICO_TLS_LISTEN` is set).
+    pub acme: Option<bool>,
+    /// First wait after a failed order, seconds; doubles per failure up to a day
+    /// (`PORTICO_ACME_RETRY_SECONDS`).
+    pub acme_retry_seconds: u64,
+    /// Pending domains (and those in their grace period) are checked this often,
+    /// seconds (`PORTICO_DOMAIN_CHECK_SECONDS`).
+    pub domain_check_seconds: u64,
+    /// Verified domains are checked again this often, seconds
+    /// (`PORTICO_DOMAIN_RECHECK_SECONDS`).
+    pub domain_recheck_seconds: u64,
+    /// How long a verified domain whose records disappeared keeps being served,
+    /// seconds (`PORTICO_DOMAIN_GRACE_SECONDS`).
+    pub domain_grace_seconds: u64,
+    /// How often the domain sweeper looks for due checks and orders, milliseconds
+    /// (`PORTICO_DOMAIN_SWEEP_MS`).
+    pub domain_sweep_ms: u64,
 }
 
 fn serialize_secret_option<S: serde::Serializer>(
@@ -158,6 +197,20 @@ impl Default for Settings {
             sms_account_sid: None,
             sms_auth_token: None,
             sms_from: "Portico".to_owned(),
+            tls_listen: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            edge_host: None,
+            dns_server: None,
+            acme_directory: "https://acme-v02.api.letsencrypt.org/directory".to_owned(),
+            acme_contact: None,
+            acme_ca_file: None,
+            acme: None,
+            acme_retry_seconds: 300,
+            domain_check_seconds: 60,
+            domain_recheck_seconds: 86_400,
+            domain_grace_seconds: 72 * 3600,
+            domain_sweep_ms: 2000,
         }
     }
 }
@@ -377,6 +430,32 @@ impl Settings {
             }
             _ => return Err(invalid("PORTICO_SMS_PROVIDER", "must be `log` or `twilio`")),
         }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err(invalid(
+                "PORTICO_TLS_KEY_FILE",
+                "PORTICO_TLS_CERT_FILE and PORTICO_TLS_KEY_FILE go together",
+            ));
+        }
+        if !(self.acme_directory.starts_with("https://")
+            || (self.outbound_allow_private && self.acme_directory.starts_with("http://")))
+        {
+            return Err(invalid("PORTICO_ACME_DIRECTORY", "must be an https:// URL"));
+        }
+        if self.domain_sweep_ms < 50 || self.domain_sweep_ms > 600_000 {
+            return Err(invalid(
+                "PORTICO_DOMAIN_SWEEP_MS",
+                "must be 50 to 600000 milliseconds",
+            ));
+        }
+        if self.domain_check_seconds == 0 || self.domain_recheck_seconds == 0 {
+            return Err(invalid(
+                "PORTICO_DOMAIN_CHECK_SECONDS",
+                "domain check intervals must be at least one second",
+            ));
+        }
+        if self.acme_retry_seconds == 0 {
+            return Err(invalid("PORTICO_ACME_RETRY_SECONDS", "must be at least 1"));
+        }
         if self.login_address_limit < 1 {
             return Err(invalid("PORTICO_LOGIN_ADDRESS_LIMIT", "must be at least 1"));
         }
@@ -407,6 +486,18 @@ impl Settings {
             Some(port) => format!("{}://{host}:{port}", self.public_scheme),
             None => format!("{}://{host}", self.public_scheme),
         }
+    }
+
+    /// The name custom domains point at by CNAME.
+    pub fn edge_host(&self) -> String {
+        self.edge_host
+            .clone()
+            .unwrap_or_else(|| format!("edge.{}", self.base_domain))
+    }
+
+    /// Whether certificates are ordered for verified custom domains.
+    pub fn acme_enabled(&self) -> bool {
+        self.acme.unwrap_or(self.tls_listen.is_some())
     }
 
     /// The public address of a tenant's portal.
@@ -469,6 +560,20 @@ const KNOWN_KEYS: &[&str] = &[
     "sms_account_sid",
     "sms_auth_token",
     "sms_from",
+    "tls_listen",
+    "tls_cert_file",
+    "tls_key_file",
+    "edge_host",
+    "dns_server",
+    "acme_directory",
+    "acme_contact",
+    "acme_ca_file",
+    "acme",
+    "acme_retry_seconds",
+    "domain_check_seconds",
+    "domain_recheck_seconds",
+    "domain_grace_seconds",
+    "domain_sweep_ms",
 ];
 
 /// Settings that stay text even when they look like a number.
@@ -490,6 +595,14 @@ const STRING_KEYS: &[&str] = &[
     "sms_account_sid",
     "sms_auth_token",
     "sms_from",
+    "tls_listen",
+    "tls_cert_file",
+    "tls_key_file",
+    "edge_host",
+    "dns_server",
+    "acme_directory",
+    "acme_contact",
+    "acme_ca_file",
 ];
 
 /// Environment values are text; numbers and booleans are typed so figment can

@@ -54,6 +54,10 @@ pub struct AppParts {
     pub passwords: crate::identity::password::Passwords,
     /// Browser sessions: the tenant schemas, or Redis when configured.
     pub sessions: crate::identity::session_store::SessionStore,
+    /// Custom domains: DNS checks and certificate orders.
+    pub domains: Arc<crate::domains::DomainService>,
+    /// The certificates served over HTTPS, by SNI.
+    pub certs: Arc<crate::domains::tls::CertStore>,
     /// Redis, when configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

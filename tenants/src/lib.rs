@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+pub mod domains;
 pub mod error;
 pub mod ids;
 pub mod jobs;

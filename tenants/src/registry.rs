@@ -297,7 +297,7 @@ pub enum DomainState {
 }
 
 impl DomainState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DomainState::Pending => "pending",
             DomainState::Verified => "verified",

@@ -21,6 +21,20 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// When each authenticator key was enrolled (Unix seconds), so a test can replay
+/// exactly the code enrolment used, whatever time step the test has reached since.
+static ENROLLED_AT: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn enrolled_at(key: &str) -> u64 {
+    ENROLLED_AT
+        .lock()
+        .expect("enrolments")
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, at)| *at)
+        .expect("enrolled in this test")
+}
+
 fn code(key: &str, at: u64) -> String {
     let secret = totp_rs::Secret::Encoded(key.to_owned())
         .to_bytes()
@@ -113,11 +127,16 @@ async fn register(app: &TestApp, slug: &str, email: &str) -> (Browser, String, V
         )
         .await;
     assert_eq!(wrong.status, 422);
+    let at = now();
+    ENROLLED_AT
+        .lock()
+        .expect("enrolments")
+        .push((key.clone(), at));
     let done = browser
         .post(
             "/enrol/totp",
             &[
-                ("code", &code(&key, now())),
+                ("code", &code(&key, at)),
                 ("pending", &enrol.field("pending").expect("pending")),
                 ("csrf", &enrol.field("csrf").expect("csrf")),
             ],
@@ -230,10 +249,11 @@ async fn invitation_password_authenticator_and_sign_in(
     );
 
     // The enrolment code was accepted once: replaying it fails.
-    let replayed = second_factor(&mut browser, &code(&key, now())).await;
+    let enrolment = enrolled_at(&key);
+    let replayed = second_factor(&mut browser, &code(&key, enrolment)).await;
     assert_eq!(replayed.status, 401, "a used code is refused");
-    // The next step's code (one step of drift allowed) works, once.
-    let next_code = code(&key, now() + 30);
+    // The step after enrolment's (within the one step of drift allowed) works, once.
+    let next_code = code(&key, enrolment + 30);
     let accepted = second_factor(&mut browser, &next_code).await;
     assert_eq!(accepted.status, 303, "{}", accepted.body);
     let signed_in = browser

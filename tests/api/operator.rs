@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use portico_tenants::audit;
 use portico_tenants::ids::EmailAddress;
 use portico_tenants::registry;
-use portico_tests::browser::{Browser, Page};
+use portico_tests::browser::Browser;
 use portico_tests::{Backend, TestApp, TestEnv};
 use rstest::rstest;
 
@@ -32,7 +32,7 @@ fn code(key: &str, at: u64) -> String {
 }
 
 /// Follows a set-up link to the end of enrolment; returns the browser and the key.
-async fn set_up(app: &TestApp, token: &str, email: Option<&str>) -> (Browser, String, Page) {
+async fn set_up(app: &TestApp, token: &str, email: Option<&str>) -> (Browser, String, u64) {
     let mut browser = Browser::new(app.addr, OPERATOR_HOST);
     let path = format!("/setup/{token}");
     let page = browser.get(&path).await;
@@ -71,11 +71,12 @@ async fn set_up(app: &TestApp, token: &str, email: Option<&str>) -> (Browser, St
     assert!(enrol.body.contains("<svg"));
     assert!(!enrol.body.contains("/enrol/sms"), "operators use an app");
     let key = enrol.codes().first().cloned().expect("manual key");
+    let enrolled_at = now();
     let done = browser
         .post(
             "/enrol/totp",
             &[
-                ("code", &code(&key, now())),
+                ("code", &code(&key, enrolled_at)),
                 ("pending", &enrol.field("pending").expect("pending")),
                 ("csrf", &enrol.field("csrf").expect("csrf")),
             ],
@@ -83,7 +84,7 @@ async fn set_up(app: &TestApp, token: &str, email: Option<&str>) -> (Browser, St
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(done.codes().len(), 10, "recovery codes shown once");
-    (browser, key, done)
+    (browser, key, enrolled_at)
 }
 
 #[rstest]
@@ -107,7 +108,7 @@ async fn platform_admins_set_up_and_sign_in_on_the_operator_host(#[case] backend
         .await
         .expect("token")
         .expect("no admin yet");
-    let (mut browser, key, _) = set_up(&app, &first, Some("root@msp.example")).await;
+    let (mut browser, key, enrolled_at) = set_up(&app, &first, Some("root@msp.example")).await;
     let console = browser.get("/").await;
     assert!(
         console.body.contains("Signed in as root@msp.example"),
@@ -182,11 +183,11 @@ async fn platform_admins_set_up_and_sign_in_on_the_operator_host(#[case] backend
     let replay = again
         .post(
             "/login/second-factor",
-            &[("code", &code(&key, now())), ("csrf", &csrf)],
+            &[("code", &code(&key, enrolled_at)), ("csrf", &csrf)],
         )
         .await;
     assert_eq!(replay.status, 401, "the enrolment code works once");
-    let next = code(&key, now() + 30);
+    let next = code(&key, enrolled_at + 30);
     let signed_in = again
         .post("/login/second-factor", &[("code", &next), ("csrf", &csrf)])
         .await;

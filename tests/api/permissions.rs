@@ -428,6 +428,75 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         403,
         None,
     ),
+    // Custom domains: the MSP admin's alone.
+    (Role::MspAdmin, "GET", "/api/v1/domains", 200, Some(1)),
+    (Role::Technician, "GET", "/api/v1/domains", 403, None),
+    (Role::MainContact, "GET", "/api/v1/domains", 403, None),
+    (Role::Contact, "GET", "/api/v1/domains", 403, None),
+    (Role::MspAdmin, "GET", "/api/v1/domains/{host}", 200, None),
+    (Role::Technician, "GET", "/api/v1/domains/{host}", 403, None),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/domains/{host}",
+        403,
+        None,
+    ),
+    (Role::Contact, "GET", "/api/v1/domains/{host}", 403, None),
+    (Role::Technician, "POST", "/api/v1/domains", 403, None),
+    (Role::MainContact, "POST", "/api/v1/domains", 403, None),
+    (Role::Contact, "POST", "/api/v1/domains", 403, None),
+    (Role::MspAdmin, "POST", "/api/v1/domains", 201, None),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/domains/{host}/check",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/domains/{host}/check",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/domains/{host}/check",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/domains/{host}/check",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "DELETE",
+        "/api/v1/domains/{host}",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "DELETE",
+        "/api/v1/domains/{host}",
+        403,
+        None,
+    ),
+    (Role::Contact, "DELETE", "/api/v1/domains/{host}", 403, None),
+    (
+        Role::MspAdmin,
+        "DELETE",
+        "/api/v1/domains/{host}",
+        204,
+        None,
+    ),
 ];
 
 #[rstest]
@@ -483,6 +552,9 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
         .expect("request");
         requests.push(asked.id);
     }
+    portico_tenants::registry::add_domain(app.store(), &db, "help.customer.example", "localhost")
+        .await
+        .expect("domain");
     // Every API route the router declares has its rows, for every role.
     let normalize = |path: &str| {
         path.replace("{id0}", "{id}")
@@ -529,7 +601,8 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             .replace("{id1}", &ids[1].to_string())
             .replace("{id2}", &ids[2].to_string())
             .replace("{req1}", &requests[0].to_string())
-            .replace("{req2}", &requests[1].to_string());
+            .replace("{req2}", &requests[1].to_string())
+            .replace("{host}", "help.customer.example");
         let mut request = app
             .request(
                 Method::from_bytes(method.as_bytes()).expect("method"),
@@ -553,6 +626,9 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             request = request.json(&serde_json::json!({ "enabled": true }));
         } else if *method == "POST" && *path == "/api/v1/organizations" {
             request = request.json(&serde_json::json!({ "name": format!("Org {n}"), "domains": [format!("org{n}.example")] }));
+        } else if *method == "POST" && *path == "/api/v1/domains" {
+            request =
+                request.json(&serde_json::json!({ "host": format!("help{n}.customer.example") }));
         } else if *method == "POST" && *path == "/api/v1/users" {
             request = request.json(&serde_json::json!({ "email": format!("new{n}@acme.example"), "role": "contact", "invite": false }));
         }

@@ -174,12 +174,23 @@ impl TestEnv {
     /// Starts an instance with the given settings and extensions.
     pub async fn spawn_with(
         self: &Arc<Self>,
-        mut settings: Settings,
+        settings: Settings,
         extensions: Extensions,
     ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
+        self.spawn_on(listener, settings, extensions).await
+    }
+
+    /// Starts an instance on an already bound plain listener (when another process,
+    /// such as an ACME server, must know its port first).
+    pub async fn spawn_on(
+        self: &Arc<Self>,
+        listener: tokio::net::TcpListener,
+        mut settings: Settings,
+        extensions: Extensions,
+    ) -> TestApp {
         // Links the application prints and redirects to carry the real port.
         if settings.public_port.is_none() {
             settings.public_port = Some(listener.local_addr().expect("addr").port());
@@ -188,6 +199,7 @@ impl TestEnv {
             .await
             .expect("application builds");
         let addr = application.local_addr().expect("local addr");
+        let tls_addr = application.tls_addr();
         let metrics_addr = application.metrics_addr();
         let state = application.state().clone();
         let worker = application.worker();
@@ -195,6 +207,7 @@ impl TestEnv {
         let handle = tokio::spawn(application.run(shutdown.clone()));
         TestApp {
             addr,
+            tls_addr,
             metrics_addr,
             state,
             worker,
@@ -213,6 +226,8 @@ impl TestEnv {
 pub struct TestApp {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its HTTPS listener listens, when enabled.
+    pub tls_addr: Option<SocketAddr>,
     /// Where `/metrics` listens, when enabled.
     pub metrics_addr: Option<SocketAddr>,
     /// Its state (the store is reachable through it).
@@ -264,7 +279,7 @@ impl TestApp {
         let record = registry::create_tenant(self.store(), &parsed, name)
             .await
             .expect("tenant created");
-        let host = Self::host(slug);
+        let host = format!("{slug}.{}", self.state.settings.base_domain);
         eventually(
             Duration::from_secs(5),
             "the new tenant to be routed",
@@ -711,5 +726,243 @@ impl Drop for OidcProvider {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound, then released for a child process to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// Pebble (a real ACME server) with pebble-challtestsrv as its DNS, both from
+/// Debian, started on free loopback ports with a CA generated for Pebble's own API;
+/// stopped when dropped.
+pub struct Pebble {
+    pebble: std::process::Child,
+    challtestsrv: std::process::Child,
+    dir: tempfile::TempDir,
+    /// The ACME directory URL.
+    pub directory: String,
+    /// The PEM file of the CA Pebble's API certificate is signed by.
+    pub api_ca_file: std::path::PathBuf,
+    /// challtestsrv's DNS server (UDP and TCP).
+    pub dns: SocketAddr,
+    management: String,
+    challtestsrv_management: String,
+}
+
+/// How Pebble is to behave.
+#[derive(Debug, Clone)]
+pub struct PebbleOptions {
+    /// The port Pebble validates HTTP-01 challenges on (the application's plain listener).
+    pub http_port: u16,
+    /// Lifetime of issued certificates, seconds (Pebble's default when `None`).
+    pub validity_seconds: Option<u64>,
+    /// Percentage of good nonces Pebble rejects as bad (its default is 5).
+    pub nonce_reject_percent: u8,
+}
+
+impl Pebble {
+    /// Starts challtestsrv and Pebble, and waits until Pebble's directory answers.
+    pub async fn start(options: PebbleOptions) -> Pebble {
+        let dir = tempfile::tempdir().expect("pebble dir");
+        // Pebble's API needs a certificate; Debian ships none, so make a CA and one.
+        let ca_key = rcgen::KeyPair::generate().expect("ca key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            "Portico test CA for Pebble's API",
+        );
+        let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let server_key = rcgen::KeyPair::generate().expect("server key");
+        let server_params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+                .expect("server params");
+        let server_cert = server_params
+            .signed_by(&server_key, &issuer)
+            .expect("server cert");
+        let api_ca_file = dir.path().join("api-ca.pem");
+        std::fs::write(&api_ca_file, ca_cert.pem()).expect("write ca");
+        std::fs::write(dir.path().join("cert.pem"), server_cert.pem()).expect("write cert");
+        std::fs::write(dir.path().join("key.pem"), server_key.serialize_pem()).expect("write key");
+
+        let dns: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("dns");
+        let challtestsrv_management = format!("127.0.0.1:{}", free_port());
+        let challtestsrv = std::process::Command::new("pebble-challtestsrv")
+            .args(["-dns01", &dns.to_string()])
+            .args(["-management", &challtestsrv_management])
+            .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+            .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pebble-challtestsrv runs (tests/acme/setup.sh installs it)");
+        let listen = format!("127.0.0.1:{}", free_port());
+        let management = format!("127.0.0.1:{}", free_port());
+        let mut config = serde_json::json!({
+            "pebble": {
+                "listenAddress": listen,
+                "managementListenAddress": management,
+                "certificate": dir.path().join("cert.pem"),
+                "privateKey": dir.path().join("key.pem"),
+                "httpPort": options.http_port,
+                "tlsPort": free_port(),
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": false
+            }
+        });
+        if let Some(seconds) = options.validity_seconds {
+            config["pebble"]["certificateValidityPeriod"] = serde_json::json!(seconds);
+        }
+        let config_path = dir.path().join("pebble-config.json");
+        std::fs::write(&config_path, config.to_string()).expect("write config");
+        let pebble = std::process::Command::new("pebble")
+            .arg("-config")
+            .arg(&config_path)
+            .args(["-dnsserver", &dns.to_string(), "-strict=false"])
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env(
+                "PEBBLE_WFE_NONCEREJECT",
+                options.nonce_reject_percent.to_string(),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pebble runs (tests/acme/setup.sh installs it)");
+        let started = Pebble {
+            pebble,
+            challtestsrv,
+            dir,
+            directory: format!("https://{listen}/dir"),
+            api_ca_file,
+            dns,
+            management: format!("https://{management}"),
+            challtestsrv_management: format!("http://{challtestsrv_management}"),
+        };
+        let client = started.api_client();
+        let directory = started.directory.clone();
+        eventually(
+            Duration::from_secs(20),
+            "pebble's directory answers",
+            || {
+                let client = client.clone();
+                let directory = directory.clone();
+                async move {
+                    client
+                        .get(&directory)
+                        .send()
+                        .await
+                        .ok()
+                        .filter(|r| r.status().is_success())
+                        .map(|_| ())
+                }
+            },
+        )
+        .await;
+        let challtestsrv = started.challtestsrv_management.clone();
+        eventually(Duration::from_secs(20), "challtestsrv answers", || {
+            let challtestsrv = challtestsrv.clone();
+            async move {
+                reqwest::Client::new()
+                    .post(format!("{challtestsrv}/clear-request-history"))
+                    .json(&serde_json::json!({"host": "x.", "type": "http"}))
+                    .send()
+                    .await
+                    .ok()
+                    .map(|_| ())
+            }
+        })
+        .await;
+        started
+    }
+
+    /// A client trusting Pebble's API certificate.
+    fn api_client(&self) -> reqwest::Client {
+        let ca = std::fs::read(&self.api_ca_file).expect("ca");
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("ca pem"))
+            .build()
+            .expect("client")
+    }
+
+    /// The root that signs the certificates Pebble issues (PEM).
+    pub async fn issuing_root(&self) -> String {
+        self.api_client()
+            .get(format!("{}/roots/0", self.management))
+            .send()
+            .await
+            .expect("roots")
+            .text()
+            .await
+            .expect("root pem")
+    }
+
+    async fn challtestsrv(&self, path: &str, body: serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.challtestsrv_management))
+            .json(&body)
+            .send()
+            .await
+            .expect("challtestsrv");
+        assert!(
+            response.status().is_success(),
+            "challtestsrv {path}: {}",
+            response.status()
+        );
+    }
+
+    /// Serves a CNAME record `host` → `target`.
+    pub async fn set_cname(&self, host: &str, target: &str) {
+        self.challtestsrv(
+            "/set-cname",
+            serde_json::json!({ "host": format!("{host}."), "target": format!("{target}.") }),
+        )
+        .await;
+    }
+
+    /// Removes the CNAME record of `host`.
+    pub async fn clear_cname(&self, host: &str) {
+        self.challtestsrv(
+            "/clear-cname",
+            serde_json::json!({ "host": format!("{host}.") }),
+        )
+        .await;
+    }
+
+    /// Serves a TXT record at `host`.
+    pub async fn set_txt(&self, host: &str, value: &str) {
+        self.challtestsrv(
+            "/set-txt",
+            serde_json::json!({ "host": format!("{host}."), "value": value }),
+        )
+        .await;
+    }
+
+    /// Removes the TXT records at `host`.
+    pub async fn clear_txt(&self, host: &str) {
+        self.challtestsrv(
+            "/clear-txt",
+            serde_json::json!({ "host": format!("{host}.") }),
+        )
+        .await;
+    }
+
+    /// Where Pebble keeps its files.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        for child in [&mut self.pebble, &mut self.challtestsrv] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -38,6 +38,7 @@ macro_rules! api_routes {
     (@name get) => { "GET" };
     (@name post) => { "POST" };
     (@name put) => { "PUT" };
+    (@name delete) => { "DELETE" };
     (@chain $method:ident $handler:ident) => { axum::routing::$method($handler) };
     (@chain $method:ident $handler:ident, $($rest_method:ident $rest_handler:ident),+) => {
         axum::routing::$method($handler)$(.$rest_method($rest_handler))+
@@ -64,7 +65,14 @@ api_routes! {
     "/api/v1/account-requests/{id}/reject" => [post reject_account_request];
     "/api/v1/audit" => [get audit_entries];
     "/api/v1/audit/export" => [get audit_export];
+    "/api/v1/domains" => [get list_domains, post add_domain];
+    "/api/v1/domains/{host}" => [get show_domain, delete remove_domain];
+    "/api/v1/domains/{host}/check" => [post check_domain];
 }
+
+use crate::http::domains_api::{
+    add_domain, check_domain, list_domains, remove_domain, show_domain,
+};
 
 /// An authenticated API caller in the tenant the request was routed to.
 #[derive(Debug)]
@@ -79,7 +87,7 @@ pub struct ApiCaller {
 
 impl ApiCaller {
     /// Asks Casbin for the caller's scope on `action` over `object`; denied is 403.
-    async fn scope(
+    pub(crate) async fn scope(
         &self,
         state: &AppState,
         object: &'static str,
@@ -214,7 +222,7 @@ async fn create_user(
 
 impl ApiCaller {
     /// The caller as an audit actor.
-    fn actor(&self) -> String {
+    pub(crate) fn actor(&self) -> String {
         format!("token:{}", self.grant.token_id)
     }
 }

@@ -7,6 +7,7 @@
 //! → the feature router.
 
 pub mod api;
+pub mod domains_api;
 pub mod error;
 pub mod health;
 pub mod pages;
@@ -60,6 +61,90 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentTenant {
 #[derive(Debug, Clone)]
 struct RouteLabel(String);
 
+/// Where ACME HTTP-01 challenges are asked for, on any host.
+const ACME_CHALLENGE_PATH: &str = "/.well-known/acme-challenge/{token}";
+
+/// The answer to an ACME HTTP-01 challenge for the requested host, from the
+/// database, so whichever instance the certificate authority reaches can answer.
+async fn acme_challenge(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    request_headers: http::HeaderMap,
+) -> Response {
+    let host = request_headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| strip_port(value).to_ascii_lowercase())
+        .unwrap_or_default();
+    if token.len() > 256 {
+        return pages::not_found_page(&state, Locale::default());
+    }
+    match portico_tenants::domains::challenge_answer(&state.store, &token, &host).await {
+        Ok(Some(answer)) => {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], answer).into_response()
+        }
+        Ok(None) => pages::not_found_page(&state, Locale::default()),
+        Err(error) => error::ApiError::from(error).into_response(),
+    }
+}
+
+/// The host without a `:port` (IPv6 literals keep their brackets).
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host
+            .split_once(']')
+            .map_or(host, |(inside, _)| &host[..inside.len() + 1]);
+    }
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(name, _)| name)
+}
+
+/// The plain-HTTP side when HTTPS is on: probes and ACME challenges are answered,
+/// everything else is redirected (308) to the same address over HTTPS.
+pub fn redirect_router(state: AppState, tls_port: u16) -> Router {
+    // Behind a port mapping the public HTTPS port is configured; else it is ours.
+    let https_port = match (
+        state.settings.public_scheme.as_str(),
+        state.settings.public_port,
+    ) {
+        ("https", Some(port)) => port,
+        _ => tls_port,
+    };
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(ACME_CHALLENGE_PATH, get(acme_challenge))
+        .fallback(move |request: Request<Body>| async move {
+            let host = strip_port(request_host(&request)).to_owned();
+            let path = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".to_owned());
+            let port = if https_port == 443 {
+                String::new()
+            } else {
+                format!(":{https_port}")
+            };
+            match HeaderValue::from_str(&format!("https://{host}{port}{path}")) {
+                Ok(location) if !host.is_empty() => (
+                    StatusCode::PERMANENT_REDIRECT,
+                    [(header::LOCATION, location)],
+                )
+                    .into_response(),
+                _ => StatusCode::BAD_REQUEST.into_response(),
+            }
+        })
+        .route_layer(middleware::from_fn(tag_route))
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+}
+
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
     let tenant = Router::new()
@@ -87,6 +172,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(ACME_CHALLENGE_PATH, get(acme_challenge))
         .route_layer(middleware::from_fn(tag_route))
         .with_state(state.clone())
         .fallback_service(dispatch)

@@ -1,0 +1,173 @@
+//! The MSP admin's view of custom domains under `/api/v1/domains`: add a host name,
+//! see the exact DNS records to create, the last check's findings in words, the
+//! state (pending, verified, in its grace period, disabled), the certificate's
+//! issuer and expiry and the last ordering error; check again now; remove.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use http::StatusCode;
+use portico_tenants::domains::{self, DomainRecord};
+use portico_tenants::registry;
+use serde::{Deserialize, Serialize};
+
+use crate::domains::dns::challenge_name;
+use crate::http::api::ApiCaller;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// A DNS record the MSP must create.
+#[derive(Debug, Serialize)]
+pub struct ExpectedRecord {
+    /// `CNAME` or `TXT`.
+    pub r#type: &'static str,
+    /// The record's name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// A domain as the admin view shows it.
+#[derive(Debug, Serialize)]
+pub struct DomainView {
+    /// The stored facts.
+    #[serde(flatten)]
+    pub domain: DomainRecord,
+    /// `pending`, `verified`, `grace` or `disabled`.
+    pub status: &'static str,
+    /// The records to create.
+    pub records: Vec<ExpectedRecord>,
+}
+
+fn view(state: &AppState, domain: DomainRecord) -> DomainView {
+    let status = match (domain.state, domain.grace_until) {
+        (registry::DomainState::Verified, Some(_)) => "grace",
+        (registry::DomainState::Verified, None) => "verified",
+        (registry::DomainState::Disabled, _) => "disabled",
+        (registry::DomainState::Pending, _) => "pending",
+    };
+    let records = vec![
+        ExpectedRecord {
+            r#type: "CNAME",
+            name: domain.host.clone(),
+            value: state.domains.edge_host().to_owned(),
+        },
+        ExpectedRecord {
+            r#type: "TXT",
+            name: challenge_name(&domain.host),
+            value: domain.verification_token.clone(),
+        },
+    ];
+    DomainView {
+        domain,
+        status,
+        records,
+    }
+}
+
+/// This tenant's domain `host`, or 404 (another tenant's looks the same as none).
+async fn own_domain(
+    state: &AppState,
+    caller: &ApiCaller,
+    host: &str,
+) -> Result<DomainRecord, ApiError> {
+    match domains::get(&state.store, &host.to_ascii_lowercase()).await? {
+        Some(domain) if domain.tenant_id == caller.route.id => Ok(domain),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+pub(crate) async fn list_domains(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<DomainView>>, ApiError> {
+    caller.scope(&state, "domain", "read").await?;
+    let found = domains::list_for_tenant(&state.store, caller.route.id).await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|domain| view(&state, domain))
+            .collect(),
+    ))
+}
+
+/// Input of `POST /api/v1/domains`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddDomain {
+    host: String,
+}
+
+pub(crate) async fn add_domain(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Json<AddDomain>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.scope(&state, "domain", "create").await?;
+    let Json(input) = body.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    let host = registry::parse_host(&input.host, &state.settings.base_domain)?;
+    registry::add_domain(&state.store, &caller.db, &host, &state.settings.base_domain).await?;
+    portico_tenants::audit::append(
+        &caller.db,
+        portico_tenants::audit::AuditEntry {
+            actor: caller.actor(),
+            action: "domain.added",
+            target: format!("domain:{host}"),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    state.domains.wake();
+    let domain = own_domain(&state, &caller, &host).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, domain))))
+}
+
+pub(crate) async fn show_domain(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(host): Path<String>,
+) -> Result<Json<DomainView>, ApiError> {
+    caller.scope(&state, "domain", "read").await?;
+    let domain = own_domain(&state, &caller, &host).await?;
+    Ok(Json(view(&state, domain)))
+}
+
+pub(crate) async fn check_domain(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(host): Path<String>,
+) -> Result<Json<DomainView>, ApiError> {
+    caller.scope(&state, "domain", "create").await?;
+    let domain = own_domain(&state, &caller, &host).await?;
+    state.domains.check(&domain.host).await?;
+    state.domains.wake();
+    let domain = own_domain(&state, &caller, &host).await?;
+    Ok(Json(view(&state, domain)))
+}
+
+pub(crate) async fn remove_domain(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(host): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.scope(&state, "domain", "delete").await?;
+    let domain = own_domain(&state, &caller, &host).await?;
+    if !domains::remove(&state.store, caller.route.id, &domain.host).await? {
+        return Err(ApiError::NotFound);
+    }
+    portico_tenants::audit::append(
+        &caller.db,
+        portico_tenants::audit::AuditEntry {
+            actor: caller.actor(),
+            action: "domain.removed",
+            target: format!("domain:{}", domain.host),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
