@@ -213,11 +213,16 @@ impl Application {
             None => None,
         };
 
-        let mut subscribers: Vec<Arc<dyn Subscriber>> = vec![Arc::new(InvitationMail {
-            mailer: mailer.clone(),
-            settings: settings.clone(),
-            hosts: hosts.clone(),
-        })];
+        let mut subscribers: Vec<Arc<dyn Subscriber>> = vec![
+            Arc::new(InvitationMail {
+                mailer: mailer.clone(),
+                settings: settings.clone(),
+                hosts: hosts.clone(),
+            }),
+            Arc::new(crate::subscribers::DomainMail {
+                mailer: mailer.clone(),
+            }),
+        ];
         subscribers.extend(extensions.subscribers);
         let worker = Arc::new(Worker::new(
             store.clone(),

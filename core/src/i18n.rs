@@ -154,7 +154,9 @@ mod tests {
                             ("link", "l"),
                             ("minutes", "1"),
                             ("phone", "x"),
-                            ("code", "123456")
+                            ("code", "123456"),
+                            ("host", "help.example.com"),
+                            ("problems", "- none")
                         ]
                     ),
                     *key,

@@ -150,3 +150,74 @@ impl Subscriber for InvitationMail {
         Box::pin(self.send(tenant, event))
     }
 }
+
+/// Tells a tenant's MSP admins when one of its custom domains changes state: verified
+/// (a certificate follows), its DNS records gone (the grace period started, with
+/// what the check found), disabled at the end of the grace period, or recovered.
+pub struct DomainMail {
+    /// Outbound mail.
+    pub mailer: Mailer,
+}
+
+impl DomainMail {
+    async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
+        let (subject_id, body_id) = match event.event_type.as_str() {
+            "domain.verified" => ("domain-verified-subject", "domain-verified-body"),
+            "domain.grace_started" => ("domain-grace-subject", "domain-grace-body"),
+            "domain.disabled" => ("domain-disabled-subject", "domain-disabled-body"),
+            "domain.recovered" => ("domain-recovered-subject", "domain-recovered-body"),
+            _ => return Ok(()),
+        };
+        let host = event.payload["host"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let problems: Vec<String> = event.payload["check"]["problems"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|p| p.as_str().map(|p| format!("- {p}")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let problems = problems.join("\n");
+        let admins = people::list_users(tenant, portico_tenants::policy::Scope::All)
+            .await
+            .map_err(|e| DeliveryError(e.to_string()))?
+            .into_iter()
+            .filter(|u| u.role == portico_tenants::Role::MspAdmin && u.status != "disabled");
+        for admin in admins {
+            let locale = Locale::from_tag(&admin.locale).unwrap_or_default();
+            let args = [("host", host.as_str()), ("problems", problems.as_str())];
+            let email = OutboundEmail {
+                to: admin.email.clone(),
+                subject: locale.text_with(subject_id, &args),
+                text: locale.text_with(body_id, &args),
+                html: None,
+                automatic: true,
+            };
+            match self.mailer.send(&email).await {
+                Ok(()) => {}
+                Err(MailError::Invalid(reason)) => {
+                    tracing::warn!(%host, reason = %reason, "domain notice not sent: invalid message");
+                }
+                Err(MailError::Transport(reason)) => return Err(DeliveryError(reason)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Subscriber for DomainMail {
+    fn name(&self) -> &'static str {
+        "domain-mail"
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        tenant: &'a TenantDb,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.send(tenant, event))
+    }
+}

@@ -87,6 +87,20 @@ fn wildcard_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::Path
     (cert_file, key_file, cert.pem())
 }
 
+/// The first mail in the development sink to `to` containing `marker`.
+async fn mail_to(env: &TestEnv, to: &str, marker: &str) -> String {
+    eventually(Duration::from_secs(10), "a mail", || async {
+        let dir = env.data_dir().join("mail");
+        std::fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
+            let text = std::fs::read_to_string(entry.path()).ok()?;
+            // Undo quoted-printable soft line breaks.
+            let text = text.replace("=\r\n", "").replace("=\n", "");
+            (text.contains(to) && text.contains(marker)).then_some(text)
+        })
+    })
+    .await
+}
+
 /// The platform's base domain in these tests: two labels, since a wildcard
 /// certificate for `*.localhost` (a single label) is refused by certificate checks.
 const BASE: &str = "portico.test";
@@ -196,13 +210,22 @@ async fn custom_domains_are_verified_certified_and_served(#[case] backend: Backe
     settings.tls_key_file = Some(key_file);
     let app = env.spawn_on(listener, settings, Default::default()).await;
     let tls = app.tls_addr.expect("https listener");
-    let api = Api {
-        tls,
-        wildcard_pem: wildcard_pem.clone(),
-    };
     app.create_tenant("acme", "Acme IT").await;
     app.create_tenant("other", "Other MSP").await;
     let admin = app.token("acme", Role::MspAdmin).await;
+    // An MSP admin who is told by e-mail when a domain changes state.
+    portico_tenants::people::create_user(
+        &app.tenant("acme").await,
+        portico_tenants::people::NewUser {
+            email: portico_tenants::ids::EmailAddress::parse("boss@acme.example").expect("email"),
+            display_name: String::new(),
+            role: Role::MspAdmin,
+            invite: false,
+            organization_id: None,
+        },
+    )
+    .await
+    .expect("admin");
     let root = pebble.issuing_root().await;
 
     // The platform's own names use the operator's wildcard certificate.
@@ -217,7 +240,30 @@ async fn custom_domains_are_verified_certified_and_served(#[case] backend: Backe
         .await
         .expect("handshake");
     assert_eq!(alpn.as_deref(), Some(&b"h2"[..]), "ALPN prefers h2");
+    // The operator replaces the wildcard files: served without a restart.
+    let first_wildcard = served_leaf(tls, ACME_HOST, &wildcard_pem)
+        .await
+        .expect("served");
+    std::thread::sleep(Duration::from_millis(1100)); // a newer modification time
+    let (_, _, renewed_wildcard) = wildcard_files(pebble.dir());
+    let renewed = eventually(
+        Duration::from_secs(10),
+        "the new wildcard served",
+        || async {
+            served_leaf(tls, ACME_HOST, &renewed_wildcard)
+                .await
+                .ok()
+                .filter(|leaf| *leaf != first_wildcard)
+        },
+    )
+    .await;
+    assert!(!renewed.is_empty());
+    let wildcard_pem = renewed_wildcard;
 
+    let api = Api {
+        tls,
+        wildcard_pem: wildcard_pem.clone(),
+    };
     // Names under the platform's domain cannot be claimed.
     let refused = api
         .request(reqwest::Method::POST, ACME_HOST, "/api/v1/domains")
@@ -359,6 +405,10 @@ async fn custom_domains_are_verified_certified_and_served(#[case] backend: Backe
         served_leaf(tls, second, &root).await.is_ok(),
         "served during grace"
     );
+    // The MSP admin is told, with what the check found.
+    let notice = mail_to(&env, "boss@acme.example", "grace period").await;
+    assert!(notice.contains("support.customer.example"), "{notice}");
+    assert!(notice.contains("No CNAME record found"), "{notice}");
     eventually(Duration::from_secs(20), "the domain disabled", || async {
         (domain(&api, &admin, second).await["status"] == "disabled").then_some(())
     })
@@ -460,4 +510,94 @@ async fn certificates_renew_without_a_restart_and_reach_a_second_instance() {
     assert!(portal.text().await.expect("body").contains("Acme IT"));
     second.stop().await;
     first.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn failed_orders_back_off_and_the_back_off_survives_a_restart(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let pebble = Pebble::start(PebbleOptions {
+        http_port: port,
+        validity_seconds: None,
+        nonce_reject_percent: 0,
+    })
+    .await;
+    let (cert_file, key_file, wildcard_pem) = wildcard_files(pebble.dir());
+    let mut settings = settings_for(&env, &pebble);
+    settings.tls_cert_file = Some(cert_file);
+    settings.tls_key_file = Some(key_file);
+    settings.acme_retry_seconds = 4;
+    let app = env
+        .spawn_on(listener, settings.clone(), Default::default())
+        .await;
+    app.create_tenant("acme", "Acme IT").await;
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let api = Api {
+        tls: app.tls_addr.expect("tls"),
+        wildcard_pem: wildcard_pem.clone(),
+    };
+    // The CA is sent to an address where nothing answers: its validation fails.
+    pebble.add_a("edge.portico.test", &["127.0.0.2"]).await;
+    let host = "broken.customer.example";
+    add_and_publish(&api, &pebble, &admin, host).await;
+    let failed = eventually(Duration::from_secs(30), "a failed order", || async {
+        let view = domain(&api, &admin, host).await;
+        (view["certificate_failures"].as_i64() == Some(1)).then_some(view)
+    })
+    .await;
+    assert!(failed["certificate"].is_null());
+    let error = failed["certificate_error"]
+        .as_str()
+        .expect("error in words");
+    assert!(error.starts_with("the certificate authority"), "{error}");
+    let next_attempt = failed["certificate_next_attempt_at"]
+        .as_i64()
+        .expect("next attempt");
+    assert!(next_attempt >= failed["checked_at"].as_i64().expect("checked") + 3_000);
+
+    // A restart keeps the back-off: nothing is ordered before it ends.
+    app.stop().await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("rebind the port Pebble validates on");
+    let app = env.spawn_on(listener, settings, Default::default()).await;
+    let api = Api {
+        tls: app.tls_addr.expect("tls"),
+        wildcard_pem,
+    };
+    let after = domain(&api, &admin, host).await;
+    assert_eq!(
+        after["certificate_next_attempt_at"].as_i64(),
+        Some(next_attempt)
+    );
+    assert_eq!(after["certificate_failures"].as_i64(), Some(1));
+    // The CA can reach the platform again: after the back-off, the order succeeds.
+    pebble.clear_a("edge.portico.test").await;
+    let done = certified(&api, &admin, host).await;
+    assert_eq!(done["certificate_failures"].as_i64(), Some(0));
+    assert!(done["certificate"]["issued_at"].as_i64().expect("issued") >= next_attempt);
+    let root = pebble.issuing_root().await;
+    let tls = app.tls_addr.expect("tls");
+    let issued = eventually(Duration::from_secs(10), "served", || async {
+        served_leaf(tls, host, &root).await.ok()
+    })
+    .await;
+    // After a restart the stored certificate is served at once, without a new order.
+    app.stop().await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("rebind");
+    let mut settings = settings_for(&env, &pebble);
+    settings.tls_cert_file = Some(pebble.dir().join("wildcard.pem"));
+    settings.tls_key_file = Some(pebble.dir().join("wildcard.key"));
+    let app = env.spawn_on(listener, settings, Default::default()).await;
+    let served = served_leaf(app.tls_addr.expect("tls"), host, &root).await;
+    assert_eq!(served.as_ref().ok(), Some(&issued), "{served:?}");
+    app.stop().await;
 }

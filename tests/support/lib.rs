@@ -952,6 +952,24 @@ impl Pebble {
         .await;
     }
 
+    /// Answers A queries for `host` with `addresses` instead of the default.
+    pub async fn add_a(&self, host: &str, addresses: &[&str]) {
+        self.challtestsrv(
+            "/add-a",
+            serde_json::json!({ "host": format!("{host}."), "addresses": addresses }),
+        )
+        .await;
+    }
+
+    /// Back to the default address for `host`.
+    pub async fn clear_a(&self, host: &str) {
+        self.challtestsrv(
+            "/clear-a",
+            serde_json::json!({ "host": format!("{host}.") }),
+        )
+        .await;
+    }
+
     /// Where Pebble keeps its files.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()

@@ -106,3 +106,27 @@ operator-tenant-status = Status
 operator-status-active = Aktiv
 operator-status-suspended = Gesperrt
 operator-status-other = Wird eingerichtet
+domain-verified-subject = { $host } ist verifiziert
+domain-verified-body = Hallo,
+
+    die DNS-Einträge von { $host } sind vorhanden: Die Domain ist verifiziert und liefert jetzt Ihr Portal aus. Ihr TLS-Zertifikat wird automatisch ausgestellt und erneuert.
+domain-grace-subject = Handlungsbedarf: Die DNS-Einträge von { $host } fehlen
+domain-grace-body = Hallo,
+
+    bei der letzten Prüfung von { $host } wurde ein Problem gefunden:
+
+    { $problems }
+
+    Die Domain funktioniert vorerst weiter. Werden die Einträge nicht wiederhergestellt, wird sie am Ende der Karenzzeit deaktiviert: Sie liefert Ihr Portal dann nicht mehr aus, und ihr Zertifikat wird nicht mehr erneuert.
+domain-disabled-subject = { $host } wurde deaktiviert
+domain-disabled-body = Hallo,
+
+    die DNS-Einträge von { $host } fehlten während der gesamten Karenzzeit, daher wurde die Domain deaktiviert: Sie liefert Ihr Portal nicht mehr aus.
+
+    { $problems }
+
+    Stellen Sie die Einträge wieder her, dann wird die Domain bei der nächsten Prüfung erneut verifiziert.
+domain-recovered-subject = Die DNS-Einträge von { $host } sind wieder da
+domain-recovered-body = Hallo,
+
+    die DNS-Einträge von { $host } sind wieder vorhanden: Es ist nichts weiter zu tun.

@@ -106,3 +106,27 @@ operator-tenant-status = Status
 operator-status-active = Active
 operator-status-suspended = Suspended
 operator-status-other = Being prepared
+domain-verified-subject = { $host } is verified
+domain-verified-body = Hello,
+
+    the DNS records of { $host } are in place: the domain is verified and now serves your portal. Its TLS certificate is being issued and renewed automatically.
+domain-grace-subject = Action needed: the DNS records of { $host } are missing
+domain-grace-body = Hello,
+
+    the last check of { $host } found a problem:
+
+    { $problems }
+
+    The domain keeps working for now. If the records are not restored, it will be disabled at the end of the grace period: it then no longer serves your portal and its certificate is no longer renewed.
+domain-disabled-subject = { $host } has been disabled
+domain-disabled-body = Hello,
+
+    the DNS records of { $host } stayed missing through the grace period, so the domain has been disabled: it no longer serves your portal.
+
+    { $problems }
+
+    Restore the records and the domain is verified again at the next check.
+domain-recovered-subject = The DNS records of { $host } are back
+domain-recovered-body = Hello,
+
+    the DNS records of { $host } are in place again: nothing more is needed.

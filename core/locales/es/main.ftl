@@ -106,3 +106,27 @@ operator-tenant-status = Estado
 operator-status-active = Activo
 operator-status-suspended = Suspendido
 operator-status-other = En preparación
+domain-verified-subject = { $host } está verificado
+domain-verified-body = Hola:
+
+    los registros DNS de { $host } están configurados: el dominio está verificado y ya sirve su portal. Su certificado TLS se emite y se renueva automáticamente.
+domain-grace-subject = Acción necesaria: faltan los registros DNS de { $host }
+domain-grace-body = Hola:
+
+    la última comprobación de { $host } encontró un problema:
+
+    { $problems }
+
+    El dominio sigue funcionando por ahora. Si no se restablecen los registros, se desactivará al final del periodo de gracia: dejará de servir su portal y su certificado dejará de renovarse.
+domain-disabled-subject = { $host } se ha desactivado
+domain-disabled-body = Hola:
+
+    los registros DNS de { $host } siguieron faltando durante todo el periodo de gracia, por lo que el dominio se ha desactivado: ya no sirve su portal.
+
+    { $problems }
+
+    Restablezca los registros y el dominio se verificará de nuevo en la próxima comprobación.
+domain-recovered-subject = Los registros DNS de { $host } han vuelto
+domain-recovered-body = Hola:
+
+    los registros DNS de { $host } vuelven a estar configurados: no hace falta nada más.

@@ -106,3 +106,27 @@ operator-tenant-status = État
 operator-status-active = Actif
 operator-status-suspended = Suspendu
 operator-status-other = En préparation
+domain-verified-subject = { $host } est vérifié
+domain-verified-body = Bonjour,
+
+    les enregistrements DNS de { $host } sont en place : le domaine est vérifié et sert désormais votre portail. Son certificat TLS est émis et renouvelé automatiquement.
+domain-grace-subject = Action requise : les enregistrements DNS de { $host } sont absents
+domain-grace-body = Bonjour,
+
+    la dernière vérification de { $host } a trouvé un problème :
+
+    { $problems }
+
+    Le domaine fonctionne encore pour le moment. Si les enregistrements ne sont pas rétablis, il sera désactivé à la fin du délai de grâce : il ne servira plus votre portail et son certificat ne sera plus renouvelé.
+domain-disabled-subject = { $host } a été désactivé
+domain-disabled-body = Bonjour,
+
+    les enregistrements DNS de { $host } sont restés absents pendant tout le délai de grâce : le domaine a été désactivé et ne sert plus votre portail.
+
+    { $problems }
+
+    Rétablissez les enregistrements et le domaine sera de nouveau vérifié lors de la prochaine vérification.
+domain-recovered-subject = Les enregistrements DNS de { $host } sont de retour
+domain-recovered-body = Bonjour,
+
+    les enregistrements DNS de { $host } sont de nouveau en place : rien d’autre n’est nécessaire.

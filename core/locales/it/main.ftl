@@ -106,3 +106,27 @@ operator-tenant-status = Stato
 operator-status-active = Attivo
 operator-status-suspended = Sospeso
 operator-status-other = In preparazione
+domain-verified-subject = { $host } è verificato
+domain-verified-body = Salve,
+
+    i record DNS di { $host } sono presenti: il dominio è verificato e ora serve il vostro portale. Il suo certificato TLS viene emesso e rinnovato automaticamente.
+domain-grace-subject = Intervento necessario: mancano i record DNS di { $host }
+domain-grace-body = Salve,
+
+    l’ultimo controllo di { $host } ha trovato un problema:
+
+    { $problems }
+
+    Per ora il dominio continua a funzionare. Se i record non vengono ripristinati, sarà disattivato alla fine del periodo di tolleranza: non servirà più il vostro portale e il suo certificato non sarà più rinnovato.
+domain-disabled-subject = { $host } è stato disattivato
+domain-disabled-body = Salve,
+
+    i record DNS di { $host } sono rimasti assenti per tutto il periodo di tolleranza, quindi il dominio è stato disattivato: non serve più il vostro portale.
+
+    { $problems }
+
+    Ripristinate i record e il dominio sarà di nuovo verificato al prossimo controllo.
+domain-recovered-subject = I record DNS di { $host } sono tornati
+domain-recovered-body = Salve,
+
+    i record DNS di { $host } sono di nuovo presenti: non serve altro.
