@@ -558,3 +558,16 @@ pub async fn release_lease(store: &Store, name: &str, owner: &str) -> Result<(),
         .await?;
     Ok(())
 }
+
+/// Removes domains added more than `older_than_ms` ago and never verified, so a
+/// host name nobody proves control of cannot be held back from its real owner.
+/// Returns the removed host names.
+pub async fn expire_pending(store: &Store, older_than_ms: i64) -> Result<Vec<String>, StoreError> {
+    let hosts: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM domains WHERE state = 'pending' AND verified_at IS NULL AND created_at < $1 RETURNING host",
+    )
+    .bind(now_ms() - older_than_ms)
+    .fetch_all(store.platform())
+    .await?;
+    Ok(hosts)
+}

@@ -601,3 +601,46 @@ async fn failed_orders_back_off_and_the_back_off_survives_a_restart(#[case] back
     assert_eq!(served.as_ref().ok(), Some(&issued), "{served:?}");
     app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_domain_nobody_verifies_within_a_week_frees_its_name(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("squatter", "Squatter").await;
+    let db = app.tenant("squatter").await;
+    let store = app.store();
+    for host in ["held.customer.example", "proven.customer.example"] {
+        portico_tenants::registry::add_domain(store, &db, host, "localhost")
+            .await
+            .expect("added");
+    }
+    portico_tenants::registry::set_domain_state(
+        store,
+        "proven.customer.example",
+        portico_tenants::registry::DomainState::Verified,
+    )
+    .await
+    .expect("verified");
+    let week = 7 * 24 * 3600 * 1000;
+    assert!(
+        portico_tenants::domains::expire_pending(store, week)
+            .await
+            .expect("expire")
+            .is_empty()
+    );
+    // With a cut-off after both were added: only the one never verified goes.
+    let removed = portico_tenants::domains::expire_pending(store, -60_000)
+        .await
+        .expect("expire");
+    assert_eq!(removed, vec!["held.customer.example".to_owned()]);
+    assert!(
+        portico_tenants::domains::get(store, "proven.customer.example")
+            .await
+            .expect("get")
+            .is_some()
+    );
+    app.stop().await;
+}

@@ -33,6 +33,8 @@ use crate::state::AppState;
 const LEASE: &str = "domain-sweeper";
 /// How long a lease lasts without renewal.
 const LEASE_MS: i64 = 120_000;
+/// A domain nobody verifies within this time is removed, freeing its name.
+const PENDING_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 /// The longest one order may take.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(100);
 
@@ -163,6 +165,9 @@ impl DomainService {
     ) -> Result<(), portico_tenants::StoreError> {
         if !self.hold_lease().await? {
             return Ok(());
+        }
+        for host in domains::expire_pending(&self.store, PENDING_LIFETIME_MS).await? {
+            tracing::info!(%host, "a custom domain never verified within a week was removed");
         }
         for host in domains::due_for_check(&self.store, self.check_ms, self.recheck_ms, 100).await?
         {
