@@ -25,6 +25,7 @@ pub mod routing;
 pub mod sections;
 pub mod sso;
 pub mod store;
+pub mod tickets;
 pub mod tokens;
 pub mod work;
 

@@ -15,3 +15,4 @@ mod permissions;
 mod routing;
 mod sso;
 mod stepup;
+mod tickets;

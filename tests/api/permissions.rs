@@ -428,6 +428,32 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         403,
         None,
     ),
+    // Tickets: staff see all, main contacts their organization's, contacts their own
+    // (these service accounts are no person, so nothing); staff open them for anyone.
+    (Role::MspAdmin, "GET", "/api/v1/tickets", 200, None),
+    (Role::Technician, "GET", "/api/v1/tickets", 200, None),
+    (Role::MainContact, "GET", "/api/v1/tickets", 200, None),
+    (Role::Contact, "GET", "/api/v1/tickets", 200, None),
+    (Role::MspAdmin, "GET", "/api/v1/tickets/{ticket}", 200, None),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/tickets/{ticket}",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/tickets/{ticket}",
+        404,
+        None,
+    ),
+    (Role::Contact, "GET", "/api/v1/tickets/{ticket}", 404, None),
+    (Role::MspAdmin, "POST", "/api/v1/tickets", 201, None),
+    (Role::Technician, "POST", "/api/v1/tickets", 201, None),
+    (Role::MainContact, "POST", "/api/v1/tickets", 422, None),
+    (Role::Contact, "POST", "/api/v1/tickets", 422, None),
     // Custom domains: the MSP admin's alone.
     (Role::MspAdmin, "GET", "/api/v1/domains", 200, Some(1)),
     (Role::Technician, "GET", "/api/v1/domains", 403, None),
@@ -555,6 +581,23 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
     portico_tenants::registry::add_domain(app.store(), &db, "help.customer.example", "localhost")
         .await
         .expect("domain");
+    let ticket = portico_tenants::tickets::create_ticket(
+        &db,
+        portico_tenants::tickets::NewTicket {
+            subject: "Printer jammed".to_owned(),
+            description: String::new(),
+            priority: portico_tenants::tickets::Priority::Medium,
+            requester_id: ids[0],
+            organization_id: None,
+            source: portico_tenants::tickets::Source::Portal,
+            language: "en".to_owned(),
+        },
+        None,
+    )
+    .await
+    .expect("ticket")
+    .ticket
+    .number;
     // Every API route the router declares has its rows, for every role.
     let normalize = |path: &str| {
         path.replace("{id0}", "{id}")
@@ -562,6 +605,7 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             .replace("{id2}", "{id}")
             .replace("{req1}", "{id}")
             .replace("{req2}", "{id}")
+            .replace("{ticket}", "{number}")
             .replace(
                 "/settings/contacts-second-factor-optional",
                 "/settings/{key}",
@@ -602,7 +646,8 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             .replace("{id2}", &ids[2].to_string())
             .replace("{req1}", &requests[0].to_string())
             .replace("{req2}", &requests[1].to_string())
-            .replace("{host}", "help.customer.example");
+            .replace("{host}", "help.customer.example")
+            .replace("{ticket}", &ticket.to_string());
         let mut request = app
             .request(
                 Method::from_bytes(method.as_bytes()).expect("method"),
@@ -626,6 +671,8 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             request = request.json(&serde_json::json!({ "enabled": true }));
         } else if *method == "POST" && *path == "/api/v1/organizations" {
             request = request.json(&serde_json::json!({ "name": format!("Org {n}"), "domains": [format!("org{n}.example")] }));
+        } else if *method == "POST" && *path == "/api/v1/tickets" {
+            request = request.json(&serde_json::json!({ "subject": format!("Printer {n}"), "requester_email": format!("requester{n}@acme.example") }));
         } else if *method == "POST" && *path == "/api/v1/domains" {
             request =
                 request.json(&serde_json::json!({ "host": format!("help{n}.customer.example") }));

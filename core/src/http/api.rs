@@ -68,7 +68,11 @@ api_routes! {
     "/api/v1/domains" => [get list_domains, post add_domain];
     "/api/v1/domains/{host}" => [get show_domain, delete remove_domain];
     "/api/v1/domains/{host}/check" => [post check_domain];
+    "/api/v1/tickets" => [get list_tickets, post create_ticket];
+    "/api/v1/tickets/{number}" => [get show_ticket];
 }
+
+use crate::http::tickets_api::{create_ticket, list_tickets, show_ticket};
 
 use crate::http::domains_api::{
     add_domain, check_domain, list_domains, remove_domain, show_domain,

@@ -11,6 +11,7 @@ pub mod domains_api;
 pub mod error;
 pub mod health;
 pub mod pages;
+pub mod tickets_api;
 
 use std::convert::Infallible;
 use std::sync::Arc;
