@@ -18,10 +18,10 @@
 //! - a memoized decision, the steady state: random warm tenant, random person,
 //!   random object/action.
 //!
-//! Decisions are memoized per subject and per set of roles: on a built enforcer
-//! only the first decision of each (role, object/action) asks Casbin (up to three
-//! `enforce()` calls, widest scope first); the rest of the not-yet-memoized phase
-//! reuses it. Only a subject the enforcer holds no role for consults the stored
+//! Decisions are memoized per subject and per set of roles, the latter shared by
+//! every tenant with the same role permissions: only the first decision of each
+//! (role, object/action) in the process asks Casbin (up to three `enforce()` calls,
+//! widest scope first); the rest of the not-yet-memoized phase reuses it. Only a subject the enforcer holds no role for consults the stored
 //! policy version (none does here). Granted and denied decisions are reported apart.
 
 use std::collections::HashMap;

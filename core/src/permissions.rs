@@ -5,7 +5,9 @@
 //! policy version moves (any instance's change reaches all within a second, through
 //! the routing index). A decision yields a [`ScopeKind`] — all, organization or
 //! own — which the caller turns into a data-layer [`Scope`]; decisions are memoized
-//! per enforcer so a list never asks the enforcer per row.
+//! per subject, and per set of roles across every tenant with the same rules, so a
+//! list never asks the enforcer per row and Casbin is asked once per role and
+//! object/action in the process.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -237,11 +239,16 @@ struct TenantPolicy {
     /// Decisions per subject: the steady state of a request.
     decisions: Mutex<HashMap<DecisionKey, Option<ScopeKind>>>,
     /// Decisions per set of roles (joined with `,`), shared by every subject holding
-    /// exactly those roles. Valid because the model's role links are one level deep
-    /// and every `p` rule names a role (checked when the enforcer is built), so
-    /// Casbin's answer depends on the subject only through its roles.
-    by_roles: Option<Mutex<HashMap<DecisionKey, Option<ScopeKind>>>>,
+    /// exactly those roles — in every tenant whose enforcer has the same rules. Valid
+    /// because the model's role links are one level deep (`g` lines map people and
+    /// tokens to roles, never roles to roles) and every `p` rule names a role and
+    /// the wildcard domain (checked when the enforcer is built), so Casbin's answer
+    /// depends on the subject only through its roles and not on the tenant.
+    by_roles: Option<Arc<RoleMemo>>,
 }
+
+/// Decisions by (roles, object, action).
+type RoleMemo = Mutex<HashMap<DecisionKey, Option<ScopeKind>>>;
 
 /// Cached enforcers are rebuilt at least this often even without a version change:
 /// a safety net should a change notification be lost.
@@ -250,6 +257,8 @@ const MAX_ENFORCER_AGE: Duration = Duration::from_secs(300);
 /// The permission service of one application.
 pub struct Permissions {
     cache: Mutex<LruCache<TenantId, Arc<TenantPolicy>>>,
+    /// Role decisions shared across tenants, by a hash of the rule set they hold for.
+    role_memos: Mutex<HashMap<u64, Arc<RoleMemo>>>,
 }
 
 impl std::fmt::Debug for Permissions {
@@ -265,6 +274,7 @@ impl Permissions {
             cache: Mutex::new(LruCache::new(
                 NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN),
             )),
+            role_memos: Mutex::new(HashMap::new()),
         }
     }
 
@@ -289,16 +299,31 @@ impl Permissions {
         }
         let model = DefaultModel::from_str(MODEL).await?;
         let enforcer = Enforcer::new(model, StoreAdapter::new(store.clone(), db.clone())).await?;
-        let rules_name_roles = enforcer.get_policy().iter().all(|rule| {
+        let mut rules = enforcer.get_policy();
+        let shareable = rules.iter().all(|rule| {
             rule.first()
                 .is_some_and(|subject| portico_tenants::Role::parse(subject).is_ok())
+                && rule.get(1).is_some_and(|domain| domain == "*")
         });
+        let by_roles = if shareable {
+            use std::hash::{Hash, Hasher};
+            rules.sort();
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            rules.hash(&mut hasher);
+            let key = hasher.finish();
+            self.role_memos
+                .lock()
+                .ok()
+                .map(|mut memos| memos.entry(key).or_default().clone())
+        } else {
+            None
+        };
         let policy = Arc::new(TenantPolicy {
             version,
             built: Instant::now(),
             enforcer,
             decisions: Mutex::new(HashMap::new()),
-            by_roles: rules_name_roles.then(|| Mutex::new(HashMap::new())),
+            by_roles,
         });
         if let Ok(mut cache) = self.cache.lock() {
             cache.put(route.id, policy.clone());
