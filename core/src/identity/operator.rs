@@ -6,7 +6,6 @@
 //! CSRF, cookie, rate-limit and audit rules as the tenant portal.
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, State};
@@ -23,6 +22,9 @@ use portico_tenants::registry;
 use portico_tenants::tokens::hash_token;
 use serde::Deserialize;
 
+use super::pages::{
+    check_login_csrf, client, form, login_csrf, too_many, unix_seconds, with_csrf_cookie,
+};
 use super::session;
 use super::totp;
 use crate::http::error::ApiError;
@@ -50,26 +52,6 @@ struct Current {
     operator: Operator,
 }
 
-fn form<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
-    input
-        .map(|Form(value)| value)
-        .map_err(|rejection| ApiError::Invalid {
-            field: "form".to_owned(),
-            reason: rejection.body_text(),
-        })
-}
-
-fn client(connect: &ConnectInfo<SocketAddr>, headers: &HeaderMap) -> (String, String) {
-    let agent: String = headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
-    (connect.0.ip().to_string(), agent)
-}
-
 fn actor(id: i64) -> String {
     format!("operator:{id}")
 }
@@ -78,60 +60,8 @@ fn totp_context(id: i64) -> String {
     format!("platform:operator:{id}:totp")
 }
 
-fn unix_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ApiError {
     ApiError::Internal(anyhow::Error::new(error))
-}
-
-/// The pre-session CSRF token: the cookie's, or a new one to set.
-fn login_csrf(state: &AppState, headers: &HeaderMap) -> (String, bool) {
-    match session::read_cookie(headers, session::csrf_cookie_name(&state.settings)) {
-        Some(token) if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            (token, false)
-        }
-        _ => (session::new_csrf_token(), true),
-    }
-}
-
-fn with_csrf_cookie(
-    state: &AppState,
-    mut response: Response,
-    token: &str,
-    fresh: bool,
-) -> Response {
-    if fresh {
-        session::append_cookie(
-            response.headers_mut(),
-            session::set_cookie(
-                &state.settings,
-                session::csrf_cookie_name(&state.settings),
-                token,
-                None,
-            ),
-        );
-    }
-    response
-}
-
-fn check_login_csrf(
-    state: &AppState,
-    headers: &HeaderMap,
-    submitted: &str,
-) -> Result<(), ApiError> {
-    session::check_origin(&state.settings, headers)?;
-    let expected = session::read_cookie(headers, session::csrf_cookie_name(&state.settings))
-        .unwrap_or_default();
-    if session::tokens_match(&expected, submitted) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden)
-    }
 }
 
 fn check_session_csrf(
@@ -248,27 +178,6 @@ async fn advance(
     }
     session_cookie(state, &mut response, &id);
     Ok(response)
-}
-
-/// The 429 page, with `Retry-After`.
-fn too_many(state: &AppState, locale: Locale, seconds: u64) -> Response {
-    let minutes = seconds.div_ceil(60).max(1).to_string();
-    let mut response = render(
-        state,
-        StatusCode::TOO_MANY_REQUESTS,
-        "message.html",
-        context! {
-            lang => locale.tag(),
-            title => locale.text("rate-limited-title"),
-            body => locale.text_with("rate-limited-body", &[("minutes", minutes.as_str())]),
-        },
-    );
-    if let Ok(value) = http::HeaderValue::from_str(&seconds.to_string()) {
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, value);
-    }
-    response
 }
 
 /// The per-address ceiling of `purpose` on the operator host.

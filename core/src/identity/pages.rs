@@ -47,7 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/sessions/end", post(end_session))
 }
 
-fn form<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
+pub(crate) fn form<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
     input
         .map(|Form(value)| value)
         .map_err(|rejection| ApiError::Invalid {
@@ -56,7 +56,7 @@ fn form<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
         })
 }
 
-fn client(connect: &ConnectInfo<SocketAddr>, headers: &HeaderMap) -> (String, String) {
+pub(crate) fn client(connect: &ConnectInfo<SocketAddr>, headers: &HeaderMap) -> (String, String) {
     let agent: String = headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -68,7 +68,7 @@ fn client(connect: &ConnectInfo<SocketAddr>, headers: &HeaderMap) -> (String, St
 }
 
 /// The pre-session CSRF token: the cookie's, or a new one to set.
-fn login_csrf(state: &AppState, headers: &HeaderMap) -> (String, bool) {
+pub(crate) fn login_csrf(state: &AppState, headers: &HeaderMap) -> (String, bool) {
     match session::read_cookie(headers, session::csrf_cookie_name(&state.settings)) {
         Some(token) if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) => {
             (token, false)
@@ -77,7 +77,7 @@ fn login_csrf(state: &AppState, headers: &HeaderMap) -> (String, bool) {
     }
 }
 
-fn with_csrf_cookie(
+pub(crate) fn with_csrf_cookie(
     state: &AppState,
     mut response: Response,
     token: &str,
@@ -97,7 +97,7 @@ fn with_csrf_cookie(
     response
 }
 
-fn check_login_csrf(
+pub(crate) fn check_login_csrf(
     state: &AppState,
     headers: &HeaderMap,
     submitted: &str,
@@ -225,7 +225,7 @@ pub(crate) async fn advance_session(
 }
 
 /// The 429 page, with `Retry-After`.
-fn too_many(state: &AppState, locale: Locale, seconds: u64) -> Response {
+pub(crate) fn too_many(state: &AppState, locale: Locale, seconds: u64) -> Response {
     let minutes = seconds.div_ceil(60).max(1).to_string();
     let mut response = render(
         state,
@@ -270,7 +270,7 @@ fn actor(user_id: i64) -> String {
     format!("user:{user_id}")
 }
 
-fn unix_seconds() -> u64 {
+pub(crate) fn unix_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
