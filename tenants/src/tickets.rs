@@ -551,3 +551,75 @@ pub async fn status_counts(db: &TenantDb, scope: Scope) -> Result<Vec<(String, i
         })
         .collect())
 }
+
+/// Moves a ticket (within `scope`) to status `key` (a built-in or MSP-defined one):
+/// its class, the counts of its scopes, `resolved_at` / `closed_at` and the
+/// `ticket.status_changed` event change in one transaction. Returns the ticket.
+pub async fn change_status(
+    db: &TenantDb,
+    number: i64,
+    key: &str,
+    actor: &str,
+    scope: Scope,
+) -> Result<Ticket, StoreError> {
+    let current = get_ticket(db, number, scope).await?;
+    let mut tx = db.begin().await?;
+    let target: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, class FROM ticket_statuses WHERE key = $1")
+            .bind(key)
+            .fetch_optional(tx.conn())
+            .await?;
+    let Some((status_id, class)) = target else {
+        tx.rollback().await?;
+        return Err(StoreError::Invalid {
+            field: "status",
+            reason: "is not a status of this service desk".to_owned(),
+        });
+    };
+    let now = now_ms();
+    // Conditional on the class read above, so a concurrent change cannot make the
+    // counts drift: the loser sees no row and retries from the new state.
+    let moved: Option<(i64, Option<i64>, String)> = sqlx::query_as(
+        "UPDATE tickets SET status_id = $2, status_class = $3, updated_at = $4, \
+         resolved_at = CASE WHEN $3 = 'resolved' THEN $4 WHEN $3 IN ('new', 'open', 'waiting', 'paused') THEN NULL ELSE resolved_at END, \
+         closed_at = CASE WHEN $3 = 'closed' THEN $4 WHEN $3 <> 'closed' THEN NULL ELSE closed_at END \
+         WHERE id = $1 AND status_class = $5 RETURNING requester_id, organization_id, status_class",
+    )
+    .bind(current.id)
+    .bind(status_id)
+    .bind(&class)
+    .bind(now)
+    .bind(&current.status_class)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some((requester_id, organization_id, _)) = moved else {
+        tx.rollback().await?;
+        return Err(StoreError::Conflict("ticket changed meanwhile"));
+    };
+    if class != current.status_class {
+        count(
+            &mut tx,
+            requester_id,
+            organization_id,
+            &current.status_class,
+            -1,
+        )
+        .await?;
+        count(&mut tx, requester_id, organization_id, &class, 1).await?;
+    }
+    tx.emit(NewEvent {
+        aggregate_type: "ticket",
+        aggregate_id: number.to_string(),
+        event_type: "ticket.status_changed",
+        payload: serde_json::json!({
+            "number": number,
+            "from": current.status,
+            "to": key,
+            "class": class,
+            "actor": actor,
+        }),
+    })
+    .await?;
+    tx.commit().await?;
+    get_ticket(db, number, Scope::All).await
+}

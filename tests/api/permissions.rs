@@ -454,6 +454,34 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     (Role::Technician, "POST", "/api/v1/tickets", 201, None),
     (Role::MainContact, "POST", "/api/v1/tickets", 422, None),
     (Role::Contact, "POST", "/api/v1/tickets", 422, None),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/tickets/{ticket}/status",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/tickets/{ticket}/status",
+        403,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/tickets/{ticket}/status",
+        200,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/tickets/{ticket}/status",
+        200,
+        None,
+    ),
     // Custom domains: the MSP admin's alone.
     (Role::MspAdmin, "GET", "/api/v1/domains", 200, Some(1)),
     (Role::Technician, "GET", "/api/v1/domains", 403, None),
@@ -671,6 +699,8 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             request = request.json(&serde_json::json!({ "enabled": true }));
         } else if *method == "POST" && *path == "/api/v1/organizations" {
             request = request.json(&serde_json::json!({ "name": format!("Org {n}"), "domains": [format!("org{n}.example")] }));
+        } else if path.ends_with("/status") {
+            request = request.json(&serde_json::json!({ "status": "open" }));
         } else if *method == "POST" && *path == "/api/v1/tickets" {
             request = request.json(&serde_json::json!({ "subject": format!("Printer {n}"), "requester_email": format!("requester{n}@acme.example") }));
         } else if *method == "POST" && *path == "/api/v1/domains" {

@@ -261,6 +261,64 @@ async fn tickets_are_numbered_scoped_counted_and_created_once(#[case] backend: B
         .expect("sent");
     assert_eq!(bad_cursor.status(), 422);
 
+    // Status changes move the counts with them, in every scope.
+    let move_to = |number: i64, status: &str| {
+        app.request(
+            Method::POST,
+            host,
+            &format!("/api/v1/tickets/{number}/status"),
+        )
+        .bearer_auth(staff.clone())
+        .json(&json!({ "status": status }))
+        .send()
+    };
+    let opened: serde_json::Value = move_to(1000, "open")
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(opened["status"], "open");
+    assert_eq!(move_to(1002, "resolved").await.expect("sent").status(), 200);
+    assert_eq!(move_to(1002, "closed").await.expect("sent").status(), 200);
+    assert_eq!(
+        move_to(1002, "closed").await.expect("sent").status(),
+        200,
+        "no change, no drift"
+    );
+    assert_eq!(move_to(1001, "nonsense").await.expect("sent").status(), 422);
+    assert_eq!(move_to(4242, "open").await.expect("sent").status(), 404);
+    let counts = list(&app, host, &staff, "").await["counts"].clone();
+    assert_eq!(
+        (
+            counts["new"].as_i64(),
+            counts["open"].as_i64(),
+            counts["resolved"].as_i64(),
+            counts["closed"].as_i64(),
+            counts["all"].as_i64()
+        ),
+        (Some(3), Some(1), Some(0), Some(1), Some(5))
+    );
+    let mine = list(&app, host, &worker, "").await;
+    assert_eq!(mine["counts"]["open"], 1);
+    assert_eq!(
+        numbers(&list(&app, host, &worker, "?status=open").await),
+        vec![1000]
+    );
+    assert_eq!(list(&app, host, &other, "").await["counts"]["closed"], 1);
+    let refused = app
+        .request(Method::POST, host, "/api/v1/tickets/1002/status")
+        .bearer_auth(&other)
+        .json(&json!({ "status": "open" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        refused.status(),
+        403,
+        "contacts do not move tickets through the API"
+    );
+
     // Every creation is an event in the tenant's outbox (subscribers follow).
     let mut tx = db.read().await.expect("read");
     let created: i64 = sqlx::query_scalar(

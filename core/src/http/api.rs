@@ -70,9 +70,10 @@ api_routes! {
     "/api/v1/domains/{host}/check" => [post check_domain];
     "/api/v1/tickets" => [get list_tickets, post create_ticket];
     "/api/v1/tickets/{number}" => [get show_ticket];
+    "/api/v1/tickets/{number}/status" => [post change_status];
 }
 
-use crate::http::tickets_api::{create_ticket, list_tickets, show_ticket};
+use crate::http::tickets_api::{change_status, create_ticket, list_tickets, show_ticket};
 
 use crate::http::domains_api::{
     add_domain, check_domain, list_domains, remove_domain, show_domain,

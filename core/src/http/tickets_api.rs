@@ -204,3 +204,30 @@ pub(crate) async fn show_ticket(
         .map_err(|_| ApiError::NotFound)?;
     Ok(Json(tickets::get_ticket(&caller.db, number, scope).await?))
 }
+
+/// Input of `POST /api/v1/tickets/{number}/status`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChangeStatus {
+    status: String,
+}
+
+pub(crate) async fn change_status(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(number): Path<String>,
+    body: Result<Json<ChangeStatus>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    let scope = caller.scope(&state, "ticket", "update").await?;
+    let Json(input) = body.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    let number: i64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::NotFound)?;
+    Ok(Json(
+        tickets::change_status(&caller.db, number, &input.status, &caller.actor(), scope).await?,
+    ))
+}
