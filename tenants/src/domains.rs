@@ -398,12 +398,25 @@ pub struct StoredCertificate {
     pub key_sealed: String,
     /// Valid until, Unix milliseconds.
     pub not_after: i64,
+    /// When it was stored: a new certificate for the host has a later time.
+    pub issued_at: i64,
+}
+
+/// Which certificates are served, as (host, issued_at): cheap to compare with what
+/// an instance has loaded before reading and parsing any of them.
+pub async fn served_certificate_versions(store: &Store) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT c.host, c.issued_at FROM certificates c JOIN domains d ON d.host = c.host \
+         WHERE d.state = 'verified' ORDER BY c.host",
+    )
+    .fetch_all(store.platform())
+    .await?)
 }
 
 /// Every certificate of a verified domain (what the TLS listener serves).
 pub async fn served_certificates(store: &Store) -> Result<Vec<StoredCertificate>, StoreError> {
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT c.host, c.chain_pem, c.key_sealed, c.not_after FROM certificates c \
+    let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT c.host, c.chain_pem, c.key_sealed, c.not_after, c.issued_at FROM certificates c \
          JOIN domains d ON d.host = c.host WHERE d.state = 'verified'",
     )
     .fetch_all(store.platform())
@@ -411,11 +424,12 @@ pub async fn served_certificates(store: &Store) -> Result<Vec<StoredCertificate>
     Ok(rows
         .into_iter()
         .map(
-            |(host, chain_pem, key_sealed, not_after)| StoredCertificate {
+            |(host, chain_pem, key_sealed, not_after, issued_at)| StoredCertificate {
                 host,
                 chain_pem,
                 key_sealed,
                 not_after,
+                issued_at,
             },
         )
         .collect())

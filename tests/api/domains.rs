@@ -246,7 +246,7 @@ async fn custom_domains_are_verified_certified_and_served(#[case] backend: Backe
         .expect("served");
     std::thread::sleep(Duration::from_millis(1100)); // a newer modification time
     let (_, _, renewed_wildcard) = wildcard_files(pebble.dir());
-    let renewed = eventually(
+    eventually(
         Duration::from_secs(10),
         "the new wildcard served",
         || async {
@@ -257,7 +257,6 @@ async fn custom_domains_are_verified_certified_and_served(#[case] backend: Backe
         },
     )
     .await;
-    assert!(!renewed.is_empty());
     let wildcard_pem = renewed_wildcard;
 
     let api = Api {

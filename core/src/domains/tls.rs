@@ -71,6 +71,8 @@ fn modified(path: &Path) -> Option<SystemTime> {
 pub struct CertStore {
     base_domain: String,
     by_host: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
+    /// What `by_host` was loaded from: (host, issued_at), sorted.
+    versions: tokio::sync::Mutex<Vec<(String, i64)>>,
     wildcard: ArcSwap<Option<Arc<CertifiedKey>>>,
     files: std::sync::Mutex<Option<WildcardFiles>>,
     loaded_epoch: std::sync::atomic::AtomicI64,
@@ -91,6 +93,7 @@ impl CertStore {
         CertStore {
             base_domain: base_domain.to_ascii_lowercase(),
             by_host: ArcSwap::from_pointee(HashMap::new()),
+            versions: tokio::sync::Mutex::new(Vec::new()),
             wildcard: ArcSwap::from_pointee(None),
             files: std::sync::Mutex::new(wildcard.map(|(cert, key)| WildcardFiles {
                 cert,
@@ -163,8 +166,11 @@ impl CertStore {
         Ok(())
     }
 
-    /// Reloads the custom-domain certificates from the database when the routing
-    /// epoch moved past the one loaded (every certificate change moves it).
+    /// Reloads the custom-domain certificates when the routing epoch moved past the
+    /// one loaded (every certificate change moves it, on any instance). The epoch
+    /// moves for other routing changes too (a new tenant), so the served set is
+    /// first compared by (host, issued_at), and only new or renewed certificates are
+    /// unsealed and parsed; the others are kept as loaded.
     pub async fn reload_if_changed(
         &self,
         store: &Store,
@@ -175,8 +181,23 @@ impl CertStore {
         if self.loaded_epoch.load(Ordering::Acquire) == epoch {
             return Ok(false);
         }
-        let mut loaded = HashMap::new();
+        let mut versions = self.versions.lock().await;
+        let current = domains::served_certificate_versions(store).await?;
+        if current == *versions {
+            self.loaded_epoch.store(epoch, Ordering::Release);
+            return Ok(false);
+        }
+        let loaded_before = self.by_host.load_full();
+        let unchanged: std::collections::HashSet<&(String, i64)> = versions.iter().collect();
+        let mut loaded = HashMap::with_capacity(current.len());
         for certificate in domains::served_certificates(store).await? {
+            let version = (certificate.host.clone(), certificate.issued_at);
+            if unchanged.contains(&version)
+                && let Some(key) = loaded_before.get(&certificate.host)
+            {
+                loaded.insert(certificate.host, key.clone());
+                continue;
+            }
             let key = match master_key
                 .open(&key_context(&certificate.host), &certificate.key_sealed)
             {
@@ -197,6 +218,7 @@ impl CertStore {
             }
         }
         self.by_host.store(Arc::new(loaded));
+        *versions = current;
         self.loaded_epoch.store(epoch, Ordering::Release);
         Ok(true)
     }

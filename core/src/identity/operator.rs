@@ -261,24 +261,8 @@ fn setup_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    render(
-        state,
-        status,
-        "invite.html",
-        context! {
-            lang => locale.tag(),
-            title => locale.text("operator-setup-title"),
-            help => locale.text("invite-help"),
-            email_label => locale.text("login-email"),
-            password_label => locale.text("login-password"),
-            again_label => locale.text("invite-password-again"),
-            submit => locale.text("invite-submit"),
-            error => error.map(|id| locale.text(id)),
-            email => email,
-            csrf => csrf,
-            hide_email => false,
-        },
-    )
+    let title = locale.text("operator-setup-title");
+    super::pages::choose_password_form(state, locale, &title, csrf, email, error, status)
 }
 
 fn invalid_setup(state: &AppState, locale: Locale) -> Response {

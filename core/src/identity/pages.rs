@@ -772,13 +772,28 @@ fn invite_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let title = locale.text_with("invite-title", &[("tenant", tenant_name)]);
+    choose_password_form(state, locale, &title, csrf, email, error, status)
+}
+
+/// The form that sets a first password from a single-use link (an invitation, or an
+/// operator's set-up link); `email` is shown when known, asked for otherwise.
+pub(crate) fn choose_password_form(
+    state: &AppState,
+    locale: Locale,
+    title: &str,
+    csrf: &str,
+    email: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     render(
         state,
         status,
         "invite.html",
         context! {
             lang => locale.tag(),
-            title => locale.text_with("invite-title", &[("tenant", tenant_name)]),
+            title => title,
             help => locale.text("invite-help"),
             email_label => locale.text("login-email"),
             password_label => locale.text("login-password"),
