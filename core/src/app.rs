@@ -224,10 +224,13 @@ impl Application {
             }),
         ];
         subscribers.extend(extensions.subscribers);
+        let mut job_handlers = JobHandlers::default();
+        job_handlers.register(Arc::new(portico_tenants::tickets::AutoClose));
+        job_handlers.extend(extensions.job_handlers);
         let worker = Arc::new(Worker::new(
             store.clone(),
             subscribers,
-            extensions.job_handlers,
+            job_handlers,
             Duration::from_millis(settings.poll_ms),
         ));
         let metrics_listener = match settings.metrics_listen {
@@ -289,7 +292,9 @@ impl Application {
             )),
             (None, _) => Arc::new(crate::sms::LogProvider),
         };
+        let blobs = crate::blobs::Blobs::open(&settings).context("opening file storage")?;
         let state = AppState::new(AppParts {
+            blobs,
             templates: Templates::load().context("loading templates")?,
             worker_stats: worker.stats(),
             metrics: Metrics::new(),

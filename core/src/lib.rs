@@ -3,6 +3,7 @@
 //! `portico-tenants`; this crate never writes SQL.
 
 pub mod app;
+pub mod blobs;
 pub mod cli;
 pub mod domains;
 pub mod http;

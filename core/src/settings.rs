@@ -128,6 +128,9 @@ pub struct Settings {
     pub acme_directory: String,
     /// E-mail address of the ACME account (`PORTICO_ACME_CONTACT`).
     pub acme_contact: Option<String>,
+    /// Where attachments are stored: unset for `<data_dir>/blobs`, or
+    /// `s3://bucket/prefix` with the `AWS_*` variables (`PORTICO_STORAGE_URL`).
+    pub storage_url: Option<String>,
     /// Extra root certificate (PEM) trusted for the ACME directory's own TLS, for a
     /// test CA such as Pebble (`PORTICO_ACME_CA_FILE`).
     pub acme_ca_file: Option<PathBuf>,
@@ -205,6 +208,7 @@ impl Default for Settings {
             acme_directory: "https://acme-v02.api.letsencrypt.org/directory".to_owned(),
             acme_contact: None,
             acme_ca_file: None,
+            storage_url: None,
             acme: None,
             acme_retry_seconds: 300,
             domain_check_seconds: 60,
@@ -568,6 +572,7 @@ const KNOWN_KEYS: &[&str] = &[
     "acme_directory",
     "acme_contact",
     "acme_ca_file",
+    "storage_url",
     "acme",
     "acme_retry_seconds",
     "domain_check_seconds",
@@ -603,6 +608,7 @@ const STRING_KEYS: &[&str] = &[
     "acme_directory",
     "acme_contact",
     "acme_ca_file",
+    "storage_url",
 ];
 
 /// Environment values are text; numbers and booleans are typed so figment can

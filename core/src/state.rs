@@ -58,6 +58,8 @@ pub struct AppParts {
     pub domains: Arc<crate::domains::DomainService>,
     /// The certificates served over HTTPS, by SNI.
     pub certs: Arc<crate::domains::tls::CertStore>,
+    /// Files outside the database (attachments).
+    pub blobs: crate::blobs::Blobs,
     /// Redis, when configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

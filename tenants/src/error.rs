@@ -17,6 +17,15 @@ pub enum StoreError {
         /// Why, in words an operator can act on.
         reason: String,
     },
+    /// The request is valid but the present state forbids it (a ticket that cannot be
+    /// reopened, an invoiced time entry, a ticket awaiting approval).
+    #[error("{code}: {reason}")]
+    Refused {
+        /// A stable snake_case code clients match on.
+        code: &'static str,
+        /// Why, in words a person can act on.
+        reason: String,
+    },
     /// The tenant exists but cannot be used in its present state.
     #[error("tenant is {0}")]
     TenantUnavailable(&'static str),

@@ -97,6 +97,11 @@ impl JobHandlers {
     pub fn register(&mut self, handler: Arc<dyn JobHandler>) {
         self.by_kind.insert(handler.kind(), handler);
     }
+
+    /// Adds every handler of `other` (replacing any for the same kind).
+    pub fn extend(&mut self, other: JobHandlers) {
+        self.by_kind.extend(other.by_kind);
+    }
 }
 
 async fn insert_job(conn: &mut AnyConnection, job: &NewJob) -> Result<Option<i64>, StoreError> {

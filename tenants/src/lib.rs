@@ -22,10 +22,14 @@ pub mod people;
 pub mod policy;
 pub mod registry;
 pub mod routing;
+pub mod search;
 pub mod sections;
 pub mod sso;
 pub mod store;
+pub mod thread;
+pub mod ticket_config;
 pub mod tickets;
+pub mod time_entries;
 pub mod tokens;
 pub mod work;
 

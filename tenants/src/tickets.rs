@@ -1,13 +1,22 @@
-//! Tickets, part 1: creation with a per-tenant number, status classes, the thread's
-//! first message, per-scope status counts kept in the ticket's own transaction,
-//! idempotent creation, and scoped reads (list with cursor pagination, one by
-//! number). Every read takes the caller's `Scope` and filters in SQL: a ticket
-//! outside it is answered exactly like a missing one.
+//! Tickets: creation with a per-tenant number, status classes and the status
+//! history, per-scope status counts kept in the ticket's own transaction, idempotent
+//! creation, scoped reads (list with filters, full-text search and cursor
+//! pagination; one by number), changes (priority, type, assignee, queue, level,
+//! tags, watchers, custom fields), links and merges. The thread (messages,
+//! attachments) is in [`crate::thread`]; statuses, queues, fields and types in
+//! [`crate::ticket_config`].
+//!
+//! Every read takes the caller's [`Reader`] (the scope from the permission decision
+//! and whether they are staff) and filters in SQL: a ticket outside it is answered
+//! exactly like a missing one, and customers never see internal notes or hidden
+//! fields, nor find a ticket through them.
 //!
 //! Counts: `ticket_counts` holds, per scope (`all`, `organization`, `requester`),
 //! status class and shard, how many tickets there are. A write adds to one random
 //! shard of each of its three scopes, so concurrent writers seldom meet on a row; a
 //! read sums at most 6 × 8 rows. No page view ever counts the tickets table.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -15,7 +24,9 @@ use crate::StoreError;
 use crate::clock::now_ms;
 use crate::outbox::NewEvent;
 use crate::policy::Scope;
+use crate::search::{self, Language};
 use crate::store::{Backend, TenantDb, TenantTx};
+use crate::ticket_config::{self, FieldVisibility, PortalFields};
 
 /// How many shards each counter has.
 const COUNT_SHARDS: u64 = 8;
@@ -24,7 +35,7 @@ const COUNT_SHARDS: u64 = 8;
 pub const STATUS_CLASSES: [&str; 6] = ["new", "open", "waiting", "paused", "resolved", "closed"];
 
 /// A ticket's priority, with the Italian manual's guidance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// A global outage affecting several users, or a security problem.
@@ -32,12 +43,21 @@ pub enum Priority {
     /// One user blocked.
     High,
     /// Urgent.
+    #[default]
     Medium,
     /// Not urgent.
     Low,
 }
 
 impl Priority {
+    /// Every priority, most urgent first.
+    pub const ALL: [Priority; 4] = [
+        Priority::Critical,
+        Priority::High,
+        Priority::Medium,
+        Priority::Low,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,11 +83,12 @@ impl Priority {
     }
 }
 
-/// Where a ticket came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Where a ticket or message came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The portal's form.
+    #[default]
     Portal,
     /// An e-mail.
     Email,
@@ -77,22 +98,56 @@ pub enum Source {
     Assistant,
     /// The REST API.
     Api,
+    /// The console (technicians).
+    Console,
+    /// Portico itself (automatic notes).
+    System,
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::Portal => "portal",
             Source::Email => "email",
             Source::Agent => "agent",
             Source::Assistant => "assistant",
             Source::Api => "api",
+            Source::Console => "console",
+            Source::System => "system",
+        }
+    }
+
+    /// The source a ticket may be created from (`console` and `system` are only
+    /// sources of messages; a ticket opened in the console is stored as `portal`).
+    fn ticket_source(self) -> &'static str {
+        match self {
+            Source::Console | Source::System => "portal",
+            other => other.as_str(),
         }
     }
 }
 
+/// Who is reading: the scope from the permission decision, and whether the reader is
+/// staff (sees internal notes, hidden fields, all statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    /// Which tickets.
+    pub scope: Scope,
+    /// Staff (technician, MSP admin, a service account with ticket rights) or customer.
+    pub staff: bool,
+}
+
+impl Reader {
+    /// Everything, as staff: for Portico's own work (jobs, re-reads after a write).
+    pub const SYSTEM: Reader = Reader {
+        scope: Scope::All,
+        staff: true,
+    };
+}
+
 /// A ticket to create.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewTicket {
     /// One line, 1 to 250 characters.
     pub subject: String,
@@ -100,37 +155,106 @@ pub struct NewTicket {
     pub description: String,
     /// Priority.
     pub priority: Priority,
+    /// The ticket type's key, if any.
+    pub type_key: Option<String>,
     /// The requesting person.
     pub requester_id: i64,
     /// Their organization, if any.
     pub organization_id: Option<i64>,
+    /// The device concerned (devices arrive with the endpoint agent).
+    pub device_id: Option<i64>,
     /// Where it came from.
     pub source: Source,
     /// The language of its text (for search).
     pub language: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Addresses copied on it.
+    pub watchers: Vec<String>,
+    /// Custom field values by key.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// E-mail Message-ID of the first message, when it came by mail.
+    pub email_message_id: Option<String>,
 }
 
-impl NewTicket {
-    fn validate(&self) -> Result<(), StoreError> {
-        let subject = self.subject.trim();
-        if subject.is_empty() || subject.chars().count() > 250 || subject.contains(['\r', '\n']) {
-            return Err(StoreError::Invalid {
-                field: "subject",
-                reason: "must be one line of 1 to 250 characters".to_owned(),
-            });
-        }
-        if self.description.len() > 1_000_000 {
-            return Err(StoreError::Invalid {
-                field: "description",
-                reason: "must be at most 1,000,000 bytes".to_owned(),
-            });
-        }
-        Ok(())
+fn validate_subject(subject: &str) -> Result<(), StoreError> {
+    let subject = subject.trim();
+    if subject.is_empty() || subject.chars().count() > 250 || subject.contains(['\r', '\n']) {
+        return Err(StoreError::Invalid {
+            field: "subject",
+            reason: "must be one line of 1 to 250 characters".to_owned(),
+        });
     }
+    Ok(())
+}
+
+/// A message body's limit.
+pub const MAX_BODY_BYTES: usize = 1_000_000;
+
+pub(crate) fn validate_body(body: &str, field: &'static str) -> Result<(), StoreError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(StoreError::Invalid {
+            field,
+            reason: "must be at most 1,000,000 bytes".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Tags: lowercase, 1 to 40 letters, digits, `-`, `_` or `.`; at most 20.
+fn normalize_tags(tags: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty()
+            || tag.chars().count() > 40
+            || !tag
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(StoreError::Invalid {
+                field: "tags",
+                reason: "a tag is 1 to 40 letters, digits, '-', '_' or '.'".to_owned(),
+            });
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    if out.len() > 20 {
+        return Err(StoreError::Invalid {
+            field: "tags",
+            reason: "at most 20 tags".to_owned(),
+        });
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn normalize_watchers(watchers: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for watcher in watchers {
+        let address =
+            crate::ids::EmailAddress::parse(watcher).map_err(|_| StoreError::Invalid {
+                field: "watchers",
+                reason: format!("{watcher:?} is not an e-mail address"),
+            })?;
+        let address = address.as_str().to_owned();
+        if !out.contains(&address) {
+            out.push(address);
+        }
+    }
+    if out.len() > 50 {
+        return Err(StoreError::Invalid {
+            field: "watchers",
+            reason: "at most 50 people".to_owned(),
+        });
+    }
+    Ok(out)
 }
 
 /// A ticket as lists and pages show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Ticket {
     /// Internal id (never shown to people).
     #[serde(skip)]
@@ -145,72 +269,142 @@ pub struct Ticket {
     pub status: String,
     /// Its class.
     pub status_class: String,
-    /// Priority.
-    pub priority: String,
+    /// Priority (`None` when hidden from the reader).
+    pub priority: Option<String>,
+    /// Ticket type's key.
+    #[serde(rename = "type")]
+    pub type_key: Option<String>,
     /// Requester.
     pub requester_id: i64,
     /// Organization.
     pub organization_id: Option<i64>,
+    /// Device concerned.
+    pub device_id: Option<i64>,
     /// Assigned technician.
     pub assignee_id: Option<i64>,
+    /// Queue's key.
+    pub queue: Option<String>,
+    /// Support level (1: first level, 2: second level, 3).
+    pub level: i64,
     /// Origin.
     pub source: String,
+    /// Language of its text.
+    pub language: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Custom field values the reader may see.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// When staff first answered publicly.
+    pub first_response_at: Option<i64>,
+    /// When it was last resolved.
+    pub resolved_at: Option<i64>,
+    /// When it was closed.
+    pub closed_at: Option<i64>,
+    /// The ticket it was merged into.
+    pub merged_into: Option<i64>,
     /// Created, Unix milliseconds.
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
 }
 
-type TicketRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    String,
-    i64,
-    i64,
-);
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: i64,
+    number: i64,
+    subject: String,
+    description: String,
+    status: String,
+    status_class: String,
+    priority: String,
+    type_key: Option<String>,
+    requester_id: i64,
+    organization_id: Option<i64>,
+    device_id: Option<i64>,
+    assignee_id: Option<i64>,
+    queue: Option<String>,
+    level: i64,
+    source: String,
+    language: String,
+    fields: String,
+    first_response_at: Option<i64>,
+    resolved_at: Option<i64>,
+    closed_at: Option<i64>,
+    merged_into: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
 
-const TICKET_COLUMNS: &str = "SELECT t.id, t.number, t.subject, t.description, s.key, t.status_class, \
-     t.priority, t.requester_id, t.organization_id, t.assignee_id, t.source, t.created_at, t.updated_at \
-     FROM tickets t JOIN ticket_statuses s ON s.id = t.status_id";
+const TICKET_COLUMNS: &str = "SELECT t.id, t.number, t.subject, t.description, s.key AS status, \
+     t.status_class, t.priority, t.type_key, t.requester_id, t.organization_id, t.device_id, \
+     t.assignee_id, q.key AS queue, t.level, t.source, t.language, t.fields, t.first_response_at, \
+     t.resolved_at, t.closed_at, m.number AS merged_into, t.created_at, t.updated_at \
+     FROM tickets t JOIN ticket_statuses s ON s.id = t.status_id \
+     LEFT JOIN ticket_queues q ON q.id = t.queue_id \
+     LEFT JOIN tickets m ON m.id = t.merged_into";
 
-fn ticket(row: TicketRow) -> Ticket {
-    let (
-        id,
-        number,
-        subject,
-        description,
-        status,
-        status_class,
-        priority,
-        requester_id,
-        organization_id,
-        assignee_id,
-        source,
-        created_at,
-        updated_at,
-    ) = row;
-    Ticket {
-        id,
-        number,
-        subject,
-        description,
-        status,
-        status_class,
-        priority,
-        requester_id,
-        organization_id,
-        assignee_id,
-        source,
-        created_at,
-        updated_at,
+impl TicketRow {
+    /// The ticket as `reader` may see it: customers see a status not visible to
+    /// them as its class, and no hidden field.
+    fn into_ticket(
+        self,
+        reader: Reader,
+        portal: &PortalFields,
+        visible_statuses: &[String],
+    ) -> Ticket {
+        let mut fields = match serde_json::from_str::<serde_json::Value>(&self.fields) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let mut ticket = Ticket {
+            id: self.id,
+            number: self.number,
+            subject: self.subject,
+            description: self.description,
+            status: self.status,
+            status_class: self.status_class,
+            priority: Some(self.priority),
+            type_key: self.type_key,
+            requester_id: self.requester_id,
+            organization_id: self.organization_id,
+            device_id: self.device_id,
+            assignee_id: self.assignee_id,
+            queue: self.queue,
+            level: self.level,
+            source: self.source,
+            language: self.language,
+            tags: Vec::new(),
+            fields: serde_json::Map::new(),
+            first_response_at: self.first_response_at,
+            resolved_at: self.resolved_at,
+            closed_at: self.closed_at,
+            merged_into: self.merged_into,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        };
+        if !reader.staff {
+            if !visible_statuses.contains(&ticket.status) {
+                ticket.status = ticket.status_class.clone();
+            }
+            if portal.standard("priority") == FieldVisibility::Hidden {
+                ticket.priority = None;
+            }
+            if portal.standard("type") == FieldVisibility::Hidden {
+                ticket.type_key = None;
+            }
+            if portal.standard("device") == FieldVisibility::Hidden {
+                ticket.device_id = None;
+            }
+            if portal.standard("assignee") == FieldVisibility::Hidden {
+                ticket.assignee_id = None;
+            }
+            // Queues, levels and tags are the MSP's own organisation of work.
+            ticket.queue = None;
+            ticket.level = 0;
+            fields.retain(|key, _| portal.custom(key) != FieldVisibility::Hidden);
+        }
+        ticket.fields = fields;
+        ticket
     }
 }
 
@@ -258,6 +452,43 @@ async fn count(
     Ok(())
 }
 
+/// Indexes a message for full-text search (in the same transaction that wrote it).
+/// `subject` is indexed with the first message.
+pub(crate) async fn index_message(
+    tx: &mut TenantTx,
+    message_id: i64,
+    subject: Option<&str>,
+    body: &str,
+    language: &str,
+) -> Result<(), StoreError> {
+    let text = match subject {
+        Some(subject) => format!("{subject}\n{body}"),
+        None => body.to_owned(),
+    };
+    let language = Language::from_tag(language);
+    match tx.tenant().store().backend() {
+        Backend::Postgres => {
+            sqlx::query(
+                "UPDATE ticket_messages SET search = to_tsvector(CAST($2 AS regconfig), $3) || to_tsvector('simple', $3) \
+                 WHERE id = $1",
+            )
+            .bind(message_id)
+            .bind(language.pg_config())
+            .bind(&text)
+            .execute(tx.conn())
+            .await?;
+        }
+        Backend::Sqlite => {
+            sqlx::query("INSERT OR REPLACE INTO ticket_fts (rowid, body) VALUES ($1, $2)")
+                .bind(message_id)
+                .bind(search::index_text(&text, language))
+                .execute(tx.conn())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// What creation did.
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -270,26 +501,8 @@ pub struct Created {
 /// Why an idempotent creation was refused.
 pub const IDEMPOTENCY_MISMATCH: &str = "this Idempotency-Key was used for a different request";
 
-/// Creates a ticket in status `new`, its first message, its counts and its
-/// `ticket.created` event in one transaction. With `idempotency` (caller, key,
-/// request hash), a repeated request returns the first one's ticket instead.
-pub async fn create_ticket(
-    db: &TenantDb,
-    new: NewTicket,
-    idempotency: Option<(&str, &str, &str)>,
-) -> Result<Created, StoreError> {
-    new.validate()?;
-    if let Some((caller, key, hash)) = idempotency
-        && let Some(existing) = idempotent_ticket(db, caller, key, hash).await?
-    {
-        return Ok(Created {
-            ticket: existing,
-            fresh: false,
-        });
-    }
-    let now = now_ms();
-    let mut tx = db.begin().await?;
-    let number: i64 = match db.store().backend() {
+async fn next_number(tx: &mut TenantTx) -> Result<i64, StoreError> {
+    Ok(match tx.tenant().store().backend() {
         Backend::Postgres => {
             sqlx::query_scalar("SELECT nextval('ticket_numbers')")
                 .fetch_one(tx.conn())
@@ -302,37 +515,171 @@ pub async fn create_ticket(
             .fetch_one(tx.conn())
             .await?
         }
-    };
-    let status_id: i64 = sqlx::query_scalar("SELECT id FROM ticket_statuses WHERE key = 'new'")
-        .fetch_one(tx.conn())
+    })
+}
+
+async fn set_tags(tx: &mut TenantTx, ticket_id: i64, tags: &[String]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1")
+        .bind(ticket_id)
+        .execute(tx.conn())
         .await?;
+    for tag in tags {
+        sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2)")
+            .bind(ticket_id)
+            .bind(tag)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+async fn add_watchers(
+    tx: &mut TenantTx,
+    ticket_id: i64,
+    watchers: &[String],
+) -> Result<(), StoreError> {
+    for email in watchers {
+        let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO ticket_watchers (ticket_id, email, user_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (ticket_id, email) DO NOTHING",
+        )
+        .bind(ticket_id)
+        .bind(email)
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// A status as the history and the SLA need it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct StatusRow {
+    pub(crate) id: i64,
+    pub(crate) key: String,
+    pub(crate) class: String,
+    pub(crate) pauses_sla: i64,
+}
+
+pub(crate) async fn status_by_key(
+    tx: &mut TenantTx,
+    key: &str,
+) -> Result<Option<StatusRow>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT id, key, class, pauses_sla FROM ticket_statuses WHERE key = $1")
+            .bind(key)
+            .fetch_optional(tx.conn())
+            .await?,
+    )
+}
+
+async fn record_status(
+    tx: &mut TenantTx,
+    ticket_id: i64,
+    status: &StatusRow,
+    at: i64,
+    actor: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO ticket_status_history (ticket_id, status_id, class, pauses_sla, at, actor) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(ticket_id)
+    .bind(status.id)
+    .bind(&status.class)
+    .bind(status.pauses_sla)
+    .bind(at)
+    .bind(actor)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Creates a ticket in status `new`, its first message (indexed for search), tags,
+/// watchers, custom field values, its status history, counts and `ticket.created`
+/// event in one transaction. With `idempotency` (caller, key, request hash), a
+/// repeated request returns the first one's ticket instead.
+pub async fn create_ticket(
+    db: &TenantDb,
+    new: NewTicket,
+    idempotency: Option<(&str, &str, &str)>,
+) -> Result<Created, StoreError> {
+    validate_subject(&new.subject)?;
+    validate_body(&new.description, "description")?;
+    let tags = normalize_tags(&new.tags)?;
+    let watchers = normalize_watchers(&new.watchers)?;
+    if let Some((caller, key, hash)) = idempotency
+        && let Some(existing) = idempotent_ticket(db, caller, key, hash).await?
+    {
+        return Ok(Created {
+            ticket: existing,
+            fresh: false,
+        });
+    }
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    if let Some(type_key) = &new.type_key {
+        ticket_config::require_type(&mut tx, type_key).await?;
+    }
+    let fields = ticket_config::validate_fields(&mut tx, &new.fields, None).await?;
+    let number = next_number(&mut tx).await?;
+    let status = status_by_key(&mut tx, "new")
+        .await?
+        .ok_or(StoreError::NotFound("status"))?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (number, subject, description, status_id, status_class, priority, requester_id, \
-         organization_id, source, language, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'new', $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        "INSERT INTO tickets (number, subject, description, status_id, status_class, priority, type_key, \
+         requester_id, organization_id, device_id, source, language, fields, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'new', $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
     )
     .bind(number)
     .bind(new.subject.trim())
     .bind(&new.description)
-    .bind(status_id)
+    .bind(status.id)
     .bind(new.priority.as_str())
+    .bind(&new.type_key)
     .bind(new.requester_id)
     .bind(new.organization_id)
-    .bind(new.source.as_str())
+    .bind(new.device_id)
+    .bind(new.source.ticket_source())
     .bind(&new.language)
+    .bind(serde_json::Value::Object(fields).to_string())
     .bind(now)
     .fetch_one(tx.conn())
     .await?;
-    sqlx::query(
-        "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, source, created_at) \
-         VALUES ($1, $2, 0, $3, $4, $5)",
+    let message_id: i64 = sqlx::query_scalar(
+        "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, source, created_at, \
+         email_message_id, language) VALUES ($1, $2, 0, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(id)
     .bind(new.requester_id)
     .bind(&new.description)
     .bind(new.source.as_str())
     .bind(now)
-    .execute(tx.conn())
+    .bind(&new.email_message_id)
+    .bind(&new.language)
+    .fetch_one(tx.conn())
+    .await?;
+    index_message(
+        &mut tx,
+        message_id,
+        Some(new.subject.trim()),
+        &new.description,
+        &new.language,
+    )
+    .await?;
+    set_tags(&mut tx, id, &tags).await?;
+    add_watchers(&mut tx, id, &watchers).await?;
+    record_status(
+        &mut tx,
+        id,
+        &status,
+        now,
+        &format!("user:{}", new.requester_id),
+    )
     .await?;
     count(&mut tx, new.requester_id, new.organization_id, "new", 1).await?;
     if let Some((caller, key, hash)) = idempotency {
@@ -368,14 +715,16 @@ pub async fn create_ticket(
             "number": number,
             "subject": new.subject.trim(),
             "priority": new.priority.as_str(),
+            "type": new.type_key,
             "requester_id": new.requester_id,
             "organization_id": new.organization_id,
-            "source": new.source.as_str(),
+            "source": new.source.ticket_source(),
+            "tags": tags,
         }),
     })
     .await?;
     tx.commit().await?;
-    let ticket = get_ticket(db, number, Scope::All).await?;
+    let ticket = get_ticket(db, number, Reader::SYSTEM).await?;
     Ok(Created {
         ticket,
         fresh: true,
@@ -404,25 +753,101 @@ async fn idempotent_ticket(
             field: "Idempotency-Key",
             reason: IDEMPOTENCY_MISMATCH.to_owned(),
         }),
-        Some((number, _)) => get_ticket(db, number, Scope::All).await.map(Some),
+        Some((number, _)) => get_ticket(db, number, Reader::SYSTEM).await.map(Some),
     }
 }
 
-/// One ticket by its number, within `scope`; outside it is `NotFound` like a
-/// missing one.
-pub async fn get_ticket(db: &TenantDb, number: i64, scope: Scope) -> Result<Ticket, StoreError> {
-    let Some((filter, value)) = scope_clause(scope, 2) else {
+async fn tags_of(tx: &mut TenantTx, tickets: &mut [Ticket]) -> Result<(), StoreError> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=tickets.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ({}) ORDER BY tag",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+    for ticket in tickets.iter() {
+        query = query.bind(ticket.id);
+    }
+    for (ticket_id, tag) in query.fetch_all(tx.conn()).await? {
+        if let Some(ticket) = tickets.iter_mut().find(|t| t.id == ticket_id) {
+            ticket.tags.push(tag);
+        }
+    }
+    Ok(())
+}
+
+/// What a customer may see of statuses and fields, read once per request.
+async fn customer_view(
+    tx: &mut TenantTx,
+    reader: Reader,
+) -> Result<(PortalFields, Vec<String>), StoreError> {
+    if reader.staff {
+        return Ok((PortalFields::default(), Vec::new()));
+    }
+    let portal = ticket_config::portal_fields(tx).await?;
+    let visible: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM ticket_statuses WHERE visible_to_customers = 1")
+            .fetch_all(tx.conn())
+            .await?;
+    Ok((portal, visible))
+}
+
+/// One ticket by its number, as `reader` may see it; outside their scope it is
+/// `NotFound` like a missing one.
+pub async fn get_ticket(db: &TenantDb, number: i64, reader: Reader) -> Result<Ticket, StoreError> {
+    let mut tx = db.read().await?;
+    let ticket = get_in(&mut tx, number, reader).await;
+    tx.rollback().await?;
+    ticket
+}
+
+pub(crate) async fn get_in(
+    tx: &mut TenantTx,
+    number: i64,
+    reader: Reader,
+) -> Result<Ticket, StoreError> {
+    let Some((filter, value)) = scope_clause(reader.scope, 2) else {
         return Err(StoreError::NotFound("ticket"));
     };
-    let mut tx = db.read().await?;
     let query = format!("{TICKET_COLUMNS} WHERE t.number = $1{filter}");
     let mut statement = sqlx::query_as::<_, TicketRow>(sqlx::AssertSqlSafe(query)).bind(number);
     if let Some(value) = value {
         statement = statement.bind(value);
     }
-    let row = statement.fetch_optional(tx.conn()).await?;
-    tx.rollback().await?;
-    row.map(ticket).ok_or(StoreError::NotFound("ticket"))
+    let Some(row) = statement.fetch_optional(tx.conn()).await? else {
+        return Err(StoreError::NotFound("ticket"));
+    };
+    let (portal, visible) = customer_view(tx, reader).await?;
+    let mut tickets = vec![row.into_ticket(reader, &portal, &visible)];
+    if reader.staff {
+        tags_of(tx, &mut tickets).await?;
+    }
+    Ok(tickets.remove(0))
+}
+
+/// Filters of a ticket list; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Status class.
+    pub status_class: Option<String>,
+    /// Priority.
+    pub priority: Option<Priority>,
+    /// Organization.
+    pub organization_id: Option<i64>,
+    /// Assignee: `Some(None)` for unassigned tickets.
+    pub assignee: Option<Option<i64>>,
+    /// Ticket type's key.
+    pub type_key: Option<String>,
+    /// Tag.
+    pub tag: Option<String>,
+    /// Queue's key.
+    pub queue: Option<String>,
+    /// Words to find in subjects and messages.
+    pub text: Option<String>,
+    /// The searcher's language (stems the words of `text`).
+    pub language: String,
 }
 
 /// A page of a ticket list.
@@ -434,17 +859,24 @@ pub struct TicketPage {
     pub next_cursor: Option<String>,
 }
 
-/// Lists tickets in `scope`, optionally of one status class, newest change first,
-/// `limit` at a time after `cursor` (from the previous page).
+/// Binds of a dynamically built query, in order.
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// Lists tickets `reader` may see, filtered, newest change first, `limit` at a time
+/// after `cursor` (from the previous page). Customers filter only by what they can
+/// see; their text search never looks into internal notes.
 pub async fn list_tickets(
     db: &TenantDb,
-    scope: Scope,
-    status_class: Option<&str>,
+    reader: Reader,
+    filter: &TicketFilter,
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<TicketPage, StoreError> {
-    if let Some(class) = status_class
-        && !STATUS_CLASSES.contains(&class)
+    if let Some(class) = &filter.status_class
+        && !STATUS_CLASSES.contains(&class.as_str())
     {
         return Err(StoreError::Invalid {
             field: "status",
@@ -455,52 +887,123 @@ pub async fn list_tickets(
         Some(cursor) => Some(parse_cursor(cursor)?),
         None => None,
     };
-    let Some((scope_filter, scope_value)) = scope_clause(scope, 1) else {
-        return Ok(TicketPage {
-            tickets: Vec::new(),
-            next_cursor: None,
-        });
+    let empty = TicketPage {
+        tickets: Vec::new(),
+        next_cursor: None,
     };
-    let mut next = if scope_value.is_some() { 2 } else { 1 };
-    let mut sql = format!("{TICKET_COLUMNS} WHERE 1 = 1{scope_filter}");
-    if status_class.is_some() {
-        sql.push_str(&format!(" AND t.status_class = ${next}"));
-        next += 1;
-    }
-    if after.is_some() {
-        sql.push_str(&format!(
-            " AND (t.updated_at < ${} OR (t.updated_at = ${} AND t.id < ${}))",
-            next,
-            next,
-            next + 1
-        ));
-        next += 2;
-    }
-    sql.push_str(&format!(
-        " ORDER BY t.updated_at DESC, t.id DESC LIMIT ${next}"
-    ));
-    let limit = limit.clamp(1, 200);
-    let mut statement = sqlx::query_as::<_, TicketRow>(sqlx::AssertSqlSafe(sql));
+    let Some((scope_filter, scope_value)) = scope_clause(reader.scope, 1) else {
+        return Ok(empty);
+    };
+    let mut binds: Vec<Bind> = Vec::new();
     if let Some(value) = scope_value {
-        statement = statement.bind(value);
+        binds.push(Bind::Int(value));
     }
-    if let Some(class) = status_class {
-        statement = statement.bind(class.to_owned());
+    let mut sql = format!("{TICKET_COLUMNS} WHERE 1 = 1{scope_filter}");
+    let param = |binds: &mut Vec<Bind>, bind: Bind| {
+        binds.push(bind);
+        format!("${}", binds.len())
+    };
+    if let Some(class) = &filter.status_class {
+        let p = param(&mut binds, Bind::Text(class.clone()));
+        sql.push_str(&format!(" AND t.status_class = {p}"));
+    }
+    if let Some(priority) = filter.priority {
+        let p = param(&mut binds, Bind::Text(priority.as_str().to_owned()));
+        sql.push_str(&format!(" AND t.priority = {p}"));
+    }
+    if let Some(organization) = filter.organization_id {
+        let p = param(&mut binds, Bind::Int(organization));
+        sql.push_str(&format!(" AND t.organization_id = {p}"));
+    }
+    match filter.assignee {
+        Some(Some(assignee)) => {
+            let p = param(&mut binds, Bind::Int(assignee));
+            sql.push_str(&format!(" AND t.assignee_id = {p}"));
+        }
+        Some(None) => sql.push_str(" AND t.assignee_id IS NULL"),
+        None => {}
+    }
+    if let Some(type_key) = &filter.type_key {
+        let p = param(&mut binds, Bind::Text(type_key.clone()));
+        sql.push_str(&format!(" AND t.type_key = {p}"));
+    }
+    if reader.staff {
+        if let Some(tag) = &filter.tag {
+            let p = param(&mut binds, Bind::Text(tag.trim().to_lowercase()));
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {p})"
+            ));
+        }
+        if let Some(queue) = &filter.queue {
+            let p = param(&mut binds, Bind::Text(queue.clone()));
+            sql.push_str(&format!(" AND q.key = {p}"));
+        }
+    }
+    if let Some(text) = &filter.text {
+        let language = Language::from_tag(&filter.language);
+        let internal = if reader.staff {
+            ""
+        } else {
+            " AND m.internal = 0"
+        };
+        match db.store().backend() {
+            Backend::Postgres => {
+                let Some(words) = search::pg_query_text(text) else {
+                    return Ok(empty);
+                };
+                let config = param(&mut binds, Bind::Text(language.pg_config().to_owned()));
+                let words = param(&mut binds, Bind::Text(words));
+                sql.push_str(&format!(
+                    " AND t.id IN (SELECT m.ticket_id FROM ticket_messages m WHERE m.search @@ \
+                     (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal})"
+                ));
+            }
+            Backend::Sqlite => {
+                let Some(expression) = search::fts5_query(text, language) else {
+                    return Ok(empty);
+                };
+                let p = param(&mut binds, Bind::Text(expression));
+                sql.push_str(&format!(
+                    " AND t.id IN (SELECT m.ticket_id FROM ticket_fts f JOIN ticket_messages m ON m.id = f.rowid \
+                     WHERE ticket_fts MATCH {p}{internal})"
+                ));
+            }
+        }
     }
     if let Some((updated_at, id)) = after {
-        statement = statement.bind(updated_at).bind(id);
+        let u = param(&mut binds, Bind::Int(updated_at));
+        let i = param(&mut binds, Bind::Int(id));
+        sql.push_str(&format!(
+            " AND (t.updated_at < {u} OR (t.updated_at = {u} AND t.id < {i}))"
+        ));
     }
-    statement = statement.bind(limit + 1);
+    let limit = limit.clamp(1, 200);
+    let l = param(&mut binds, Bind::Int(limit + 1));
+    sql.push_str(&format!(" ORDER BY t.updated_at DESC, t.id DESC LIMIT {l}"));
+    let mut statement = sqlx::query_as::<_, TicketRow>(sqlx::AssertSqlSafe(sql));
+    for bind in binds {
+        statement = match bind {
+            Bind::Int(value) => statement.bind(value),
+            Bind::Text(value) => statement.bind(value),
+        };
+    }
     let mut tx = db.read().await?;
     let rows = statement.fetch_all(tx.conn()).await?;
-    tx.rollback().await?;
-    let mut tickets: Vec<Ticket> = rows.into_iter().map(ticket).collect();
+    let (portal, visible) = customer_view(&mut tx, reader).await?;
+    let mut tickets: Vec<Ticket> = rows
+        .into_iter()
+        .map(|row| row.into_ticket(reader, &portal, &visible))
+        .collect();
     let next_cursor = if tickets.len() as i64 > limit {
         tickets.truncate(limit as usize);
         tickets.last().map(|t| format!("{}.{}", t.updated_at, t.id))
     } else {
         None
     };
+    if reader.staff {
+        tags_of(&mut tx, &mut tickets).await?;
+    }
+    tx.rollback().await?;
     Ok(TicketPage {
         tickets,
         next_cursor,
@@ -552,74 +1055,658 @@ pub async fn status_counts(db: &TenantDb, scope: Scope) -> Result<Vec<(String, i
         .collect())
 }
 
-/// Moves a ticket (within `scope`) to status `key` (a built-in or MSP-defined one):
-/// its class, the counts of its scopes, `resolved_at` / `closed_at` and the
-/// `ticket.status_changed` event change in one transaction. Returns the ticket.
+/// Moves the ticket read as `current` to `target` inside `tx`: its class, the counts
+/// of its scopes, `resolved_at` / `closed_at`, the status history and the
+/// `ticket.status_changed` event. Conditional on the class read, so a concurrent
+/// change cannot make the counts drift: the loser gets `Conflict`.
+pub(crate) async fn move_status(
+    tx: &mut TenantTx,
+    current: &Ticket,
+    target: &StatusRow,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let moved: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE tickets SET status_id = $2, status_class = $3, updated_at = $4, \
+         resolved_at = CASE WHEN $3 = 'resolved' THEN $4 WHEN $3 IN ('new', 'open', 'waiting', 'paused') THEN NULL ELSE resolved_at END, \
+         closed_at = CASE WHEN $3 = 'closed' THEN $4 ELSE NULL END \
+         WHERE id = $1 AND status_class = $5 RETURNING requester_id, organization_id",
+    )
+    .bind(current.id)
+    .bind(target.id)
+    .bind(&target.class)
+    .bind(now)
+    .bind(&current.status_class)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some((requester_id, organization_id)) = moved else {
+        return Err(StoreError::Conflict("ticket changed meanwhile"));
+    };
+    if target.class != current.status_class {
+        count(tx, requester_id, organization_id, &current.status_class, -1).await?;
+        count(tx, requester_id, organization_id, &target.class, 1).await?;
+    }
+    record_status(tx, current.id, target, now, actor).await?;
+    if target.class == "resolved" {
+        schedule_auto_close(tx, current.id, current.number, now).await?;
+    }
+    tx.emit(NewEvent {
+        aggregate_type: "ticket",
+        aggregate_id: current.number.to_string(),
+        event_type: "ticket.status_changed",
+        payload: serde_json::json!({
+            "number": current.number,
+            "from": current.status,
+            "to": target.key,
+            "class": target.class,
+            "actor": actor,
+        }),
+    })
+    .await?;
+    Ok(())
+}
+
+/// Moves a ticket (within `reader`'s scope) to status `key` (a built-in or
+/// MSP-defined one). Staff may move a ticket anywhere, except work on a ticket
+/// awaiting approval. Returns the ticket.
 pub async fn change_status(
     db: &TenantDb,
     number: i64,
     key: &str,
     actor: &str,
-    scope: Scope,
+    reader: Reader,
 ) -> Result<Ticket, StoreError> {
-    let current = get_ticket(db, number, scope).await?;
     let mut tx = db.begin().await?;
-    let target: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, class FROM ticket_statuses WHERE key = $1")
-            .bind(key)
-            .fetch_optional(tx.conn())
-            .await?;
-    let Some((status_id, class)) = target else {
-        tx.rollback().await?;
+    let current = get_in(&mut tx, number, Reader::SYSTEM).await?;
+    // The reader's scope decides whether the ticket exists for them at all.
+    get_in(&mut tx, number, reader).await?;
+    let Some(target) = status_by_key(&mut tx, key).await? else {
         return Err(StoreError::Invalid {
             field: "status",
             reason: "is not a status of this service desk".to_owned(),
         });
     };
+    if current.merged_into.is_some() {
+        return Err(StoreError::Refused {
+            code: "ticket_merged",
+            reason: "this ticket was merged into another one".to_owned(),
+        });
+    }
+    move_status(&mut tx, &current, &target, actor).await?;
+    tx.commit().await?;
+    get_ticket(db, number, reader).await
+}
+
+/// What a change to a ticket sets; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TicketChange {
+    /// New subject.
+    pub subject: Option<String>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New type (`Some(None)` clears it).
+    pub type_key: Option<Option<String>>,
+    /// New assignee (`Some(None)` unassigns).
+    pub assignee_id: Option<Option<i64>>,
+    /// New queue by key (`Some(None)` clears it).
+    pub queue: Option<Option<String>>,
+    /// New support level.
+    pub level: Option<i64>,
+    /// Tags, replacing the present ones.
+    pub tags: Option<Vec<String>>,
+    /// Addresses to copy.
+    pub add_watchers: Vec<String>,
+    /// Addresses to stop copying.
+    pub remove_watchers: Vec<String>,
+    /// Custom field values to set (`null` clears one).
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// The device concerned (`Some(None)` clears it).
+    pub device_id: Option<Option<i64>>,
+}
+
+impl TicketChange {
+    /// Names of the standard fields this change touches (for portal visibility).
+    fn standard_fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.subject.is_some() {
+            out.push("subject");
+        }
+        if self.priority.is_some() {
+            out.push("priority");
+        }
+        if self.type_key.is_some() {
+            out.push("type");
+        }
+        if self.assignee_id.is_some() {
+            out.push("assignee");
+        }
+        if self.device_id.is_some() {
+            out.push("device");
+        }
+        if !self.add_watchers.is_empty() || !self.remove_watchers.is_empty() {
+            out.push("watchers");
+        }
+        out
+    }
+}
+
+/// Changes a ticket's attributes within `reader`'s scope. Customers may change only
+/// the standard fields the portal makes editable (subject, priority, type, device,
+/// watchers) and custom fields that are not hidden; queues, levels, tags and the
+/// assignee are staff's. One `ticket.updated` event lists what changed.
+pub async fn update_ticket(
+    db: &TenantDb,
+    number: i64,
+    change: TicketChange,
+    actor: &str,
+    reader: Reader,
+) -> Result<Ticket, StoreError> {
+    if let Some(subject) = &change.subject {
+        validate_subject(subject)?;
+    }
+    let tags = change.tags.as_deref().map(normalize_tags).transpose()?;
+    let adding = normalize_watchers(&change.add_watchers)?;
+    let remove_watchers = normalize_watchers(&change.remove_watchers)?;
+    if let Some(level) = change.level
+        && !(1..=3).contains(&level)
+    {
+        return Err(StoreError::Invalid {
+            field: "level",
+            reason: "must be 1, 2 or 3".to_owned(),
+        });
+    }
+    let mut tx = db.begin().await?;
+    let current = get_in(&mut tx, number, reader).await?;
+    if !reader.staff {
+        let portal = ticket_config::portal_fields(&mut tx).await?;
+        if change.queue.is_some()
+            || change.level.is_some()
+            || tags.is_some()
+            || change.assignee_id.is_some()
+        {
+            return Err(StoreError::Refused {
+                code: "field_not_editable",
+                reason: "queues, levels, tags and the assignee are set by the service desk"
+                    .to_owned(),
+            });
+        }
+        for field in change.standard_fields() {
+            if portal.standard(field) != FieldVisibility::Editable {
+                return Err(StoreError::Refused {
+                    code: "field_not_editable",
+                    reason: format!("{field} cannot be changed in the portal"),
+                });
+            }
+        }
+        for key in change.fields.keys() {
+            if portal.custom(key) != FieldVisibility::Editable {
+                return Err(StoreError::Refused {
+                    code: "field_not_editable",
+                    reason: format!("{key} cannot be changed in the portal"),
+                });
+            }
+        }
+    }
+    let mut changed: Vec<&str> = Vec::new();
     let now = now_ms();
-    // Conditional on the class read above, so a concurrent change cannot make the
-    // counts drift: the loser sees no row and retries from the new state.
-    let moved: Option<(i64, Option<i64>, String)> = sqlx::query_as(
-        "UPDATE tickets SET status_id = $2, status_class = $3, updated_at = $4, \
-         resolved_at = CASE WHEN $3 = 'resolved' THEN $4 WHEN $3 IN ('new', 'open', 'waiting', 'paused') THEN NULL ELSE resolved_at END, \
-         closed_at = CASE WHEN $3 = 'closed' THEN $4 WHEN $3 <> 'closed' THEN NULL ELSE closed_at END \
-         WHERE id = $1 AND status_class = $5 RETURNING requester_id, organization_id, status_class",
-    )
-    .bind(current.id)
-    .bind(status_id)
-    .bind(&class)
-    .bind(now)
-    .bind(&current.status_class)
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some((requester_id, organization_id, _)) = moved else {
-        tx.rollback().await?;
-        return Err(StoreError::Conflict("ticket changed meanwhile"));
-    };
-    if class != current.status_class {
-        count(
-            &mut tx,
-            requester_id,
-            organization_id,
-            &current.status_class,
-            -1,
+    if let Some(subject) = &change.subject {
+        sqlx::query("UPDATE tickets SET subject = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(subject.trim())
+            .execute(tx.conn())
+            .await?;
+        // The first message carries the subject in the search index.
+        let first: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, body, language FROM ticket_messages WHERE ticket_id = $1 ORDER BY id LIMIT 1",
         )
+        .bind(current.id)
+        .fetch_optional(tx.conn())
         .await?;
-        count(&mut tx, requester_id, organization_id, &class, 1).await?;
+        if let Some((message_id, body, language)) = first {
+            index_message(&mut tx, message_id, Some(subject.trim()), &body, &language).await?;
+        }
+        changed.push("subject");
+    }
+    if let Some(priority) = change.priority {
+        sqlx::query("UPDATE tickets SET priority = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(priority.as_str())
+            .execute(tx.conn())
+            .await?;
+        changed.push("priority");
+    }
+    if let Some(type_key) = &change.type_key {
+        if let Some(key) = type_key {
+            ticket_config::require_type(&mut tx, key).await?;
+        }
+        sqlx::query("UPDATE tickets SET type_key = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(type_key)
+            .execute(tx.conn())
+            .await?;
+        changed.push("type");
+    }
+    if let Some(assignee) = change.assignee_id {
+        if let Some(assignee) = assignee {
+            let role: Option<String> =
+                sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND status <> 'disabled'")
+                    .bind(assignee)
+                    .fetch_optional(tx.conn())
+                    .await?;
+            if !matches!(role.as_deref(), Some("technician" | "msp_admin")) {
+                return Err(StoreError::Invalid {
+                    field: "assignee_id",
+                    reason: "must be an active technician or MSP admin".to_owned(),
+                });
+            }
+        }
+        sqlx::query("UPDATE tickets SET assignee_id = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(assignee)
+            .execute(tx.conn())
+            .await?;
+        changed.push("assignee");
+    }
+    if let Some(queue) = &change.queue {
+        let queue_id = match queue {
+            Some(key) => Some(ticket_config::queue_id(&mut tx, key).await?),
+            None => None,
+        };
+        sqlx::query("UPDATE tickets SET queue_id = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(queue_id)
+            .execute(tx.conn())
+            .await?;
+        changed.push("queue");
+    }
+    if let Some(level) = change.level {
+        sqlx::query("UPDATE tickets SET level = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(level)
+            .execute(tx.conn())
+            .await?;
+        changed.push("level");
+    }
+    if let Some(device) = change.device_id {
+        sqlx::query("UPDATE tickets SET device_id = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(device)
+            .execute(tx.conn())
+            .await?;
+        changed.push("device");
+    }
+    if let Some(tags) = &tags {
+        set_tags(&mut tx, current.id, tags).await?;
+        changed.push("tags");
+    }
+    if !adding.is_empty() {
+        add_watchers(&mut tx, current.id, &adding).await?;
+        changed.push("watchers");
+    }
+    for email in &remove_watchers {
+        sqlx::query("DELETE FROM ticket_watchers WHERE ticket_id = $1 AND email = $2")
+            .bind(current.id)
+            .bind(email)
+            .execute(tx.conn())
+            .await?;
+        if !changed.contains(&"watchers") {
+            changed.push("watchers");
+        }
+    }
+    if !change.fields.is_empty() {
+        let stored: String = sqlx::query_scalar("SELECT fields FROM tickets WHERE id = $1")
+            .bind(current.id)
+            .fetch_one(tx.conn())
+            .await?;
+        let existing = match serde_json::from_str::<serde_json::Value>(&stored) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let merged =
+            ticket_config::validate_fields(&mut tx, &change.fields, Some(existing)).await?;
+        sqlx::query("UPDATE tickets SET fields = $2 WHERE id = $1")
+            .bind(current.id)
+            .bind(serde_json::Value::Object(merged).to_string())
+            .execute(tx.conn())
+            .await?;
+        changed.push("fields");
+    }
+    if changed.is_empty() {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    sqlx::query("UPDATE tickets SET updated_at = $2 WHERE id = $1")
+        .bind(current.id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    tx.emit(NewEvent {
+        aggregate_type: "ticket",
+        aggregate_id: number.to_string(),
+        event_type: "ticket.updated",
+        payload: serde_json::json!({ "number": number, "changed": changed, "actor": actor }),
+    })
+    .await?;
+    tx.commit().await?;
+    get_ticket(db, number, reader).await
+}
+
+/// The addresses copied on a ticket (staff and the ticket's requester side see them).
+pub async fn watchers(
+    db: &TenantDb,
+    number: i64,
+    reader: Reader,
+) -> Result<Vec<String>, StoreError> {
+    let mut tx = db.read().await?;
+    let ticket = get_in(&mut tx, number, reader).await?;
+    let out: Vec<String> =
+        sqlx::query_scalar("SELECT email FROM ticket_watchers WHERE ticket_id = $1 ORDER BY email")
+            .bind(ticket.id)
+            .fetch_all(tx.conn())
+            .await?;
+    tx.rollback().await?;
+    Ok(out)
+}
+
+/// A link between two tickets.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Link {
+    /// The other ticket's number.
+    pub number: i64,
+    /// `related`, `follow_up` (this ticket follows the other), `followed_by`,
+    /// `merged_into` or `merged_from`.
+    pub kind: String,
+}
+
+/// Links of a ticket to others that `reader` may also see.
+pub async fn links(db: &TenantDb, number: i64, reader: Reader) -> Result<Vec<Link>, StoreError> {
+    let mut tx = db.read().await?;
+    let ticket = get_in(&mut tx, number, reader).await?;
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT o.number, l.kind, 0 FROM ticket_links l JOIN tickets o ON o.id = l.other_id WHERE l.ticket_id = $1 \
+         UNION ALL SELECT o.number, l.kind, 1 FROM ticket_links l JOIN tickets o ON o.id = l.ticket_id WHERE l.other_id = $1",
+    )
+    .bind(ticket.id)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out = Vec::new();
+    for (other, kind, reverse) in rows {
+        if get_in(&mut tx, other, reader).await.is_err() {
+            continue;
+        }
+        let kind = match (kind.as_str(), reverse) {
+            ("related", _) => "related",
+            ("follow_up", 0) => "follow_up",
+            ("follow_up", _) => "followed_by",
+            ("merged", 0) => "merged_into",
+            _ => "merged_from",
+        };
+        out.push(Link {
+            number: other,
+            kind: kind.to_owned(),
+        });
+    }
+    tx.rollback().await?;
+    out.sort_by(|a, b| (a.number, &a.kind).cmp(&(b.number, &b.kind)));
+    Ok(out)
+}
+
+pub(crate) async fn insert_link(
+    tx: &mut TenantTx,
+    ticket_id: i64,
+    other_id: i64,
+    kind: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO ticket_links (ticket_id, other_id, kind, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (ticket_id, other_id, kind) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(other_id)
+    .bind(kind)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Links two tickets as related (both within `reader`'s scope).
+pub async fn link(
+    db: &TenantDb,
+    number: i64,
+    other: i64,
+    actor: &str,
+    reader: Reader,
+) -> Result<Vec<Link>, StoreError> {
+    if number == other {
+        return Err(StoreError::Invalid {
+            field: "number",
+            reason: "a ticket cannot be linked to itself".to_owned(),
+        });
+    }
+    let mut tx = db.begin().await?;
+    let a = get_in(&mut tx, number, reader).await?;
+    let b = get_in(&mut tx, other, reader).await?;
+    let (first, second) = if a.id < b.id { (&a, &b) } else { (&b, &a) };
+    insert_link(&mut tx, first.id, second.id, "related").await?;
+    tx.emit(NewEvent {
+        aggregate_type: "ticket",
+        aggregate_id: number.to_string(),
+        event_type: "ticket.linked",
+        payload: serde_json::json!({ "number": number, "other": other, "actor": actor }),
+    })
+    .await?;
+    tx.commit().await?;
+    links(db, number, reader).await
+}
+
+/// Merges ticket `number` into `into`: its messages and attachments move to the
+/// target's thread, both get a system note, the source is closed and points at the
+/// target. Both must be in `reader`'s scope and belong to the same requester side
+/// (same organization, or the same requester when there is none).
+pub async fn merge(
+    db: &TenantDb,
+    number: i64,
+    into: i64,
+    actor: &str,
+    reader: Reader,
+) -> Result<Ticket, StoreError> {
+    if number == into {
+        return Err(StoreError::Invalid {
+            field: "into",
+            reason: "a ticket cannot be merged into itself".to_owned(),
+        });
+    }
+    let mut tx = db.begin().await?;
+    let source = get_in(&mut tx, number, reader).await?;
+    let target = get_in(&mut tx, into, reader).await?;
+    if source.merged_into.is_some() || target.merged_into.is_some() {
+        return Err(StoreError::Refused {
+            code: "ticket_merged",
+            reason: "a merged ticket cannot be merged again".to_owned(),
+        });
+    }
+    let same_side = match (source.organization_id, target.organization_id) {
+        (Some(a), Some(b)) => a == b,
+        (None, None) => source.requester_id == target.requester_id,
+        _ => false,
+    };
+    if !same_side {
+        return Err(StoreError::Refused {
+            code: "merge_across_customers",
+            reason: "tickets of different customers cannot be merged".to_owned(),
+        });
+    }
+    let now = now_ms();
+    sqlx::query("UPDATE ticket_messages SET ticket_id = $2 WHERE ticket_id = $1")
+        .bind(source.id)
+        .bind(target.id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("UPDATE ticket_attachments SET ticket_id = $2 WHERE ticket_id = $1")
+        .bind(source.id)
+        .bind(target.id)
+        .execute(tx.conn())
+        .await?;
+    for (ticket, text) in [
+        (
+            &target,
+            format!("Ticket #{number} was merged into this ticket."),
+        ),
+        (&source, format!("This ticket was merged into #{into}.")),
+    ] {
+        let message_id: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, source, created_at, language) \
+             VALUES ($1, NULL, 1, $2, 'system', $3, 'en') RETURNING id",
+        )
+        .bind(ticket.id)
+        .bind(&text)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await?;
+        index_message(&mut tx, message_id, None, &text, "en").await?;
+    }
+    insert_link(&mut tx, source.id, target.id, "merged").await?;
+    sqlx::query("UPDATE tickets SET merged_into = $2 WHERE id = $1")
+        .bind(source.id)
+        .bind(target.id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("UPDATE tickets SET updated_at = $2 WHERE id = $1")
+        .bind(target.id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    if source.status_class != "closed" {
+        let closed = status_by_key(&mut tx, "closed")
+            .await?
+            .ok_or(StoreError::NotFound("status"))?;
+        move_status(&mut tx, &source, &closed, actor).await?;
     }
     tx.emit(NewEvent {
         aggregate_type: "ticket",
         aggregate_id: number.to_string(),
-        event_type: "ticket.status_changed",
-        payload: serde_json::json!({
-            "number": number,
-            "from": current.status,
-            "to": key,
-            "class": class,
-            "actor": actor,
-        }),
+        event_type: "ticket.merged",
+        payload: serde_json::json!({ "number": number, "into": into, "actor": actor }),
     })
     .await?;
     tx.commit().await?;
-    get_ticket(db, number, Scope::All).await
+    get_ticket(db, into, reader).await
+}
+
+/// The tenant setting: resolved tickets close after this many days (0: never).
+pub const AUTO_CLOSE_SETTING: &str = "tickets_auto_close_days";
+
+/// Days after which a resolved ticket closes when the tenant set nothing.
+pub const DEFAULT_AUTO_CLOSE_DAYS: i64 = 7;
+
+/// The job kind that closes a resolved ticket.
+pub const AUTO_CLOSE_JOB: &str = "ticket.auto_close";
+
+const DAY_MS: i64 = 86_400_000;
+
+async fn auto_close_days(tx: &mut TenantTx) -> Result<i64, StoreError> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT value FROM tenant_settings WHERE key = $1")
+            .bind(AUTO_CLOSE_SETTING)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(stored
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(DEFAULT_AUTO_CLOSE_DAYS)
+        .clamp(0, 3650))
+}
+
+/// Schedules the auto-close of a ticket resolved at `resolved_at`, in `tx`.
+async fn schedule_auto_close(
+    tx: &mut TenantTx,
+    ticket_id: i64,
+    number: i64,
+    resolved_at: i64,
+) -> Result<(), StoreError> {
+    let days = auto_close_days(tx).await?;
+    if days == 0 {
+        return Ok(());
+    }
+    tx.enqueue(crate::jobs::NewJob {
+        kind: AUTO_CLOSE_JOB,
+        payload: serde_json::json!({ "number": number, "resolved_at": resolved_at }),
+        run_at: resolved_at + days * DAY_MS,
+        max_attempts: 20,
+        dedup_key: Some(format!("auto-close:{ticket_id}:{resolved_at}")),
+    })
+    .await?;
+    Ok(())
+}
+
+/// Runs [`AUTO_CLOSE_JOB`]: closes the ticket if it is still in the resolution the
+/// job was scheduled for and the tenant's present setting says its time has come
+/// (a changed setting reschedules it). Idempotent.
+#[derive(Debug, Default)]
+pub struct AutoClose;
+
+impl AutoClose {
+    async fn close(db: &TenantDb, number: i64, resolved_at: i64) -> Result<(), StoreError> {
+        let mut tx = db.begin().await?;
+        let current = match get_in(&mut tx, number, Reader::SYSTEM).await {
+            Ok(ticket) => ticket,
+            Err(StoreError::NotFound(_)) => return Ok(()),
+            Err(other) => return Err(other),
+        };
+        if current.status_class != "resolved" || current.resolved_at != Some(resolved_at) {
+            return Ok(());
+        }
+        let days = auto_close_days(&mut tx).await?;
+        if days == 0 {
+            return Ok(());
+        }
+        let due = resolved_at + days * DAY_MS;
+        if due > now_ms() {
+            // The setting grew since: try again then.
+            tx.enqueue(crate::jobs::NewJob {
+                kind: AUTO_CLOSE_JOB,
+                payload: serde_json::json!({ "number": number, "resolved_at": resolved_at }),
+                run_at: due,
+                max_attempts: 20,
+                dedup_key: Some(format!("auto-close:{}:{resolved_at}:{due}", current.id)),
+            })
+            .await?;
+            return tx.commit().await;
+        }
+        let target = status_by_key(&mut tx, "closed")
+            .await?
+            .ok_or(StoreError::NotFound("status"))?;
+        move_status(&mut tx, &current, &target, "system:auto-close").await?;
+        tx.commit().await
+    }
+}
+
+impl crate::jobs::JobHandler for AutoClose {
+    fn kind(&self) -> &'static str {
+        AUTO_CLOSE_JOB
+    }
+
+    fn run<'a>(
+        &'a self,
+        scope: crate::jobs::JobScope<'a>,
+        payload: &'a serde_json::Value,
+    ) -> futures::future::BoxFuture<'a, Result<(), crate::jobs::JobError>> {
+        Box::pin(async move {
+            let crate::jobs::JobScope::Tenant(db) = scope else {
+                return Err(crate::jobs::JobError::Permanent(
+                    "auto-close is a tenant job".to_owned(),
+                ));
+            };
+            let (Some(number), Some(resolved_at)) =
+                (payload["number"].as_i64(), payload["resolved_at"].as_i64())
+            else {
+                return Err(crate::jobs::JobError::Permanent(
+                    "payload needs number and resolved_at".to_owned(),
+                ));
+            };
+            Self::close(db, number, resolved_at)
+                .await
+                .map_err(|e| crate::jobs::JobError::Retry(e.to_string()))
+        })
+    }
 }

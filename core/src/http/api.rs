@@ -39,6 +39,7 @@ macro_rules! api_routes {
     (@name post) => { "POST" };
     (@name put) => { "PUT" };
     (@name delete) => { "DELETE" };
+    (@name patch) => { "PATCH" };
     (@chain $method:ident $handler:ident) => { axum::routing::$method($handler) };
     (@chain $method:ident $handler:ident, $($rest_method:ident $rest_handler:ident),+) => {
         axum::routing::$method($handler)$(.$rest_method($rest_handler))+
@@ -69,11 +70,39 @@ api_routes! {
     "/api/v1/domains/{host}" => [get show_domain, delete remove_domain];
     "/api/v1/domains/{host}/check" => [post check_domain];
     "/api/v1/tickets" => [get list_tickets, post create_ticket];
-    "/api/v1/tickets/{number}" => [get show_ticket];
+    "/api/v1/tickets/{number}" => [get show_ticket, patch update_ticket];
     "/api/v1/tickets/{number}/status" => [post change_status];
+    "/api/v1/tickets/{number}/close" => [post close_ticket];
+    "/api/v1/tickets/{number}/reopen" => [post reopen_ticket];
+    "/api/v1/tickets/{number}/messages" => [get list_messages, post post_message];
+    "/api/v1/tickets/{number}/attachments" => [get list_attachments];
+    "/api/v1/tickets/{number}/attachments/{id}" => [get download_attachment];
+    "/api/v1/tickets/{number}/links" => [get list_links, post add_link];
+    "/api/v1/tickets/{number}/merge" => [post merge_ticket];
+    "/api/v1/tickets/{number}/watchers" => [get list_watchers];
+    "/api/v1/tickets/{number}/time-entries" => [get list_time, post add_time];
+    "/api/v1/tickets/{number}/time-entries/{id}" => [put update_time, delete remove_time];
+    "/api/v1/tickets/{number}/time-entries/{id}/invoice" => [post invoice_time];
+    "/api/v1/ticket-statuses" => [get list_statuses, post create_status];
+    "/api/v1/ticket-statuses/{key}" => [put update_status];
+    "/api/v1/ticket-queues" => [get list_queues, post create_queue];
+    "/api/v1/ticket-fields" => [get list_fields, post create_field];
+    "/api/v1/ticket-fields/{key}" => [put set_field_visibility];
+    "/api/v1/portal-fields" => [get list_portal_fields];
+    "/api/v1/portal-fields/{name}" => [put set_portal_field];
+    "/api/v1/ticket-types" => [get list_types, post create_type];
 }
 
-use crate::http::tickets_api::{change_status, create_ticket, list_tickets, show_ticket};
+use crate::http::ticket_config_api::{
+    create_field, create_queue, create_status, create_type, list_fields, list_portal_fields,
+    list_queues, list_statuses, list_types, set_field_visibility, set_portal_field, update_status,
+};
+use crate::http::tickets_api::{
+    add_link, add_time, change_status, close_ticket, create_ticket, download_attachment,
+    invoice_time, list_attachments, list_links, list_messages, list_tickets, list_time,
+    list_watchers, merge_ticket, post_message, remove_time, reopen_ticket, show_ticket,
+    update_ticket, update_time,
+};
 
 use crate::http::domains_api::{
     add_domain, check_domain, list_domains, remove_domain, show_domain,
@@ -457,8 +486,79 @@ async fn add_provider(
     Ok((StatusCode::CREATED, Json(provider)))
 }
 
-/// Settings an MSP admin may change through the API, with the JSON type each takes.
-const SETTINGS: &[&str] = &[crate::identity::pages::CONTACTS_SECOND_FACTOR_OPTIONAL];
+/// Settings an MSP admin may change through the API, with the values each takes.
+const SETTINGS: &[(&str, SettingKind)] = &[
+    (
+        crate::identity::pages::CONTACTS_SECOND_FACTOR_OPTIONAL,
+        SettingKind::Bool,
+    ),
+    (portico_tenants::thread::REOPEN_SETTING, SettingKind::Bool),
+    (
+        portico_tenants::tickets::AUTO_CLOSE_SETTING,
+        SettingKind::Integer(0, 3650),
+    ),
+    (
+        crate::http::tickets_api::ATTACHMENT_MAX_SETTING,
+        SettingKind::Integer(1, 1 << 40),
+    ),
+    (
+        crate::http::tickets_api::ATTACHMENT_TYPES_SETTING,
+        SettingKind::TypeList,
+    ),
+];
+
+/// What a setting accepts.
+#[derive(Debug, Clone, Copy)]
+enum SettingKind {
+    Bool,
+    Integer(i64, i64),
+    /// A list of MIME types or `major/*` patterns.
+    TypeList,
+}
+
+impl SettingKind {
+    fn check(self, value: &serde_json::Value) -> Result<(), String> {
+        match self {
+            SettingKind::Bool if value.is_boolean() => Ok(()),
+            SettingKind::Bool => Err("must be true or false".to_owned()),
+            SettingKind::Integer(min, max) => match value.as_i64() {
+                Some(n) if (min..=max).contains(&n) => Ok(()),
+                _ => Err(format!("must be a whole number from {min} to {max}")),
+            },
+            SettingKind::TypeList => {
+                let ok = value.as_array().is_some_and(|items| {
+                    items.len() <= 200
+                        && items.iter().all(|item| {
+                            item.as_str().is_some_and(|t| {
+                                let mut parts = t.split('/');
+                                let (Some(major), Some(minor), None) =
+                                    (parts.next(), parts.next(), parts.next())
+                                else {
+                                    return false;
+                                };
+                                let token = |p: &str| {
+                                    !p.is_empty()
+                                        && p.len() <= 100
+                                        && p.chars().all(|c| {
+                                            c.is_ascii_alphanumeric() || "+-.*_".contains(c)
+                                        })
+                                };
+                                token(major) && token(minor)
+                            })
+                        })
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    Err(
+                        "must be a list of types such as \"image/*\" or \"application/pdf\""
+                            .to_owned(),
+                    )
+                }
+            }
+        }
+    }
+}
 
 async fn put_setting(
     State(state): State<AppState>,
@@ -468,19 +568,17 @@ async fn put_setting(
 ) -> Result<StatusCode, ApiError> {
     caller.scope(&state, "setting", "update").await?;
     let key = key.replace('-', "_");
-    if !SETTINGS.contains(&key.as_str()) {
+    let Some((_, kind)) = SETTINGS.iter().find(|(k, _)| *k == key) else {
         return Err(ApiError::NotFound);
-    }
+    };
     let Json(value) = body.map_err(|rejection| ApiError::Invalid {
         field: "body".to_owned(),
         reason: rejection.body_text(),
     })?;
-    if !value.is_boolean() {
-        return Err(ApiError::Invalid {
-            field: "body".to_owned(),
-            reason: "must be true or false".to_owned(),
-        });
-    }
+    kind.check(&value).map_err(|reason| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason,
+    })?;
     accounts::set_tenant_setting(&caller.db, &key, &value, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

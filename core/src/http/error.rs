@@ -33,6 +33,14 @@ pub enum ApiError {
     /// The value already exists.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// Valid, but the present state forbids it; the code says why.
+    #[error("{code}: {reason}")]
+    Refused {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// Why, in words a person can act on.
+        reason: String,
+    },
     /// The tenant or a dependency is unavailable.
     #[error("unavailable")]
     Unavailable,
@@ -49,7 +57,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Refused { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -63,6 +71,7 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::Invalid { .. } => "invalid_input",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Refused { code, .. } => code,
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -78,6 +87,7 @@ impl From<StoreError> for ApiError {
                 field: field.to_owned(),
                 reason,
             },
+            StoreError::Refused { code, reason } => ApiError::Refused { code, reason },
             StoreError::TenantUnavailable(_) => ApiError::Unavailable,
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
@@ -95,7 +105,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let code = self.code();
         let message = match &self {
-            ApiError::Invalid { reason, .. } => reason.clone(),
+            ApiError::Invalid { reason, .. } | ApiError::Refused { reason, .. } => reason.clone(),
             other => Locale::En.text(&format!("error-{}", other.code().replace('_', "-"))),
         };
         if let ApiError::Internal(cause) = &self {

@@ -11,6 +11,7 @@ pub mod domains_api;
 pub mod error;
 pub mod health;
 pub mod pages;
+pub mod ticket_config_api;
 pub mod tickets_api;
 
 use std::convert::Infallible;
