@@ -23,6 +23,7 @@ pub mod policy;
 pub mod registry;
 pub mod routing;
 pub mod sections;
+pub mod sla;
 pub mod sso;
 pub mod store;
 pub mod tickets;
