@@ -24,6 +24,7 @@ pub mod registry;
 pub mod routing;
 pub mod search;
 pub mod sections;
+pub mod sla;
 pub mod sso;
 pub mod store;
 pub mod thread;
