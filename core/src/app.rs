@@ -222,10 +222,16 @@ impl Application {
             Arc::new(crate::subscribers::DomainMail {
                 mailer: mailer.clone(),
             }),
+            Arc::new(crate::subscribers::ApprovalMail {
+                mailer: mailer.clone(),
+                settings: settings.clone(),
+                hosts: hosts.clone(),
+            }),
         ];
         subscribers.extend(extensions.subscribers);
         let mut job_handlers = JobHandlers::default();
         job_handlers.register(Arc::new(portico_tenants::tickets::AutoClose));
+        job_handlers.register(Arc::new(portico_tenants::ticket_sla::SlaCheck));
         job_handlers.extend(extensions.job_handlers);
         let worker = Arc::new(Worker::new(
             store.clone(),

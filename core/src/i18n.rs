@@ -156,7 +156,10 @@ mod tests {
                             ("phone", "x"),
                             ("code", "123456"),
                             ("host", "help.example.com"),
-                            ("problems", "- none")
+                            ("problems", "- none"),
+                            ("number", "1042"),
+                            ("subject", "Printer"),
+                            ("reason", "Not needed")
                         ]
                     ),
                     *key,

@@ -221,3 +221,168 @@ impl Subscriber for DomainMail {
         Box::pin(self.send(tenant, event))
     }
 }
+
+/// Sends approvers their approval e-mail (with a single-use link to the confirmation
+/// page) when a ticket needs approval, and tells the requester when it was rejected,
+/// with the reason.
+pub struct ApprovalMail {
+    /// Outbound mail.
+    pub mailer: Mailer,
+    /// For the portal address in the links.
+    pub settings: Settings,
+    /// For the tenant's display name.
+    pub hosts: Arc<HostIndex>,
+}
+
+impl ApprovalMail {
+    fn tenant_name(&self, tenant: &TenantDb) -> String {
+        match self
+            .hosts
+            .resolve(&format!("{}.{}", tenant.slug(), self.hosts.base_domain()))
+        {
+            HostMatch::Tenant(route) => route.name.to_string(),
+            _ => tenant.slug().to_owned(),
+        }
+    }
+
+    async fn mail(&self, email: OutboundEmail) -> Result<(), DeliveryError> {
+        match self.mailer.send(&email).await {
+            Ok(()) => Ok(()),
+            Err(MailError::Invalid(reason)) => {
+                tracing::warn!(reason = %reason, "approval mail not sent: invalid message");
+                Ok(())
+            }
+            Err(MailError::Transport(reason)) => Err(DeliveryError(reason)),
+        }
+    }
+
+    async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
+        let failed = |e: portico_tenants::StoreError| DeliveryError(e.to_string());
+        let Some(number) = event.payload["number"].as_i64() else {
+            return Ok(());
+        };
+        match event.event_type.as_str() {
+            "ticket.approval_requested" => {
+                let ticket = match portico_tenants::tickets::get_ticket(
+                    tenant,
+                    number,
+                    portico_tenants::tickets::Reader::SYSTEM,
+                )
+                .await
+                {
+                    Ok(ticket) => ticket,
+                    Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+                    Err(error) => return Err(failed(error)),
+                };
+                if ticket.approval_state.as_deref() != Some("pending") {
+                    return Ok(());
+                }
+                let name = self.tenant_name(tenant);
+                let portal = self.settings.tenant_url(tenant.slug());
+                let approvers: Vec<i64> = event.payload["approvers"]
+                    .as_array()
+                    .map(|list| list.iter().filter_map(|v| v.as_i64()).collect())
+                    .unwrap_or_default();
+                for approver in approvers {
+                    let user = match people::get_user(
+                        tenant,
+                        approver,
+                        portico_tenants::policy::Scope::All,
+                    )
+                    .await
+                    {
+                        Ok(user) if user.status != "disabled" => user,
+                        Ok(_) | Err(portico_tenants::StoreError::NotFound(_)) => continue,
+                        Err(error) => return Err(failed(error)),
+                    };
+                    let token = match portico_tenants::approvals::issue_link(tenant, number, approver)
+                        .await
+                    {
+                        Ok(token) => token,
+                        // Decided meanwhile: nothing more to ask.
+                        Err(portico_tenants::StoreError::Refused { .. }) => return Ok(()),
+                        Err(error) => return Err(failed(error)),
+                    };
+                    let link = format!("{portal}/approvals/{token}");
+                    let locale = Locale::from_tag(&user.locale).unwrap_or_default();
+                    let number = number.to_string();
+                    let args = [
+                        ("tenant", name.as_str()),
+                        ("number", number.as_str()),
+                        ("subject", ticket.subject.as_str()),
+                        ("link", link.as_str()),
+                    ];
+                    self.mail(OutboundEmail {
+                        to: user.email.clone(),
+                        subject: locale.text_with("approval-mail-subject", &args),
+                        text: locale.text_with("approval-mail-body", &args),
+                        html: None,
+                        automatic: true,
+                    })
+                    .await?;
+                }
+                Ok(())
+            }
+            "ticket.approval_rejected" => {
+                let Some(requester) = event.payload["requester_id"].as_i64() else {
+                    return Ok(());
+                };
+                let user = match people::get_user(
+                    tenant,
+                    requester,
+                    portico_tenants::policy::Scope::All,
+                )
+                .await
+                {
+                    Ok(user) => user,
+                    Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+                    Err(error) => return Err(failed(error)),
+                };
+                let subject = match portico_tenants::tickets::get_ticket(
+                    tenant,
+                    number,
+                    portico_tenants::tickets::Reader::SYSTEM,
+                )
+                .await
+                {
+                    Ok(ticket) => ticket.subject,
+                    Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+                    Err(error) => return Err(failed(error)),
+                };
+                let name = self.tenant_name(tenant);
+                let locale = Locale::from_tag(&user.locale).unwrap_or_default();
+                let number = number.to_string();
+                let reason = event.payload["reason"].as_str().unwrap_or_default();
+                let args = [
+                    ("tenant", name.as_str()),
+                    ("number", number.as_str()),
+                    ("subject", subject.as_str()),
+                    ("reason", reason),
+                ];
+                self.mail(OutboundEmail {
+                    to: user.email.clone(),
+                    subject: locale.text_with("approval-rejected-subject", &args),
+                    text: locale.text_with("approval-rejected-body", &args),
+                    html: None,
+                    automatic: true,
+                })
+                .await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Subscriber for ApprovalMail {
+    fn name(&self) -> &'static str {
+        "approval-mail"
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        tenant: &'a TenantDb,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.send(tenant, event))
+    }
+}

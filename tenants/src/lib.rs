@@ -7,6 +7,7 @@
 //! (PostgreSQL) or file (SQLite).
 
 pub mod accounts;
+pub mod approvals;
 pub mod audit;
 pub mod clock;
 pub mod domains;
@@ -29,6 +30,7 @@ pub mod sso;
 pub mod store;
 pub mod thread;
 pub mod ticket_config;
+pub mod ticket_sla;
 pub mod tickets;
 pub mod time_entries;
 pub mod tokens;

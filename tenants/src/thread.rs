@@ -209,6 +209,9 @@ pub async fn add_message(
     .bind(i64::from(reader.staff && !new.internal))
     .execute(tx.conn())
     .await?;
+    if reader.staff && !new.internal && stored.first_response_at.is_none() {
+        crate::ticket_sla::recompute(&mut tx, stored.id, actor).await?;
+    }
     // What the reply means for the status.
     let next = match (reader.staff, new.internal, stored.status_class.as_str()) {
         (true, false, "new") => Some("open"),

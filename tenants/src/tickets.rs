@@ -302,6 +302,18 @@ pub struct Ticket {
     pub closed_at: Option<i64>,
     /// The ticket it was merged into.
     pub merged_into: Option<i64>,
+    /// SLA: `ok`, `at_risk`, `breached`, `paused` or `met`; none without a policy
+    /// (and for customers).
+    pub sla_state: Option<String>,
+    /// When the first response is due.
+    pub first_response_due_at: Option<i64>,
+    /// When the resolution is due (none while paused).
+    pub resolution_due_at: Option<i64>,
+    /// When a target was first missed.
+    pub sla_breached_at: Option<i64>,
+    /// `pending` (awaiting approval), `approved` or `rejected`; none when its type
+    /// needs no approval.
+    pub approval_state: Option<String>,
     /// Created, Unix milliseconds.
     pub created_at: i64,
     /// Last change.
@@ -331,6 +343,11 @@ struct TicketRow {
     resolved_at: Option<i64>,
     closed_at: Option<i64>,
     merged_into: Option<i64>,
+    sla_state: Option<String>,
+    first_response_due_at: Option<i64>,
+    resolution_due_at: Option<i64>,
+    sla_breached_at: Option<i64>,
+    approval_state: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -338,7 +355,8 @@ struct TicketRow {
 const TICKET_COLUMNS: &str = "SELECT t.id, t.number, t.subject, t.description, s.key AS status, \
      t.status_class, t.priority, t.type_key, t.requester_id, t.organization_id, t.device_id, \
      t.assignee_id, q.key AS queue, t.level, t.source, t.language, t.fields, t.first_response_at, \
-     t.resolved_at, t.closed_at, m.number AS merged_into, t.created_at, t.updated_at \
+     t.resolved_at, t.closed_at, m.number AS merged_into, t.sla_state, t.first_response_due_at, \
+     t.resolution_due_at, t.sla_breached_at, t.approval_state, t.created_at, t.updated_at \
      FROM tickets t JOIN ticket_statuses s ON s.id = t.status_id \
      LEFT JOIN ticket_queues q ON q.id = t.queue_id \
      LEFT JOIN tickets m ON m.id = t.merged_into";
@@ -379,6 +397,11 @@ impl TicketRow {
             resolved_at: self.resolved_at,
             closed_at: self.closed_at,
             merged_into: self.merged_into,
+            sla_state: self.sla_state,
+            first_response_due_at: self.first_response_due_at,
+            resolution_due_at: self.resolution_due_at,
+            sla_breached_at: self.sla_breached_at,
+            approval_state: self.approval_state,
             created_at: self.created_at,
             updated_at: self.updated_at,
         };
@@ -398,9 +421,13 @@ impl TicketRow {
             if portal.standard("assignee") == FieldVisibility::Hidden {
                 ticket.assignee_id = None;
             }
-            // Queues, levels and tags are the MSP's own organisation of work.
+            // Queues, levels, tags and SLA clocks are the MSP's own organisation of work.
             ticket.queue = None;
             ticket.level = 0;
+            ticket.sla_state = None;
+            ticket.first_response_due_at = None;
+            ticket.resolution_due_at = None;
+            ticket.sla_breached_at = None;
             fields.retain(|key, _| portal.custom(key) != FieldVisibility::Hidden);
         }
         ticket.fields = fields;
@@ -682,6 +709,15 @@ pub async fn create_ticket(
     )
     .await?;
     count(&mut tx, new.requester_id, new.organization_id, "new", 1).await?;
+    crate::approvals::open_for_new_ticket(
+        &mut tx,
+        id,
+        number,
+        new.type_key.as_deref(),
+        new.organization_id,
+    )
+    .await?;
+    crate::ticket_sla::recompute(&mut tx, id, "system:sla").await?;
     if let Some((caller, key, hash)) = idempotency {
         let stored = sqlx::query(
             "INSERT INTO ticket_idempotency (caller, idempotency_key, ticket_id, request_hash, created_at) \
@@ -844,6 +880,10 @@ pub struct TicketFilter {
     pub tag: Option<String>,
     /// Queue's key.
     pub queue: Option<String>,
+    /// SLA state (`ok`, `at_risk`, `breached`, `paused`, `met`).
+    pub sla: Option<String>,
+    /// Approval state (`pending` for tickets awaiting approval).
+    pub approval: Option<String>,
     /// Words to find in subjects and messages.
     pub text: Option<String>,
     /// The searcher's language (stems the words of `text`).
@@ -938,6 +978,26 @@ pub async fn list_tickets(
             let p = param(&mut binds, Bind::Text(queue.clone()));
             sql.push_str(&format!(" AND q.key = {p}"));
         }
+        if let Some(sla) = &filter.sla {
+            if !crate::ticket_sla::SLA_STATES.contains(&sla.as_str()) {
+                return Err(StoreError::Invalid {
+                    field: "sla",
+                    reason: "must be ok, at_risk, breached, paused or met".to_owned(),
+                });
+            }
+            let p = param(&mut binds, Bind::Text(sla.clone()));
+            sql.push_str(&format!(" AND t.sla_state = {p}"));
+        }
+    }
+    if let Some(approval) = &filter.approval {
+        if !["pending", "approved", "rejected"].contains(&approval.as_str()) {
+            return Err(StoreError::Invalid {
+                field: "approval",
+                reason: "must be pending, approved or rejected".to_owned(),
+            });
+        }
+        let p = param(&mut binds, Bind::Text(approval.clone()));
+        sql.push_str(&format!(" AND t.approval_state = {p}"));
     }
     if let Some(text) = &filter.text {
         let language = Language::from_tag(&filter.language);
@@ -1087,6 +1147,7 @@ pub(crate) async fn move_status(
         count(tx, requester_id, organization_id, &target.class, 1).await?;
     }
     record_status(tx, current.id, target, now, actor).await?;
+    crate::ticket_sla::recompute(tx, current.id, actor).await?;
     if target.class == "resolved" {
         schedule_auto_close(tx, current.id, current.number, now).await?;
     }
@@ -1132,9 +1193,24 @@ pub async fn change_status(
             reason: "this ticket was merged into another one".to_owned(),
         });
     }
+    // Awaiting approval, the requester side may still withdraw it by closing it.
+    if reader.staff || target.class != "closed" {
+        ensure_workable(&current)?;
+    }
     move_status(&mut tx, &current, &target, actor).await?;
     tx.commit().await?;
     get_ticket(db, number, reader).await
+}
+
+/// Refuses work on a ticket that awaits its organization's approval.
+pub(crate) fn ensure_workable(ticket: &Ticket) -> Result<(), StoreError> {
+    if ticket.approval_state.as_deref() == Some("pending") {
+        return Err(StoreError::Refused {
+            code: crate::approvals::AWAITING_APPROVAL,
+            reason: format!("ticket #{} is awaiting approval", ticket.number),
+        });
+    }
+    Ok(())
 }
 
 /// What a change to a ticket sets; `None` leaves a value as it is.
@@ -1217,6 +1293,14 @@ pub async fn update_ticket(
     }
     let mut tx = db.begin().await?;
     let current = get_in(&mut tx, number, reader).await?;
+    if reader.staff
+        && (change.assignee_id.is_some()
+            || change.queue.is_some()
+            || change.level.is_some()
+            || change.priority.is_some())
+    {
+        ensure_workable(&current)?;
+    }
     if !reader.staff {
         let portal = ticket_config::portal_fields(&mut tx).await?;
         if change.queue.is_some()
@@ -1273,6 +1357,7 @@ pub async fn update_ticket(
             .bind(priority.as_str())
             .execute(tx.conn())
             .await?;
+        crate::ticket_sla::recompute(&mut tx, current.id, actor).await?;
         changed.push("priority");
     }
     if let Some(type_key) = &change.type_key {

@@ -132,6 +132,7 @@ pub async fn add(
     }
     let mut tx = db.begin().await?;
     let ticket = tickets::get_in(&mut tx, number, reader).await?;
+    tickets::ensure_workable(&ticket)?;
     let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
         .bind(new.technician_id)
         .fetch_optional(tx.conn())

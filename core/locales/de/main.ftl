@@ -130,3 +130,23 @@ domain-recovered-subject = Die DNS-Einträge von { $host } sind wieder da
 domain-recovered-body = Hallo,
 
     die DNS-Einträge von { $host } sind wieder vorhanden: Es ist nichts weiter zu tun.
+approval-title = Genehmigung für Ticket #{ $number }
+approval-intro = Sie werden gebeten, diese Anfrage zu genehmigen. Es ändert sich nichts, bis Sie unten wählen.
+approval-reason = Begründung (für eine Ablehnung erforderlich; der Anfragende liest sie)
+approval-approve = Genehmigen
+approval-reject = Ablehnen
+approval-done-approved = Danke: Sie haben Ticket #{ $number } genehmigt.
+approval-done-rejected = Danke: Sie haben Ticket #{ $number } abgelehnt. Der Anfragende erfährt die Begründung.
+approval-link-invalid-title = Link nicht mehr gültig
+approval-link-invalid = Dieser Genehmigungslink ist abgelaufen oder wurde bereits verwendet. Melden Sie sich im Portal an, um die Anfrage zu sehen.
+approval-mail-subject = [{ $tenant }] Genehmigung für Ticket #{ $number } angefordert: { $subject }
+approval-mail-body = Eine Anfrage wartet auf Ihre Genehmigung:
+
+    #{ $number } { $subject }
+
+    Öffnen Sie diesen Link, um sie zu lesen und zu genehmigen oder abzulehnen (der Link gilt einmal, 7 Tage lang):
+    { $link }
+approval-rejected-subject = [{ $tenant }] Ticket #{ $number } wurde nicht genehmigt
+approval-rejected-body = Ihre Anfrage #{ $number } „{ $subject }“ wurde nicht genehmigt.
+
+    Begründung: { $reason }

@@ -130,3 +130,23 @@ domain-recovered-subject = The DNS records of { $host } are back
 domain-recovered-body = Hello,
 
     the DNS records of { $host } are in place again: nothing more is needed.
+approval-title = Approval for ticket #{ $number }
+approval-intro = You are asked to approve this request. Nothing changes until you choose below.
+approval-reason = Reason (required to reject; the requester will read it)
+approval-approve = Approve
+approval-reject = Reject
+approval-done-approved = Thank you: you approved ticket #{ $number }.
+approval-done-rejected = Thank you: you rejected ticket #{ $number }. The requester will be told why.
+approval-link-invalid-title = Link no longer valid
+approval-link-invalid = This approval link has expired or was already used. Sign in to the portal to see the request.
+approval-mail-subject = [{ $tenant }] Approval requested for ticket #{ $number }: { $subject }
+approval-mail-body = A request needs your approval:
+
+    #{ $number } { $subject }
+
+    Open this link to read it and approve or reject it (the link works once, for 7 days):
+    { $link }
+approval-rejected-subject = [{ $tenant }] Ticket #{ $number } was not approved
+approval-rejected-body = Your request #{ $number } "{ $subject }" was not approved.
+
+    Reason: { $reason }

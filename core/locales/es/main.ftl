@@ -130,3 +130,23 @@ domain-recovered-subject = Los registros DNS de { $host } han vuelto
 domain-recovered-body = Hola:
 
     los registros DNS de { $host } vuelven a estar configurados: no hace falta nada más.
+approval-title = Aprobación del ticket n.º { $number }
+approval-intro = Se le pide que apruebe esta solicitud. Nada cambia hasta que elija abajo.
+approval-reason = Motivo (obligatorio para rechazar; el solicitante lo leerá)
+approval-approve = Aprobar
+approval-reject = Rechazar
+approval-done-approved = Gracias: ha aprobado el ticket n.º { $number }.
+approval-done-rejected = Gracias: ha rechazado el ticket n.º { $number }. Se informará al solicitante del motivo.
+approval-link-invalid-title = El enlace ya no es válido
+approval-link-invalid = Este enlace de aprobación ha caducado o ya se ha usado. Inicie sesión en el portal para ver la solicitud.
+approval-mail-subject = [{ $tenant }] Aprobación solicitada para el ticket n.º { $number }: { $subject }
+approval-mail-body = Una solicitud necesita su aprobación:
+
+    n.º { $number } { $subject }
+
+    Abra este enlace para leerla y aprobarla o rechazarla (el enlace funciona una vez, durante 7 días):
+    { $link }
+approval-rejected-subject = [{ $tenant }] El ticket n.º { $number } no ha sido aprobado
+approval-rejected-body = Su solicitud n.º { $number } «{ $subject }» no ha sido aprobada.
+
+    Motivo: { $reason }

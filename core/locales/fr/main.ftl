@@ -130,3 +130,23 @@ domain-recovered-subject = Les enregistrements DNS de { $host } sont de retour
 domain-recovered-body = Bonjour,
 
     les enregistrements DNS de { $host } sont de nouveau en place : rien d’autre n’est nécessaire.
+approval-title = Approbation du ticket n° { $number }
+approval-intro = Votre approbation est demandée pour cette requête. Rien ne change tant que vous n'avez pas choisi ci-dessous.
+approval-reason = Motif (obligatoire pour refuser ; le demandeur le lira)
+approval-approve = Approuver
+approval-reject = Refuser
+approval-done-approved = Merci : vous avez approuvé le ticket n° { $number }.
+approval-done-rejected = Merci : vous avez refusé le ticket n° { $number }. Le demandeur en sera informé avec le motif.
+approval-link-invalid-title = Lien expiré
+approval-link-invalid = Ce lien d'approbation a expiré ou a déjà été utilisé. Connectez-vous au portail pour voir la requête.
+approval-mail-subject = [{ $tenant }] Approbation demandée pour le ticket n° { $number } : { $subject }
+approval-mail-body = Une requête attend votre approbation :
+
+    n° { $number } { $subject }
+
+    Ouvrez ce lien pour la lire et l'approuver ou la refuser (le lien fonctionne une fois, pendant 7 jours) :
+    { $link }
+approval-rejected-subject = [{ $tenant }] Le ticket n° { $number } n'a pas été approuvé
+approval-rejected-body = Votre requête n° { $number } « { $subject } » n'a pas été approuvée.
+
+    Motif : { $reason }

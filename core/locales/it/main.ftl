@@ -130,3 +130,23 @@ domain-recovered-subject = I record DNS di { $host } sono tornati
 domain-recovered-body = Salve,
 
     i record DNS di { $host } sono di nuovo presenti: non serve altro.
+approval-title = Approvazione del ticket n. { $number }
+approval-intro = Le viene chiesto di approvare questa richiesta. Nulla cambia finché non sceglie qui sotto.
+approval-reason = Motivo (obbligatorio per rifiutare; il richiedente lo leggerà)
+approval-approve = Approva
+approval-reject = Rifiuta
+approval-done-approved = Grazie: ha approvato il ticket n. { $number }.
+approval-done-rejected = Grazie: ha rifiutato il ticket n. { $number }. Il richiedente ne conoscerà il motivo.
+approval-link-invalid-title = Link non più valido
+approval-link-invalid = Questo link di approvazione è scaduto o è già stato usato. Acceda al portale per vedere la richiesta.
+approval-mail-subject = [{ $tenant }] Approvazione richiesta per il ticket n. { $number }: { $subject }
+approval-mail-body = Una richiesta attende la sua approvazione:
+
+    n. { $number } { $subject }
+
+    Apra questo link per leggerla e approvarla o rifiutarla (il link funziona una volta, per 7 giorni):
+    { $link }
+approval-rejected-subject = [{ $tenant }] Il ticket n. { $number } non è stato approvato
+approval-rejected-body = La sua richiesta n. { $number } «{ $subject }» non è stata approvata.
+
+    Motivo: { $reason }

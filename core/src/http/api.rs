@@ -91,8 +91,17 @@ api_routes! {
     "/api/v1/portal-fields" => [get list_portal_fields];
     "/api/v1/portal-fields/{name}" => [put set_portal_field];
     "/api/v1/ticket-types" => [get list_types, post create_type];
+    "/api/v1/tickets/{number}/approval" => [get show_approval, post decide];
+    "/api/v1/organizations/{id}/approvers" => [get list_approvers, put set_approvers];
+    "/api/v1/organizations/{id}/sla-policy" => [put set_organization_policy];
+    "/api/v1/sla-calendars" => [get list_calendars, post create_calendar];
+    "/api/v1/sla-policies" => [get list_policies, post create_policy];
 }
 
+use crate::http::approvals::{
+    create_calendar, create_policy, decide, list_approvers, list_calendars, list_policies,
+    set_approvers, set_organization_policy, show_approval,
+};
 use crate::http::ticket_config_api::{
     create_field, create_queue, create_status, create_type, list_fields, list_portal_fields,
     list_queues, list_statuses, list_types, set_field_visibility, set_portal_field, update_status,
@@ -505,6 +514,18 @@ const SETTINGS: &[(&str, SettingKind)] = &[
         crate::http::tickets_api::ATTACHMENT_TYPES_SETTING,
         SettingKind::TypeList,
     ),
+    (
+        portico_tenants::ticket_sla::DEFAULT_POLICY_SETTING,
+        SettingKind::Key,
+    ),
+    (
+        portico_tenants::ticket_sla::ESCALATION_LEVEL_SETTING,
+        SettingKind::Integer(0, 3),
+    ),
+    (
+        portico_tenants::ticket_sla::ESCALATION_QUEUE_SETTING,
+        SettingKind::Key,
+    ),
 ];
 
 /// What a setting accepts.
@@ -514,6 +535,8 @@ enum SettingKind {
     Integer(i64, i64),
     /// A list of MIME types or `major/*` patterns.
     TypeList,
+    /// The key of a policy, queue or the like (checked when used).
+    Key,
 }
 
 impl SettingKind {
@@ -524,6 +547,18 @@ impl SettingKind {
             SettingKind::Integer(min, max) => match value.as_i64() {
                 Some(n) if (min..=max).contains(&n) => Ok(()),
                 _ => Err(format!("must be a whole number from {min} to {max}")),
+            },
+            SettingKind::Key => match value.as_str() {
+                Some(key)
+                    if !key.is_empty()
+                        && key.len() <= 40
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') =>
+                {
+                    Ok(())
+                }
+                _ => Err("must be a key such as \"standard\"".to_owned()),
             },
             SettingKind::TypeList => {
                 let ok = value.as_array().is_some_and(|items| {

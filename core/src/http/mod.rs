@@ -7,6 +7,7 @@
 //! → the feature router.
 
 pub mod api;
+pub mod approvals;
 pub mod domains_api;
 pub mod error;
 pub mod health;
@@ -151,6 +152,7 @@ pub fn redirect_router(state: AppState, tls_port: u16) -> Router {
 pub fn router(state: AppState) -> Router {
     let tenant = Router::new()
         .merge(pages::portal_router())
+        .merge(approvals::router())
         .merge(crate::identity::pages::router())
         .merge(crate::identity::stepup::router())
         .merge(crate::identity::sms_factor::router())

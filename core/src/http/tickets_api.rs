@@ -289,6 +289,10 @@ pub(crate) struct ListQuery {
     #[serde(default)]
     queue: Option<String>,
     #[serde(default)]
+    sla: Option<String>,
+    #[serde(default)]
+    approval: Option<String>,
+    #[serde(default)]
     q: Option<String>,
     #[serde(default)]
     lang: Option<String>,
@@ -342,6 +346,8 @@ pub(crate) async fn list_tickets(
         type_key: query.type_key.filter(|t| !t.is_empty()),
         tag: query.tag.filter(|t| !t.is_empty()),
         queue: query.queue.filter(|q| !q.is_empty()),
+        sla: query.sla.filter(|s| !s.is_empty()),
+        approval: query.approval.filter(|a| !a.is_empty()),
         text: query.q.filter(|q| !q.trim().is_empty()),
         language,
     };
