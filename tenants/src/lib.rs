@@ -27,6 +27,7 @@ pub mod sso;
 pub mod store;
 pub mod tickets;
 pub mod tokens;
+pub mod webhooks;
 pub mod work;
 
 pub use error::StoreError;
