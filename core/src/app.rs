@@ -223,11 +223,21 @@ impl Application {
                 mailer: mailer.clone(),
             }),
         ];
+        // Every event may become webhook deliveries; the deliveries are jobs of the
+        // tenant, so the worker finds them through the work index like any job.
+        subscribers.push(Arc::new(crate::webhooks::WebhookEvents));
         subscribers.extend(extensions.subscribers);
+        let mut job_handlers = extensions.job_handlers;
+        job_handlers.register(crate::webhooks::WebhookDelivery::new(
+            OutboundHttp::without_redirects(settings.outbound_allow_private)?,
+            master_key.clone(),
+            settings.webhook_retry_schedule(),
+            Duration::from_secs(settings.webhook_timeout_seconds),
+        ));
         let worker = Arc::new(Worker::new(
             store.clone(),
             subscribers,
-            extensions.job_handlers,
+            job_handlers,
             Duration::from_millis(settings.poll_ms),
         ));
         let metrics_listener = match settings.metrics_listen {

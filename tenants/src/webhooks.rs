@@ -63,8 +63,7 @@ const ENDPOINT_COLUMNS: &str = "SELECT id, url, description, event_types, enable
      FROM webhook_endpoints";
 
 fn endpoint(row: EndpointRow) -> Endpoint {
-    let (id, url, description, event_types, enabled, disabled_reason, created_at, updated_at) =
-        row;
+    let (id, url, description, event_types, enabled, disabled_reason, created_at, updated_at) = row;
     Endpoint {
         id,
         url,
@@ -100,9 +99,9 @@ pub fn parse_event_types(types: &[String]) -> Result<Vec<String>, StoreError> {
                 && !body.starts_with('.')
                 && !body.ends_with('.')
                 && !body.contains("..")
-                && body
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'));
+                && body.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'
+                }));
         if !well_formed {
             return Err(invalid(
                 "each must be an event type such as `ticket.created`, a prefix such as `ticket.*`, or `*`",
@@ -113,7 +112,9 @@ pub fn parse_event_types(types: &[String]) -> Result<Vec<String>, StoreError> {
         }
     }
     if parsed.len() > 1 && parsed.iter().any(|t| t == ALL_EVENTS) {
-        return Err(invalid("`*` already subscribes to every event; list nothing else"));
+        return Err(invalid(
+            "`*` already subscribes to every event; list nothing else",
+        ));
     }
     Ok(parsed)
 }
@@ -175,21 +176,23 @@ pub async fn create_endpoint(
 }
 
 async fn fetch_endpoint(tx: &mut TenantTx, id: i64) -> Result<Endpoint, StoreError> {
-    let row: Option<EndpointRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{ENDPOINT_COLUMNS} WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?;
+    let row: Option<EndpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{ENDPOINT_COLUMNS} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
     row.map(endpoint).ok_or(StoreError::NotFound("webhook"))
 }
 
 /// The tenant's endpoints, oldest first.
 pub async fn list_endpoints(db: &TenantDb) -> Result<Vec<Endpoint>, StoreError> {
     let mut tx = db.read().await?;
-    let rows: Vec<EndpointRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{ENDPOINT_COLUMNS} ORDER BY id")))
-            .fetch_all(tx.conn())
-            .await?;
+    let rows: Vec<EndpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{ENDPOINT_COLUMNS} ORDER BY id"
+    )))
+    .fetch_all(tx.conn())
+    .await?;
     tx.rollback().await?;
     Ok(rows.into_iter().map(endpoint).collect())
 }
@@ -676,16 +679,18 @@ fn delivery(row: DeliveryRow) -> Delivery {
     }
 }
 
+/// (attempt, started_at, duration_ms, status_code, error, response_excerpt).
+type AttemptRow = (i64, i64, i64, Option<i64>, Option<String>, Option<String>);
+
 async fn attach_attempts(tx: &mut TenantTx, deliveries: &mut [Delivery]) -> Result<(), StoreError> {
     for delivery in deliveries {
-        let rows: Vec<(i64, i64, i64, Option<i64>, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT attempt, started_at, duration_ms, status_code, error, response_excerpt \
+        let rows: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT attempt, started_at, duration_ms, status_code, error, response_excerpt \
                  FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id",
-            )
-            .bind(delivery.id)
-            .fetch_all(tx.conn())
-            .await?;
+        )
+        .bind(delivery.id)
+        .fetch_all(tx.conn())
+        .await?;
         delivery.attempt_log = rows
             .into_iter()
             .map(
@@ -845,7 +850,10 @@ mod tests {
     fn filters_match_exact_types_prefixes_and_everything() {
         assert!(subscribes(&types(&["*"]), "ticket.created"));
         assert!(subscribes(&types(&["ticket.created"]), "ticket.created"));
-        assert!(!subscribes(&types(&["ticket.created"]), "ticket.status_changed"));
+        assert!(!subscribes(
+            &types(&["ticket.created"]),
+            "ticket.status_changed"
+        ));
         assert!(subscribes(&types(&["ticket.*"]), "ticket.status_changed"));
         assert!(!subscribes(&types(&["ticket.*"]), "tickets.created"));
         assert!(!subscribes(&types(&["user.*"]), "ticket.created"));
@@ -896,9 +904,14 @@ mod tests {
     #[tokio::test]
     async fn an_event_delivered_twice_queues_one_delivery_per_subscribed_endpoint() {
         let (_dir, _store, db) = sqlite_tenant().await;
-        let all = create_endpoint(&db, new_endpoint(&["*"]), |id| format!("sealed-{id}"), "test")
-            .await
-            .expect("endpoint");
+        let all = create_endpoint(
+            &db,
+            new_endpoint(&["*"]),
+            |id| format!("sealed-{id}"),
+            "test",
+        )
+        .await
+        .expect("endpoint");
         create_endpoint(&db, new_endpoint(&["user.*"]), |_| "s".into(), "test")
             .await
             .expect("endpoint");
@@ -914,7 +927,10 @@ mod tests {
         let old = enqueue_deliveries(&db, 8, "ticket.created", all.created_at - 1, body)
             .await
             .expect("enqueue");
-        assert!(old.is_empty(), "events older than the endpoint are not sent");
+        assert!(
+            old.is_empty(),
+            "events older than the endpoint are not sent"
+        );
         let page = list_deliveries(&db, all.id, None, 10).await.expect("log");
         assert_eq!(page.deliveries.len(), 1);
         assert_eq!(page.deliveries[0].state, "pending");
@@ -939,10 +955,7 @@ mod tests {
         assert_eq!(claimed.len(), 1);
         assert_eq!(claimed[0].attempts, 0);
         assert!(
-            claim_due(&db, 10, 60_000)
-                .await
-                .expect("claim")
-                .is_empty(),
+            claim_due(&db, 10, 60_000).await.expect("claim").is_empty(),
             "leased"
         );
         let retry_at = now_ms() + 60_000;
@@ -962,10 +975,7 @@ mod tests {
         .await
         .expect("recorded");
         assert!(
-            claim_due(&db, 10, 60_000)
-                .await
-                .expect("claim")
-                .is_empty(),
+            claim_due(&db, 10, 60_000).await.expect("claim").is_empty(),
             "not due yet"
         );
         let delivery = get_delivery(&db, endpoint.id, claimed[0].id)

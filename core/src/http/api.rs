@@ -71,7 +71,19 @@ api_routes! {
     "/api/v1/tickets" => [get list_tickets, post create_ticket];
     "/api/v1/tickets/{number}" => [get show_ticket];
     "/api/v1/tickets/{number}/status" => [post change_status];
+    "/api/v1/webhooks" => [get list_webhooks, post create_webhook];
+    "/api/v1/webhooks/{id}" => [get show_webhook, delete remove_webhook];
+    "/api/v1/webhooks/{id}/enable" => [post enable_webhook];
+    "/api/v1/webhooks/{id}/disable" => [post disable_webhook];
+    "/api/v1/webhooks/{id}/rotate-secret" => [post rotate_webhook_secret];
+    "/api/v1/webhooks/{id}/deliveries" => [get list_webhook_deliveries];
+    "/api/v1/webhooks/{id}/deliveries/{delivery}/retry" => [post retry_webhook_delivery];
 }
+
+use crate::http::webhooks_api::{
+    create_webhook, disable_webhook, enable_webhook, list_webhook_deliveries, list_webhooks,
+    remove_webhook, retry_webhook_delivery, rotate_webhook_secret, show_webhook,
+};
 
 use crate::http::tickets_api::{change_status, create_ticket, list_tickets, show_ticket};
 

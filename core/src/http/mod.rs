@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod pages;
 pub mod tickets_api;
+pub mod webhooks_api;
 
 use std::convert::Infallible;
 use std::sync::Arc;
