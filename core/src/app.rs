@@ -228,10 +228,19 @@ impl Application {
                 hosts: hosts.clone(),
             }),
         ];
+        // Every event may become webhook deliveries; the deliveries are jobs of the
+        // tenant, so the worker finds them through the work index like any job.
+        subscribers.push(Arc::new(crate::webhooks::WebhookEvents));
         subscribers.extend(extensions.subscribers);
         let mut job_handlers = JobHandlers::default();
         job_handlers.register(Arc::new(portico_tenants::tickets::AutoClose));
         job_handlers.register(Arc::new(portico_tenants::ticket_sla::SlaCheck));
+        job_handlers.register(crate::webhooks::WebhookDelivery::new(
+            OutboundHttp::without_redirects(settings.outbound_allow_private)?,
+            master_key.clone(),
+            settings.webhook_retry_schedule(),
+            Duration::from_secs(settings.webhook_timeout_seconds),
+        ));
         job_handlers.extend(extensions.job_handlers);
         let worker = Arc::new(Worker::new(
             store.clone(),

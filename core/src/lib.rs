@@ -21,3 +21,4 @@ pub mod state;
 pub mod subscribers;
 pub mod telemetry;
 pub mod templates;
+pub mod webhooks;

@@ -17,7 +17,9 @@ use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
 
-/// The key every stored secret is encrypted with.
+/// The key every stored secret is encrypted with. Cloned only where a background
+/// handler built before the shared state needs it (webhook signing).
+#[derive(Clone)]
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
 }

@@ -152,6 +152,13 @@ pub struct Settings {
     /// How often the domain sweeper looks for due checks and orders, milliseconds
     /// (`PORTICO_DOMAIN_SWEEP_MS`).
     pub domain_sweep_ms: u64,
+    /// Waits between attempts of a failed webhook delivery, comma-separated with
+    /// units `ms`, `s`, `m`, `h`; the delivery fails after the last one
+    /// (`PORTICO_WEBHOOK_RETRY_SCHEDULE`).
+    pub webhook_retry_schedule: String,
+    /// A webhook receiver must answer within this many seconds
+    /// (`PORTICO_WEBHOOK_TIMEOUT_SECONDS`).
+    pub webhook_timeout_seconds: u64,
 }
 
 fn serialize_secret_option<S: serde::Serializer>(
@@ -215,6 +222,8 @@ impl Default for Settings {
             domain_recheck_seconds: 86_400,
             domain_grace_seconds: 72 * 3600,
             domain_sweep_ms: 2000,
+            webhook_retry_schedule: crate::webhooks::RetrySchedule::DEFAULT.to_owned(),
+            webhook_timeout_seconds: 15,
         }
     }
 }
@@ -460,6 +469,15 @@ impl Settings {
         if self.acme_retry_seconds == 0 {
             return Err(invalid("PORTICO_ACME_RETRY_SECONDS", "must be at least 1"));
         }
+        if let Err(reason) = crate::webhooks::RetrySchedule::parse(&self.webhook_retry_schedule) {
+            return Err(invalid("PORTICO_WEBHOOK_RETRY_SCHEDULE", reason));
+        }
+        if self.webhook_timeout_seconds == 0 || self.webhook_timeout_seconds > 60 {
+            return Err(invalid(
+                "PORTICO_WEBHOOK_TIMEOUT_SECONDS",
+                "must be 1 to 60 seconds",
+            ));
+        }
         if self.login_address_limit < 1 {
             return Err(invalid("PORTICO_LOGIN_ADDRESS_LIMIT", "must be at least 1"));
         }
@@ -512,6 +530,14 @@ impl Settings {
     /// The public address of the operator's console.
     pub fn operator_url(&self) -> String {
         self.public_url(&format!("admin.{}", self.base_domain))
+    }
+
+    /// The retry schedule of webhook deliveries (validated at load).
+    pub fn webhook_retry_schedule(&self) -> crate::webhooks::RetrySchedule {
+        crate::webhooks::RetrySchedule::parse(&self.webhook_retry_schedule).unwrap_or_else(|_| {
+            crate::webhooks::RetrySchedule::parse(crate::webhooks::RetrySchedule::DEFAULT)
+                .unwrap_or_else(|_| unreachable!("the default schedule parses"))
+        })
     }
 
     /// The request timeout as a duration.
@@ -579,6 +605,8 @@ const KNOWN_KEYS: &[&str] = &[
     "domain_recheck_seconds",
     "domain_grace_seconds",
     "domain_sweep_ms",
+    "webhook_retry_schedule",
+    "webhook_timeout_seconds",
 ];
 
 /// Settings that stay text even when they look like a number.
@@ -609,6 +637,7 @@ const STRING_KEYS: &[&str] = &[
     "acme_contact",
     "acme_ca_file",
     "storage_url",
+    "webhook_retry_schedule",
 ];
 
 /// Environment values are text; numbers and booleans are typed so figment can

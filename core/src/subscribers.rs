@@ -295,8 +295,10 @@ impl ApprovalMail {
                         Ok(_) | Err(portico_tenants::StoreError::NotFound(_)) => continue,
                         Err(error) => return Err(failed(error)),
                     };
-                    let token = match portico_tenants::approvals::issue_link(tenant, number, approver)
-                        .await
+                    let token = match portico_tenants::approvals::issue_link(
+                        tenant, number, approver,
+                    )
+                    .await
                     {
                         Ok(token) => token,
                         // Decided meanwhile: nothing more to ask.
@@ -327,17 +329,14 @@ impl ApprovalMail {
                 let Some(requester) = event.payload["requester_id"].as_i64() else {
                     return Ok(());
                 };
-                let user = match people::get_user(
-                    tenant,
-                    requester,
-                    portico_tenants::policy::Scope::All,
-                )
-                .await
-                {
-                    Ok(user) => user,
-                    Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
-                    Err(error) => return Err(failed(error)),
-                };
+                let user =
+                    match people::get_user(tenant, requester, portico_tenants::policy::Scope::All)
+                        .await
+                    {
+                        Ok(user) => user,
+                        Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+                        Err(error) => return Err(failed(error)),
+                    };
                 let subject = match portico_tenants::tickets::get_ticket(
                     tenant,
                     number,

@@ -217,11 +217,7 @@ async fn approval_row(
 }
 
 /// The approval of ticket `number`, if it has one, as `reader` may see it.
-pub async fn approval(
-    db: &TenantDb,
-    number: i64,
-    reader: Reader,
-) -> Result<Approval, StoreError> {
+pub async fn approval(db: &TenantDb, number: i64, reader: Reader) -> Result<Approval, StoreError> {
     let mut tx = db.read().await?;
     let ticket = tickets::get_in(&mut tx, number, reader).await?;
     let Some((id, needed, state)) = approval_row(&mut tx, ticket.id).await? else {
@@ -268,7 +264,16 @@ pub async fn decide(
 ) -> Result<Ticket, StoreError> {
     let mut tx = db.begin().await?;
     let ticket = tickets::get_in(&mut tx, number, Reader::SYSTEM).await?;
-    decide_in(&mut tx, &ticket, approver_id, decision, reason, "portal", actor).await?;
+    decide_in(
+        &mut tx,
+        &ticket,
+        approver_id,
+        decision,
+        reason,
+        "portal",
+        actor,
+    )
+    .await?;
     tx.commit().await?;
     tickets::get_ticket(db, number, Reader::SYSTEM).await
 }

@@ -34,6 +34,7 @@ pub mod ticket_sla;
 pub mod tickets;
 pub mod time_entries;
 pub mod tokens;
+pub mod webhooks;
 pub mod work;
 
 pub use error::StoreError;

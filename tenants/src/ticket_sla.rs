@@ -78,8 +78,8 @@ pub async fn create_calendar(
     }
     Calendar::parse(calendar.definition.clone())
         .map_err(|e| invalid("definition", e.to_string()))?;
-    let definition =
-        serde_json::to_string(&calendar.definition).map_err(|e| invalid("definition", e.to_string()))?;
+    let definition = serde_json::to_string(&calendar.definition)
+        .map_err(|e| invalid("definition", e.to_string()))?;
     let now = now_ms();
     let mut tx = db.begin().await?;
     sqlx::query(
@@ -161,7 +161,11 @@ fn eighty() -> i64 {
 const MAX_TARGET_MINUTES: i64 = sla::MAX_BUSINESS_DURATION_MS / 60_000;
 
 /// Adds a policy, validated, audited.
-pub async fn create_policy(db: &TenantDb, policy: Policy, actor: &str) -> Result<Policy, StoreError> {
+pub async fn create_policy(
+    db: &TenantDb,
+    policy: Policy,
+    actor: &str,
+) -> Result<Policy, StoreError> {
     validate_key(&policy.key)?;
     if policy.name.trim().is_empty() || policy.name.len() > 100 {
         return Err(invalid("name", "must be 1 to 100 characters"));
@@ -171,7 +175,10 @@ pub async fn create_policy(db: &TenantDb, policy: Policy, actor: &str) -> Result
     }
     for (priority, target) in &policy.targets {
         Priority::parse(priority).map_err(|_| {
-            invalid("targets", format!("{priority} is not critical, high, medium or low"))
+            invalid(
+                "targets",
+                format!("{priority} is not critical, high, medium or low"),
+            )
         })?;
         for minutes in [target.first_response_minutes, target.resolution_minutes]
             .into_iter()
@@ -368,7 +375,15 @@ pub(crate) async fn recompute(
     ticket_id: i64,
     actor: &str,
 ) -> Result<Option<&'static str>, StoreError> {
-    type TicketSlaRow = (i64, i64, String, Option<i64>, Option<i64>, Option<String>, i64);
+    type TicketSlaRow = (
+        i64,
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        i64,
+    );
     let (number, created_at, priority, organization_id, first_response_at, old_state, level): TicketSlaRow =
         sqlx::query_as(
             "SELECT number, created_at, priority, organization_id, first_response_at, sla_state, level \
@@ -383,9 +398,9 @@ pub(crate) async fn recompute(
         .as_ref()
         .and_then(|(targets, _, _)| targets.get(&priority).copied())
         .unwrap_or_default();
-    let Some((_, warning_percent, calendar)) = policy.filter(|_| {
-        target.first_response_minutes.is_some() || target.resolution_minutes.is_some()
-    }) else {
+    let Some((_, warning_percent, calendar)) = policy
+        .filter(|_| target.first_response_minutes.is_some() || target.resolution_minutes.is_some())
+    else {
         sqlx::query(
             "UPDATE tickets SET sla_state = NULL, first_response_due_at = NULL, resolution_due_at = NULL, \
              sla_breached_at = NULL WHERE id = $1",
@@ -558,10 +573,11 @@ impl crate::jobs::JobHandler for SlaCheck {
             };
             let run = async {
                 let mut tx = db.begin().await?;
-                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1")
-                    .bind(ticket_id)
-                    .fetch_optional(tx.conn())
-                    .await?;
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1")
+                        .bind(ticket_id)
+                        .fetch_optional(tx.conn())
+                        .await?;
                 if exists.is_some() {
                     recompute(&mut tx, ticket_id, "system:sla").await?;
                 }

@@ -16,3 +16,4 @@ mod routing;
 mod sso;
 mod stepup;
 mod tickets;
+mod webhooks;

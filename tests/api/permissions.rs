@@ -1112,6 +1112,170 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     (Role::Technician, "POST", "/api/v1/ticket-types", 403, None),
     (Role::MainContact, "POST", "/api/v1/ticket-types", 403, None),
     (Role::Contact, "POST", "/api/v1/ticket-types", 403, None),
+    // Approvals and SLA: a service account is no approver; the configuration is the
+    // MSP admin's, readable by staff.
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/tickets/{ticket}/approval",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/tickets/{ticket}/approval",
+        404,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/tickets/{ticket}/approval",
+        404,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/tickets/{ticket}/approval",
+        404,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/tickets/{ticket}/approval",
+        403,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/tickets/{ticket}/approval",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/tickets/{ticket}/approval",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/tickets/{ticket}/approval",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/organizations/{org}/approvers",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/organizations/{org}/approvers",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/organizations/{org}/approvers",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/organizations/{org}/approvers",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "PUT",
+        "/api/v1/organizations/{org}/approvers",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/organizations/{org}/approvers",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/organizations/{org}/approvers",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PUT",
+        "/api/v1/organizations/{org}/approvers",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "PUT",
+        "/api/v1/organizations/{org}/sla-policy",
+        204,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/organizations/{org}/sla-policy",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/organizations/{org}/sla-policy",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PUT",
+        "/api/v1/organizations/{org}/sla-policy",
+        403,
+        None,
+    ),
+    (Role::MspAdmin, "GET", "/api/v1/sla-calendars", 200, None),
+    (Role::Technician, "GET", "/api/v1/sla-calendars", 200, None),
+    (Role::MainContact, "GET", "/api/v1/sla-calendars", 403, None),
+    (Role::Contact, "GET", "/api/v1/sla-calendars", 403, None),
+    (Role::MspAdmin, "POST", "/api/v1/sla-calendars", 201, None),
+    (Role::Technician, "POST", "/api/v1/sla-calendars", 403, None),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/sla-calendars",
+        403,
+        None,
+    ),
+    (Role::Contact, "POST", "/api/v1/sla-calendars", 403, None),
+    (Role::MspAdmin, "GET", "/api/v1/sla-policies", 200, None),
+    (Role::Technician, "GET", "/api/v1/sla-policies", 200, None),
+    (Role::MainContact, "GET", "/api/v1/sla-policies", 403, None),
+    (Role::Contact, "GET", "/api/v1/sla-policies", 403, None),
+    (Role::MspAdmin, "POST", "/api/v1/sla-policies", 201, None),
+    (Role::Technician, "POST", "/api/v1/sla-policies", 403, None),
+    (Role::MainContact, "POST", "/api/v1/sla-policies", 403, None),
+    (Role::Contact, "POST", "/api/v1/sla-policies", 403, None),
     // Custom domains: the MSP admin's alone.
     (Role::MspAdmin, "GET", "/api/v1/domains", 200, Some(1)),
     (Role::Technician, "GET", "/api/v1/domains", 403, None),
@@ -1178,6 +1342,199 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         Role::MspAdmin,
         "DELETE",
         "/api/v1/domains/{host}",
+        204,
+        None,
+    ),
+    // Webhooks: the MSP admin's alone. The endpoint is removed last.
+    (Role::MspAdmin, "GET", "/api/v1/webhooks", 200, Some(1)),
+    (Role::Technician, "GET", "/api/v1/webhooks", 403, None),
+    (Role::MainContact, "GET", "/api/v1/webhooks", 403, None),
+    (Role::Contact, "GET", "/api/v1/webhooks", 403, None),
+    (Role::MspAdmin, "GET", "/api/v1/webhooks/{hook}", 200, None),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/webhooks/{hook}",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/webhooks/{hook}",
+        403,
+        None,
+    ),
+    (Role::Contact, "GET", "/api/v1/webhooks/{hook}", 403, None),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/webhooks/{hook}/deliveries",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/webhooks/{hook}/deliveries",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/webhooks/{hook}/deliveries",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/webhooks/{hook}/deliveries",
+        403,
+        None,
+    ),
+    (Role::MspAdmin, "POST", "/api/v1/webhooks", 201, None),
+    (Role::Technician, "POST", "/api/v1/webhooks", 403, None),
+    (Role::MainContact, "POST", "/api/v1/webhooks", 403, None),
+    (Role::Contact, "POST", "/api/v1/webhooks", 403, None),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/webhooks/{hook}/disable",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/webhooks/{hook}/disable",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/webhooks/{hook}/disable",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/webhooks/{hook}/disable",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/webhooks/{hook}/enable",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/webhooks/{hook}/enable",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/webhooks/{hook}/enable",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/webhooks/{hook}/enable",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/webhooks/{hook}/rotate-secret",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/webhooks/{hook}/rotate-secret",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/webhooks/{hook}/rotate-secret",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/webhooks/{hook}/rotate-secret",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/webhooks/{hook}/deliveries/{delivery}/retry",
+        202,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/webhooks/{hook}/deliveries/{delivery}/retry",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/webhooks/{hook}/deliveries/{delivery}/retry",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/webhooks/{hook}/deliveries/{delivery}/retry",
+        403,
+        None,
+    ),
+    (
+        Role::Technician,
+        "DELETE",
+        "/api/v1/webhooks/{hook}",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "DELETE",
+        "/api/v1/webhooks/{hook}",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "DELETE",
+        "/api/v1/webhooks/{hook}",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "DELETE",
+        "/api/v1/webhooks/{hook}",
         204,
         None,
     ),
@@ -1290,6 +1647,31 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
     .await
     .expect("technician")
     .id;
+    // A webhook endpoint with one delivery. Its URL is refused by the outbound
+    // client at once (no private addresses here), so the delivery is never held by
+    // an attempt in flight for long: it waits for its next retry.
+    let hook = portico_tenants::webhooks::create_endpoint(
+        &db,
+        portico_tenants::webhooks::NewEndpoint {
+            url: "https://127.0.0.1/never".to_owned(),
+            description: String::new(),
+            event_types: vec!["matrix.only".to_owned()],
+        },
+        |_| "sealed".to_owned(),
+        "test",
+    )
+    .await
+    .expect("webhook")
+    .id;
+    let delivery = portico_tenants::webhooks::enqueue_deliveries(
+        &db,
+        999_999,
+        "matrix.only",
+        portico_tenants::clock::now_ms(),
+        "{}",
+    )
+    .await
+    .expect("delivery")[0];
     // Every API route the router declares has its rows, for every role.
     let normalize = |path: &str| {
         path.replace("{id0}", "{id}")
@@ -1299,11 +1681,13 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             .replace("{req2}", "{id}")
             .replace("{ticket}", "{number}")
             .replace("{ticket2}", "{number}")
+            .replace("{org}", "{id}")
             .replace("{entry}", "{id}")
             .replace("/attachments/1", "/attachments/{id}")
             .replace("/ticket-statuses/waiting", "/ticket-statuses/{key}")
             .replace("/ticket-fields/asset_tag", "/ticket-fields/{key}")
             .replace("/portal-fields/priority", "/portal-fields/{name}")
+            .replace("{hook}", "{id}")
             .replace(
                 "/settings/contacts-second-factor-optional",
                 "/settings/{key}",
@@ -1347,7 +1731,10 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             .replace("{host}", "help.customer.example")
             .replace("{ticket}", &ticket.to_string())
             .replace("{ticket2}", &second.to_string())
-            .replace("{entry}", "1");
+            .replace("{org}", &org.to_string())
+            .replace("{entry}", "1")
+            .replace("{hook}", &hook.to_string())
+            .replace("{delivery}", &delivery.to_string());
         let mut request = app
             .request(
                 Method::from_bytes(method.as_bytes()).expect("method"),
@@ -1365,6 +1752,18 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 request.json(&serde_json::json!({ "email": format!("asked{n}@acme.example") }));
         } else if path.ends_with("/import") {
             request = request.body(format!("email,invite\nimported{n}@acme.example,no\n"));
+        } else if path.ends_with("/approval") && *method == "POST" {
+            request = request.json(&serde_json::json!({ "decision": "approve" }));
+        } else if path.ends_with("/approvers") {
+            request = request.json(&serde_json::json!({ "approvers": [] }));
+        } else if path.ends_with("/sla-policy") {
+            request = request.json(&serde_json::json!({ "policy": null }));
+        } else if *path == "/api/v1/sla-calendars" && *method == "POST" {
+            request = request.json(&serde_json::json!({ "key": format!("office_{n}"), "name": "Office",
+                "definition": { "time_zone": "Europe/Rome", "week": { "mon": [["09:00", "18:00"]] }, "holidays": [] } }));
+        } else if *path == "/api/v1/sla-policies" && *method == "POST" {
+            request = request.json(&serde_json::json!({ "key": format!("standard_{n}"), "name": "Standard",
+                "targets": { "high": { "first_response_minutes": 60, "resolution_minutes": 480 } } }));
         } else if *method == "PATCH" {
             request = request.json(&serde_json::json!({ "priority": "high", "tags": ["printer"] }));
         } else if path.ends_with("/messages") && *method == "POST" {
@@ -1405,6 +1804,9 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             request = request.json(&serde_json::json!({ "status": "open" }));
         } else if *method == "POST" && *path == "/api/v1/tickets" {
             request = request.json(&serde_json::json!({ "subject": format!("Printer {n}"), "requester_email": format!("requester{n}@acme.example") }));
+        } else if *method == "POST" && *path == "/api/v1/webhooks" {
+            request = request
+                .json(&serde_json::json!({ "url": format!("https://hooks{n}.example.com/in") }));
         } else if *method == "POST" && *path == "/api/v1/domains" {
             request =
                 request.json(&serde_json::json!({ "host": format!("help{n}.customer.example") }));

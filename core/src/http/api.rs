@@ -96,6 +96,13 @@ api_routes! {
     "/api/v1/organizations/{id}/sla-policy" => [put set_organization_policy];
     "/api/v1/sla-calendars" => [get list_calendars, post create_calendar];
     "/api/v1/sla-policies" => [get list_policies, post create_policy];
+    "/api/v1/webhooks" => [get list_webhooks, post create_webhook];
+    "/api/v1/webhooks/{id}" => [get show_webhook, delete remove_webhook];
+    "/api/v1/webhooks/{id}/enable" => [post enable_webhook];
+    "/api/v1/webhooks/{id}/disable" => [post disable_webhook];
+    "/api/v1/webhooks/{id}/rotate-secret" => [post rotate_webhook_secret];
+    "/api/v1/webhooks/{id}/deliveries" => [get list_webhook_deliveries];
+    "/api/v1/webhooks/{id}/deliveries/{delivery}/retry" => [post retry_webhook_delivery];
 }
 
 use crate::http::approvals::{
@@ -111,6 +118,11 @@ use crate::http::tickets_api::{
     invoice_time, list_attachments, list_links, list_messages, list_tickets, list_time,
     list_watchers, merge_ticket, post_message, remove_time, reopen_ticket, show_ticket,
     update_ticket, update_time,
+};
+
+use crate::http::webhooks_api::{
+    create_webhook, disable_webhook, enable_webhook, list_webhook_deliveries, list_webhooks,
+    remove_webhook, retry_webhook_delivery, rotate_webhook_secret, show_webhook,
 };
 
 use crate::http::domains_api::{

@@ -16,10 +16,10 @@ use portico_tenants::approvals::{self, Approval, Decision};
 use portico_tenants::ticket_sla::{self, Policy, StoredCalendar};
 use serde::Deserialize;
 
+use crate::http::CurrentTenant;
 use crate::http::api::ApiCaller;
 use crate::http::error::ApiError;
 use crate::http::pages::render;
-use crate::http::CurrentTenant;
 use crate::i18n::Locale;
 use crate::identity::pages::{check_login_csrf, form, login_csrf, with_csrf_cookie};
 use crate::state::AppState;

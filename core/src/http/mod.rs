@@ -14,6 +14,7 @@ pub mod health;
 pub mod pages;
 pub mod ticket_config_api;
 pub mod tickets_api;
+pub mod webhooks_api;
 
 use std::convert::Infallible;
 use std::sync::Arc;
