@@ -15,4 +15,5 @@ mod permissions;
 mod routing;
 mod sso;
 mod stepup;
+mod ticket_work;
 mod tickets;
