@@ -934,6 +934,18 @@ pub async fn list_tickets(
     let Some((scope_filter, scope_value)) = scope_clause(reader.scope, 1) else {
         return Ok(empty);
     };
+    // A customer's filter on a standard field the portal hides from them is ignored,
+    // like their tag and queue filters: it must not reveal the hidden values.
+    let portal = if reader.staff {
+        None
+    } else {
+        Some(ticket_config::read_portal_fields(db).await?)
+    };
+    let visible = |name: &str| {
+        portal
+            .as_ref()
+            .is_none_or(|p| p.standard(name) != FieldVisibility::Hidden)
+    };
     let mut binds: Vec<Bind> = Vec::new();
     if let Some(value) = scope_value {
         binds.push(Bind::Int(value));
@@ -947,7 +959,7 @@ pub async fn list_tickets(
         let p = param(&mut binds, Bind::Text(class.clone()));
         sql.push_str(&format!(" AND t.status_class = {p}"));
     }
-    if let Some(priority) = filter.priority {
+    if let Some(priority) = filter.priority.filter(|_| visible("priority")) {
         let p = param(&mut binds, Bind::Text(priority.as_str().to_owned()));
         sql.push_str(&format!(" AND t.priority = {p}"));
     }
@@ -955,7 +967,7 @@ pub async fn list_tickets(
         let p = param(&mut binds, Bind::Int(organization));
         sql.push_str(&format!(" AND t.organization_id = {p}"));
     }
-    match filter.assignee {
+    match filter.assignee.filter(|_| visible("assignee")) {
         Some(Some(assignee)) => {
             let p = param(&mut binds, Bind::Int(assignee));
             sql.push_str(&format!(" AND t.assignee_id = {p}"));
@@ -963,7 +975,7 @@ pub async fn list_tickets(
         Some(None) => sql.push_str(" AND t.assignee_id IS NULL"),
         None => {}
     }
-    if let Some(type_key) = &filter.type_key {
+    if let Some(type_key) = filter.type_key.as_ref().filter(|_| visible("type")) {
         let p = param(&mut binds, Bind::Text(type_key.clone()));
         sql.push_str(&format!(" AND t.type_key = {p}"));
     }

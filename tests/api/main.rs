@@ -15,5 +15,6 @@ mod permissions;
 mod routing;
 mod sso;
 mod stepup;
+mod ticket_work;
 mod tickets;
 mod webhooks;

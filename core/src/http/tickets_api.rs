@@ -125,8 +125,10 @@ pub(crate) struct CreateTicket {
     subject: String,
     #[serde(default)]
     description: String,
-    #[serde(default = "default_priority")]
-    priority: String,
+    /// `None` when not given (then `medium`): a customer may give it only when the
+    /// portal lets them change it.
+    #[serde(default)]
+    priority: Option<String>,
     #[serde(default)]
     requester_email: Option<String>,
     #[serde(default, rename = "type")]
@@ -201,11 +203,27 @@ pub(crate) async fn create_ticket(
 ) -> Result<impl IntoResponse, ApiError> {
     let reader = caller.reader(&state, "create").await?;
     let input = json_body(body)?;
-    let priority = Priority::parse(&input.priority)?;
+    let priority_name = input.priority.clone().unwrap_or_else(default_priority);
+    let priority = Priority::parse(&priority_name)?;
     let requester = requester(&caller, reader.scope, input.requester_email.as_deref()).await?;
     if !reader.staff {
-        // Customers set only the fields the portal lets them see and change.
+        // Customers set only the fields the portal lets them see and change, the
+        // standard ones as on a change of the ticket.
         let portal = portico_tenants::ticket_config::read_portal_fields(&caller.db).await?;
+        let standard = [
+            ("priority", input.priority.is_some()),
+            ("type", input.type_key.is_some()),
+            ("watchers", !input.watchers.is_empty()),
+            ("device", input.device_id.is_some()),
+        ];
+        for (name, given) in standard {
+            if given
+                && portal.standard(name)
+                    != portico_tenants::ticket_config::FieldVisibility::Editable
+            {
+                return Err(invalid(name, format!("{name} cannot be set in the portal")));
+            }
+        }
         for key in input.fields.keys() {
             if portal.custom(key) != portico_tenants::ticket_config::FieldVisibility::Editable {
                 return Err(invalid(
@@ -230,7 +248,7 @@ pub(crate) async fn create_ticket(
         "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}",
         input.subject,
         input.description,
-        input.priority,
+        priority_name,
         requester.id,
         input.type_key,
         input.tags,
