@@ -145,12 +145,19 @@ pub async fn add_message(
     }
     let reopen_allowed = can_reopen(db).await?;
     let mut tx = db.begin().await?;
-    let mut ticket = tickets::get_in(&mut tx, number, reader).await?;
-    if let Some(target) = ticket.merged_into {
-        ticket = tickets::get_in(&mut tx, target, reader).await?;
-    }
+    let asked = tickets::get_in(&mut tx, number, reader).await?;
+    // A reply to a merged ticket goes to the ticket it was merged into — even when
+    // that one belongs to a colleague the reader cannot see: the reply is not lost,
+    // and the answer shows the reader's own (merged) ticket.
+    let target = asked.merged_into.unwrap_or(asked.number);
+    let answer_with =
+        if asked.merged_into.is_some() && tickets::get_in(&mut tx, target, reader).await.is_err() {
+            asked.number
+        } else {
+            target
+        };
     // The ticket as stored (a customer's view shows some statuses as their class).
-    let stored = tickets::get_in(&mut tx, ticket.number, Reader::SYSTEM).await?;
+    let stored = tickets::get_in(&mut tx, target, Reader::SYSTEM).await?;
     let now = now_ms();
     let finished = matches!(stored.status_class.as_str(), "resolved" | "closed");
     let by_customer = !reader.staff && !new.internal;
@@ -244,7 +251,7 @@ pub async fn add_message(
     .await?;
     tx.commit().await?;
     Ok(Posted {
-        ticket: tickets::get_ticket(db, stored.number, reader).await?,
+        ticket: tickets::get_ticket(db, answer_with, reader).await?,
         message_id,
         follow_up_of: None,
     })

@@ -1645,23 +1645,35 @@ pub async fn merge(
         .bind(target.id)
         .execute(tx.conn())
         .await?;
-    for (ticket, text) in [
+    // The target's note is for staff; the source's is public, so its requester
+    // reads where the conversation went (replies to it land on the target).
+    for (ticket, text, internal) in [
         (
             &target,
             format!("Ticket #{number} was merged into this ticket."),
+            1_i64,
         ),
-        (&source, format!("This ticket was merged into #{into}.")),
+        (&source, format!("This ticket was merged into #{into}."), 0),
     ] {
         let message_id: i64 = sqlx::query_scalar(
             "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, source, created_at, language) \
-             VALUES ($1, NULL, 1, $2, 'system', $3, 'en') RETURNING id",
+             VALUES ($1, NULL, $4, $2, 'system', $3, 'en') RETURNING id",
         )
         .bind(ticket.id)
         .bind(&text)
         .bind(now)
+        .bind(internal)
         .fetch_one(tx.conn())
         .await?;
         index_message(&mut tx, message_id, None, &text, "en").await?;
+    }
+    // The source's requester stays informed of the conversation it joined.
+    if let Some(email) = sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
+        .bind(source.requester_id)
+        .fetch_optional(tx.conn())
+        .await?
+    {
+        add_watchers(&mut tx, target.id, &[email]).await?;
     }
     insert_link(&mut tx, source.id, target.id, "merged").await?;
     sqlx::query("UPDATE tickets SET merged_into = $2 WHERE id = $1")

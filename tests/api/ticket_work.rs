@@ -1647,8 +1647,8 @@ async fn merging_moves_the_thread_closes_the_source_and_stays_within_one_custome
     );
     assert_eq!(
         desk.thread(&desk.alice.token, a).await,
-        Vec::<String>::new(),
-        "only the system's note is left on A, for staff"
+        [format!("This ticket was merged into #{b}.")],
+        "A keeps only the public note saying where the conversation went"
     );
     let (_, links) = desk
         .call(
@@ -1663,9 +1663,41 @@ async fn merging_moves_the_thread_closes_the_source_and_stays_within_one_custome
     assert_eq!(status, 409);
     assert_eq!(code(&refused), "ticket_merged");
 
-    // A reply to A lands on B, and reopens nothing on A. (The main contact sees
-    // both. Alice, A's requester, cannot see B, and her reply to A is answered 404:
-    // a known gap, reported with this test, not asserted either way here.)
+    // A reply to A lands on B, and reopens nothing on A. Alice, A's requester,
+    // cannot see her colleague's B: her reply still lands there, she is answered
+    // with her own A, and she is now copied on B.
+    let (status, posted) = desk
+        .reply(&desk.alice.token, a, json!({"body": "Still jammed"}))
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["ticket"]["number"], a);
+    assert_eq!(
+        desk.thread(tech, b).await.last().map(String::as_str),
+        Some("Still jammed")
+    );
+    let (status, _) = desk
+        .call(
+            Method::GET,
+            &desk.alice.token,
+            &format!("/api/v1/tickets/{b}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "B stays the colleague's");
+    let (_, watchers) = desk
+        .call(
+            Method::GET,
+            tech,
+            &format!("/api/v1/tickets/{b}/watchers"),
+            None,
+        )
+        .await;
+    assert!(
+        watchers
+            .as_array()
+            .is_some_and(|w| w.contains(&json!("alice@one.example"))),
+        "{watchers}"
+    );
     let (status, posted) = desk
         .reply(&desk.boss.token, a, json!({"body": "Any news?"}))
         .await;
