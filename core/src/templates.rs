@@ -11,6 +11,7 @@ pub struct Templates {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    ("approval.html", include_str!("../templates/approval.html")),
     ("base.html", include_str!("../templates/base.html")),
     (
         "enrol_totp.html",

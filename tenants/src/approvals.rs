@@ -470,10 +470,11 @@ fn link_refused() -> StoreError {
 /// The ticket an unused, unexpired link is about (the confirmation page shows it).
 pub async fn link_info(db: &TenantDb, token: &str) -> Result<LinkInfo, StoreError> {
     let mut tx = db.read().await?;
+    // A link of an approval already decided (by others) is as gone as a used one.
     let found: Option<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT t.number, l.approver_id, l.expires_at, l.used_at FROM approval_links l \
          JOIN ticket_approvals a ON a.id = l.approval_id JOIN tickets t ON t.id = a.ticket_id \
-         WHERE l.token_hash = $1",
+         WHERE l.token_hash = $1 AND a.state = 'pending'",
     )
     .bind(hash_token(token))
     .fetch_optional(tx.conn())

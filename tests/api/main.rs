@@ -13,6 +13,7 @@ mod operator;
 mod outbox;
 mod permissions;
 mod routing;
+mod sla_approvals;
 mod sso;
 mod stepup;
 mod ticket_work;
