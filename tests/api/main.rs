@@ -16,6 +16,7 @@ mod routing;
 mod sla_approvals;
 mod sso;
 mod stepup;
+mod ticket_scope;
 mod ticket_work;
 mod tickets;
 mod webhooks;
