@@ -222,6 +222,9 @@ impl Application {
             Arc::new(crate::subscribers::DomainMail {
                 mailer: mailer.clone(),
             }),
+            Arc::new(crate::subscribers::LowRatingMail {
+                mailer: mailer.clone(),
+            }),
             Arc::new(crate::subscribers::ApprovalMail {
                 mailer: mailer.clone(),
                 settings: settings.clone(),

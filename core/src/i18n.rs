@@ -159,7 +159,9 @@ mod tests {
                             ("problems", "- none"),
                             ("number", "1042"),
                             ("subject", "Printer"),
-                            ("reason", "Not needed")
+                            ("reason", "Not needed"),
+                            ("rating", "1"),
+                            ("comment", "Slow")
                         ]
                     ),
                     *key,

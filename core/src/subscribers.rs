@@ -385,3 +385,79 @@ impl Subscriber for ApprovalMail {
         Box::pin(self.send(tenant, event))
     }
 }
+
+/// Tells the team of a low rating: the ticket's assignee, or with none every
+/// technician and MSP admin.
+pub struct LowRatingMail {
+    /// Outbound mail.
+    pub mailer: Mailer,
+}
+
+impl LowRatingMail {
+    async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
+        if event.event_type != "ticket.rated_low" {
+            return Ok(());
+        }
+        let number = event.payload["number"]
+            .as_i64()
+            .unwrap_or_default()
+            .to_string();
+        let rating = event.payload["rating"]
+            .as_i64()
+            .unwrap_or_default()
+            .to_string();
+        let comment = event.payload["comment"].as_str().unwrap_or_default();
+        let assignee = event.payload["assignee_id"].as_i64();
+        let team: Vec<people::User> =
+            people::list_users(tenant, portico_tenants::policy::Scope::All)
+                .await
+                .map_err(|e| DeliveryError(e.to_string()))?
+                .into_iter()
+                .filter(|u| u.status != "disabled")
+                .filter(|u| match assignee {
+                    Some(id) => u.id == id,
+                    None => matches!(
+                        u.role,
+                        portico_tenants::Role::Technician | portico_tenants::Role::MspAdmin
+                    ),
+                })
+                .collect();
+        for member in team {
+            let locale = Locale::from_tag(&member.locale).unwrap_or_default();
+            let args = [
+                ("number", number.as_str()),
+                ("rating", rating.as_str()),
+                ("comment", comment),
+            ];
+            let email = OutboundEmail {
+                to: member.email.clone(),
+                subject: locale.text_with("rating-low-subject", &args),
+                text: locale.text_with("rating-low-body", &args),
+                html: None,
+                automatic: true,
+            };
+            match self.mailer.send(&email).await {
+                Ok(()) => {}
+                Err(MailError::Invalid(reason)) => {
+                    tracing::warn!(reason = %reason, "low-rating notice not sent: invalid message");
+                }
+                Err(MailError::Transport(reason)) => return Err(DeliveryError(reason)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Subscriber for LowRatingMail {
+    fn name(&self) -> &'static str {
+        "low-rating-mail"
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        tenant: &'a TenantDb,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.send(tenant, event))
+    }
+}

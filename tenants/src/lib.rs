@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod people;
 pub mod policy;
 pub mod registry;
+pub mod reports;
 pub mod routing;
 pub mod search;
 pub mod sections;

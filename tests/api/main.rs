@@ -12,6 +12,7 @@ mod migrations;
 mod operator;
 mod outbox;
 mod permissions;
+mod reports;
 mod routing;
 mod sla_approvals;
 mod sso;

@@ -1276,6 +1276,92 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     (Role::Technician, "POST", "/api/v1/sla-policies", 403, None),
     (Role::MainContact, "POST", "/api/v1/sla-policies", 403, None),
     (Role::Contact, "POST", "/api/v1/sla-policies", 403, None),
+    // Ratings are the requester's (no service account rates); reports are the MSP's
+    // and each main contact's, for their organization.
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/tickets/{ticket}/rating",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/tickets/{ticket}/rating",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/tickets/{ticket}/rating",
+        404,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/tickets/{ticket}/rating",
+        404,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/tickets/{ticket}/rating",
+        403,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/tickets/{ticket}/rating",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/tickets/{ticket}/rating",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/tickets/{ticket}/rating",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/reports/service?from=2026-01-01&to=2026-12-31",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/reports/service?from=2026-01-01&to=2026-12-31",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/reports/service?from=2026-01-01&to=2026-12-31",
+        404,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/reports/service?from=2026-01-01&to=2026-12-31",
+        403,
+        None,
+    ),
     // Custom domains: the MSP admin's alone.
     (Role::MspAdmin, "GET", "/api/v1/domains", 200, Some(1)),
     (Role::Technician, "GET", "/api/v1/domains", 403, None),
@@ -1682,6 +1768,7 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             .replace("{ticket}", "{number}")
             .replace("{ticket2}", "{number}")
             .replace("{org}", "{id}")
+            .replace("?from=2026-01-01&to=2026-12-31", "")
             .replace("{entry}", "{id}")
             .replace("/attachments/1", "/attachments/{id}")
             .replace("/ticket-statuses/waiting", "/ticket-statuses/{key}")
@@ -1752,6 +1839,8 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 request.json(&serde_json::json!({ "email": format!("asked{n}@acme.example") }));
         } else if path.ends_with("/import") {
             request = request.body(format!("email,invite\nimported{n}@acme.example,no\n"));
+        } else if path.ends_with("/rating") && *method == "POST" {
+            request = request.json(&serde_json::json!({ "rating": 5 }));
         } else if path.ends_with("/approval") && *method == "POST" {
             request = request.json(&serde_json::json!({ "decision": "approve" }));
         } else if path.ends_with("/approvers") {

@@ -150,3 +150,7 @@ approval-rejected-subject = [{ $tenant }] Ticket #{ $number } wurde nicht genehm
 approval-rejected-body = Ihre Anfrage #{ $number } „{ $subject }“ wurde nicht genehmigt.
 
     Begründung: { $reason }
+rating-low-subject = Ticket #{ $number } wurde mit { $rating } von 5 bewertet
+rating-low-body = Der Anfragende hat die Antwort auf Ticket #{ $number } mit { $rating } von 5 bewertet.
+
+    { $comment }

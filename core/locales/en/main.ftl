@@ -150,3 +150,7 @@ approval-rejected-subject = [{ $tenant }] Ticket #{ $number } was not approved
 approval-rejected-body = Your request #{ $number } "{ $subject }" was not approved.
 
     Reason: { $reason }
+rating-low-subject = Ticket #{ $number } was rated { $rating } of 5
+rating-low-body = The requester rated the answer to ticket #{ $number } { $rating } of 5.
+
+    { $comment }

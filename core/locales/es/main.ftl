@@ -150,3 +150,7 @@ approval-rejected-subject = [{ $tenant }] El ticket n.º { $number } no ha sido 
 approval-rejected-body = Su solicitud n.º { $number } «{ $subject }» no ha sido aprobada.
 
     Motivo: { $reason }
+rating-low-subject = El ticket n.º { $number } recibió { $rating } de 5
+rating-low-body = El solicitante valoró la respuesta al ticket n.º { $number } con { $rating } de 5.
+
+    { $comment }

@@ -150,3 +150,7 @@ approval-rejected-subject = [{ $tenant }] Le ticket n° { $number } n'a pas ét�
 approval-rejected-body = Votre requête n° { $number } « { $subject } » n'a pas été approuvée.
 
     Motif : { $reason }
+rating-low-subject = Le ticket n° { $number } a reçu la note { $rating } sur 5
+rating-low-body = Le demandeur a noté la réponse au ticket n° { $number } { $rating } sur 5.
+
+    { $comment }

@@ -150,3 +150,7 @@ approval-rejected-subject = [{ $tenant }] Il ticket n. { $number } non è stato 
 approval-rejected-body = La sua richiesta n. { $number } «{ $subject }» non è stata approvata.
 
     Motivo: { $reason }
+rating-low-subject = Il ticket n. { $number } ha ricevuto { $rating } su 5
+rating-low-body = Il richiedente ha valutato la risposta al ticket n. { $number } con { $rating } su 5.
+
+    { $comment }

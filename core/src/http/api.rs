@@ -96,6 +96,8 @@ api_routes! {
     "/api/v1/organizations/{id}/sla-policy" => [put set_organization_policy];
     "/api/v1/sla-calendars" => [get list_calendars, post create_calendar];
     "/api/v1/sla-policies" => [get list_policies, post create_policy];
+    "/api/v1/tickets/{number}/rating" => [get show_rating, post rate];
+    "/api/v1/reports/service" => [get service_report];
     "/api/v1/webhooks" => [get list_webhooks, post create_webhook];
     "/api/v1/webhooks/{id}" => [get show_webhook, delete remove_webhook];
     "/api/v1/webhooks/{id}/enable" => [post enable_webhook];
@@ -109,6 +111,7 @@ use crate::http::approvals::{
     create_calendar, create_policy, decide, list_approvers, list_calendars, list_policies,
     set_approvers, set_organization_policy, show_approval,
 };
+use crate::http::reports_api::{rate, service_report, show_rating};
 use crate::http::ticket_config_api::{
     create_field, create_queue, create_status, create_type, list_fields, list_portal_fields,
     list_queues, list_statuses, list_types, set_field_visibility, set_portal_field, update_status,

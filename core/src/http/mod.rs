@@ -12,6 +12,7 @@ pub mod domains_api;
 pub mod error;
 pub mod health;
 pub mod pages;
+pub mod reports_api;
 pub mod ticket_config_api;
 pub mod tickets_api;
 pub mod webhooks_api;
