@@ -696,3 +696,95 @@ async fn approvals_wait_for_n_of_m_approvers_through_portal_and_single_use_links
     assert_eq!(decisions, 3, "{audit}");
     desk.app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_resolved_ticket_closes_by_itself_after_the_tenants_days(#[case] backend: Backend) {
+    let (_env, desk, _) = desk(backend).await;
+    let (admin, tech) = (desk.admin.clone(), desk.tech.clone());
+    let (status, _) = desk
+        .call(
+            Method::PUT,
+            &admin,
+            "/api/v1/settings/tickets-auto-close-days",
+            Some(json!(2)),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let number = desk
+        .ok(
+            Method::POST,
+            &tech,
+            "/api/v1/tickets",
+            json!({ "subject": "Printer jammed", "requester_email": "ann@elsewhere.example" }),
+        )
+        .await["number"]
+        .as_i64()
+        .expect("number");
+    desk.ok(
+        Method::POST,
+        &tech,
+        &format!("/api/v1/tickets/{number}/status"),
+        json!({ "status": "resolved" }),
+    )
+    .await;
+    let resolved_at = desk.ticket(&tech, number).await["resolved_at"]
+        .as_i64()
+        .expect("resolved_at");
+    let jobs = portico_tenants::jobs::list_tenant_jobs(&desk.db)
+        .await
+        .expect("jobs");
+    let job = jobs
+        .iter()
+        .find(|j| j.kind == "ticket.auto_close")
+        .expect("an auto-close job");
+    assert_eq!(job.run_at, resolved_at + 2 * 86_400_000);
+
+    // Three days pass for the ticket and its job (both moved back), then any work
+    // of the tenant wakes the worker: the job finds the resolution old enough.
+    let earlier = resolved_at - 3 * 86_400_000;
+    let mut tx = desk.db.begin().await.expect("begin");
+    sqlx::query("UPDATE tickets SET resolved_at = $2 WHERE number = $1")
+        .bind(number)
+        .bind(earlier)
+        .execute(tx.conn())
+        .await
+        .expect("ticket aged");
+    sqlx::query("UPDATE jobs SET run_at = 0, payload = $1 WHERE kind = 'ticket.auto_close'")
+        .bind(json!({ "number": number, "resolved_at": earlier }).to_string())
+        .execute(tx.conn())
+        .await
+        .expect("job aged");
+    tx.commit().await.expect("commit");
+    desk.ok(
+        Method::POST,
+        &tech,
+        "/api/v1/tickets",
+        json!({ "subject": "Wake up", "requester_email": "ann@elsewhere.example" }),
+    )
+    .await;
+    let closed = portico_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the auto-close",
+        || async {
+            let ticket = desk.ticket(&tech, number).await;
+            (ticket["status"] == "closed").then_some(ticket)
+        },
+    )
+    .await;
+    assert!(closed["closed_at"].as_i64().is_some(), "{closed}");
+    let mut tx = desk.db.read().await.expect("read");
+    let actor: String = sqlx::query_scalar(
+        "SELECT h.actor FROM ticket_status_history h JOIN tickets t ON t.id = h.ticket_id \
+         WHERE t.number = $1 ORDER BY h.id DESC LIMIT 1",
+    )
+    .bind(number)
+    .fetch_one(tx.conn())
+    .await
+    .expect("history");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(actor, "system:auto-close");
+    desk.app.stop().await;
+}
