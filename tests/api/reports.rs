@@ -362,6 +362,28 @@ async fn requesters_rate_resolved_tickets_and_reports_count_the_period(#[case] b
         .position(|h| h == "billable_minutes")
         .expect("column");
     assert_eq!(values[billable], "30", "{text}");
+    // The priorities come with the manual's guidance, in the reader's language.
+    let (_, priorities) = call(
+        &app,
+        &alice,
+        Method::GET,
+        "/api/v1/ticket-priorities?lang=it",
+        None,
+    )
+    .await;
+    assert_eq!(priorities[0]["key"], "critical");
+    assert_eq!(priorities[0]["label"], "Critica");
+    assert!(
+        priorities[0]["guidance"]
+            .as_str()
+            .is_some_and(|g| g.contains("sicurezza")),
+        "{priorities}"
+    );
+    let (_, english) = call(&app, &alice, Method::GET, "/api/v1/ticket-priorities", None).await;
+    assert_eq!(
+        english[1]["guidance"],
+        "One user is blocked and cannot work."
+    );
     app.stop().await;
 }
 

@@ -154,3 +154,11 @@ rating-low-subject = Ticket #{ $number } wurde mit { $rating } von 5 bewertet
 rating-low-body = Der Anfragende hat die Antwort auf Ticket #{ $number } mit { $rating } von 5 bewertet.
 
     { $comment }
+priority-critical = Kritisch
+priority-critical-help = Ein umfassender Ausfall, der mehrere Benutzer betrifft, oder ein Sicherheitsproblem.
+priority-high = Hoch
+priority-high-help = Ein Benutzer ist blockiert und kann nicht arbeiten.
+priority-medium = Mittel
+priority-medium-help = Dringend, aber die Arbeit kann vorerst weitergehen.
+priority-low = Niedrig
+priority-low-help = Nicht dringend.

@@ -154,3 +154,11 @@ rating-low-subject = Ticket #{ $number } was rated { $rating } of 5
 rating-low-body = The requester rated the answer to ticket #{ $number } { $rating } of 5.
 
     { $comment }
+priority-critical = Critical
+priority-critical-help = A global outage affecting several users, or a security problem.
+priority-high = High
+priority-high-help = One user is blocked and cannot work.
+priority-medium = Medium
+priority-medium-help = Urgent, but work can go on meanwhile.
+priority-low = Low
+priority-low-help = Not urgent.

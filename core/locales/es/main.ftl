@@ -154,3 +154,11 @@ rating-low-subject = El ticket n.º { $number } recibió { $rating } de 5
 rating-low-body = El solicitante valoró la respuesta al ticket n.º { $number } con { $rating } de 5.
 
     { $comment }
+priority-critical = Crítica
+priority-critical-help = Una caída general que afecta a varios usuarios, o un problema de seguridad.
+priority-high = Alta
+priority-high-help = Un usuario está bloqueado y no puede trabajar.
+priority-medium = Media
+priority-medium-help = Urgente, pero se puede seguir trabajando mientras tanto.
+priority-low = Baja
+priority-low-help = No urgente.

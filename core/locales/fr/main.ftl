@@ -154,3 +154,11 @@ rating-low-subject = Le ticket n° { $number } a reçu la note { $rating } sur 5
 rating-low-body = Le demandeur a noté la réponse au ticket n° { $number } { $rating } sur 5.
 
     { $comment }
+priority-critical = Critique
+priority-critical-help = Une panne générale qui touche plusieurs utilisateurs, ou un problème de sécurité.
+priority-high = Haute
+priority-high-help = Un utilisateur est bloqué et ne peut pas travailler.
+priority-medium = Moyenne
+priority-medium-help = Urgent, mais le travail peut continuer en attendant.
+priority-low = Basse
+priority-low-help = Pas urgent.

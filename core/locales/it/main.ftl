@@ -154,3 +154,11 @@ rating-low-subject = Il ticket n. { $number } ha ricevuto { $rating } su 5
 rating-low-body = Il richiedente ha valutato la risposta al ticket n. { $number } con { $rating } su 5.
 
     { $comment }
+priority-critical = Critica
+priority-critical-help = Un disservizio globale che coinvolge più utenti, oppure un problema di sicurezza.
+priority-high = Alta
+priority-high-help = Un utente è bloccato e non può lavorare.
+priority-medium = Media
+priority-medium-help = Urgente, ma nel frattempo si può continuare a lavorare.
+priority-low = Bassa
+priority-low-help = Non urgente.

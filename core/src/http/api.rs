@@ -91,6 +91,7 @@ api_routes! {
     "/api/v1/portal-fields" => [get list_portal_fields];
     "/api/v1/portal-fields/{name}" => [put set_portal_field];
     "/api/v1/ticket-types" => [get list_types, post create_type];
+    "/api/v1/ticket-priorities" => [get list_priorities];
     "/api/v1/tickets/{number}/approval" => [get show_approval, post decide];
     "/api/v1/organizations/{id}/approvers" => [get list_approvers, put set_approvers];
     "/api/v1/organizations/{id}/sla-policy" => [put set_organization_policy];
@@ -114,7 +115,8 @@ use crate::http::approvals::{
 use crate::http::reports_api::{rate, service_report, show_rating};
 use crate::http::ticket_config_api::{
     create_field, create_queue, create_status, create_type, list_fields, list_portal_fields,
-    list_queues, list_statuses, list_types, set_field_visibility, set_portal_field, update_status,
+    list_priorities, list_queues, list_statuses, list_types, set_field_visibility,
+    set_portal_field, update_status,
 };
 use crate::http::tickets_api::{
     add_link, add_time, change_status, close_ticket, create_ticket, download_attachment,

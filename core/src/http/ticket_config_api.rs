@@ -190,3 +190,55 @@ pub(crate) async fn create_type(
     let created = ticket_config::create_type(&caller.db, json_body(body)?, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
+
+/// A priority as people choose it: its name and the guidance on when to pick it, in
+/// the reader's language.
+#[derive(Debug, Serialize)]
+pub(crate) struct PriorityChoice {
+    key: &'static str,
+    label: String,
+    guidance: String,
+}
+
+/// `GET /api/v1/ticket-priorities`: the four priorities with their guidance (the
+/// Italian manual's), in the caller's language (`?lang=` or their own).
+pub(crate) async fn list_priorities(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    axum::extract::Query(query): axum::extract::Query<LanguageQuery>,
+) -> Result<Json<Vec<PriorityChoice>>, ApiError> {
+    caller.scope(&state, "ticket_config", "read").await?;
+    let tag = match query.lang {
+        Some(lang) => lang,
+        None => match caller.grant.user_id {
+            Some(id) => {
+                portico_tenants::people::get_user(
+                    &caller.db,
+                    id,
+                    portico_tenants::policy::Scope::All,
+                )
+                .await?
+                .locale
+            }
+            None => "en".to_owned(),
+        },
+    };
+    let locale = crate::i18n::Locale::from_tag(&tag).unwrap_or_default();
+    Ok(Json(
+        portico_tenants::tickets::Priority::ALL
+            .iter()
+            .map(|priority| PriorityChoice {
+                key: priority.as_str(),
+                label: locale.text(&format!("priority-{}", priority.as_str())),
+                guidance: locale.text(&format!("priority-{}-help", priority.as_str())),
+            })
+            .collect(),
+    ))
+}
+
+/// `?lang=` of a translated list.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LanguageQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
