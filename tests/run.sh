@@ -30,6 +30,8 @@ ensure_redis
 tests/oidc/setup.sh
 # Pebble and its mock DNS for the custom-domain tests (Debian packages).
 tests/acme/setup.sh
+# moto's S3-compatible server for the attachment-storage test (PyPI).
+tests/s3/setup.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi

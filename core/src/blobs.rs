@@ -61,8 +61,24 @@ impl Blobs {
                 })
             }
             Some(url) if url.starts_with("s3://") => {
-                let store = object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(url)
+                let mut builder = object_store::aws::AmazonS3Builder::from_env().with_url(url);
+                if let Some(endpoint) = &settings.storage_endpoint {
+                    builder = builder.with_endpoint(endpoint);
+                }
+                if let Some(region) = &settings.storage_region {
+                    builder = builder.with_region(region);
+                }
+                if let Some(key) = &settings.storage_access_key_id {
+                    builder = builder.with_access_key_id(key);
+                }
+                if let Some(secret) = &settings.storage_secret_access_key {
+                    use secrecy::ExposeSecret;
+                    builder = builder.with_secret_access_key(secret.expose_secret());
+                }
+                if settings.storage_allow_http {
+                    builder = builder.with_allow_http(true);
+                }
+                let store = builder
                     .build()
                     .context("PORTICO_STORAGE_URL: cannot configure the S3 bucket")?;
                 // A prefix after the bucket is kept by the builder's URL parsing only

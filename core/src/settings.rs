@@ -131,6 +131,19 @@ pub struct Settings {
     /// Where attachments are stored: unset for `<data_dir>/blobs`, or
     /// `s3://bucket/prefix` with the `AWS_*` variables (`PORTICO_STORAGE_URL`).
     pub storage_url: Option<String>,
+    /// The S3 endpoint, for an S3-compatible service other than AWS
+    /// (`PORTICO_STORAGE_ENDPOINT`; default: the `AWS_ENDPOINT` variable or AWS).
+    pub storage_endpoint: Option<String>,
+    /// The bucket's region (`PORTICO_STORAGE_REGION`).
+    pub storage_region: Option<String>,
+    /// Access key id (`PORTICO_STORAGE_ACCESS_KEY_ID`; default: `AWS_ACCESS_KEY_ID`).
+    pub storage_access_key_id: Option<String>,
+    /// Secret access key (`PORTICO_STORAGE_SECRET_ACCESS_KEY`).
+    #[serde(serialize_with = "serialize_secret_option")]
+    pub storage_secret_access_key: Option<SecretString>,
+    /// Allow a plain-HTTP endpoint, for a local S3-compatible service
+    /// (`PORTICO_STORAGE_ALLOW_HTTP`).
+    pub storage_allow_http: bool,
     /// Extra root certificate (PEM) trusted for the ACME directory's own TLS, for a
     /// test CA such as Pebble (`PORTICO_ACME_CA_FILE`).
     pub acme_ca_file: Option<PathBuf>,
@@ -216,6 +229,11 @@ impl Default for Settings {
             acme_contact: None,
             acme_ca_file: None,
             storage_url: None,
+            storage_endpoint: None,
+            storage_region: None,
+            storage_access_key_id: None,
+            storage_secret_access_key: None,
+            storage_allow_http: false,
             acme: None,
             acme_retry_seconds: 300,
             domain_check_seconds: 60,
@@ -599,6 +617,11 @@ const KNOWN_KEYS: &[&str] = &[
     "acme_contact",
     "acme_ca_file",
     "storage_url",
+    "storage_endpoint",
+    "storage_region",
+    "storage_access_key_id",
+    "storage_secret_access_key",
+    "storage_allow_http",
     "acme",
     "acme_retry_seconds",
     "domain_check_seconds",
@@ -637,6 +660,10 @@ const STRING_KEYS: &[&str] = &[
     "acme_contact",
     "acme_ca_file",
     "storage_url",
+    "storage_endpoint",
+    "storage_region",
+    "storage_access_key_id",
+    "storage_secret_access_key",
     "webhook_retry_schedule",
 ];
 

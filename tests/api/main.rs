@@ -17,6 +17,7 @@ mod routing;
 mod sla_approvals;
 mod sso;
 mod stepup;
+mod storage;
 mod ticket_scope;
 mod ticket_work;
 mod tickets;
