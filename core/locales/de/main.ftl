@@ -150,3 +150,11 @@ approval-rejected-subject = [{ $tenant }] Ticket #{ $number } wurde nicht genehm
 approval-rejected-body = Ihre Anfrage #{ $number } „{ $subject }“ wurde nicht genehmigt.
 
     Begründung: { $reason }
+
+# The API reference page at /api/docs.
+api-docs-title = API-Referenz
+api-docs-intro = Alle Operationen der Mandanten-API. Die maschinenlesbare Beschreibung:
+api-docs-parameters = Parameter
+api-docs-request = Anfragekörper
+api-docs-responses = Antworten
+api-docs-required = erforderlich

@@ -150,3 +150,11 @@ approval-rejected-subject = [{ $tenant }] Ticket #{ $number } was not approved
 approval-rejected-body = Your request #{ $number } "{ $subject }" was not approved.
 
     Reason: { $reason }
+
+# The API reference page at /api/docs.
+api-docs-title = API reference
+api-docs-intro = Every operation of the tenant API. The machine-readable description:
+api-docs-parameters = Parameters
+api-docs-request = Request body
+api-docs-responses = Responses
+api-docs-required = required

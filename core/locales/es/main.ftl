@@ -150,3 +150,11 @@ approval-rejected-subject = [{ $tenant }] El ticket n.º { $number } no ha sido 
 approval-rejected-body = Su solicitud n.º { $number } «{ $subject }» no ha sido aprobada.
 
     Motivo: { $reason }
+
+# The API reference page at /api/docs.
+api-docs-title = Referencia de la API
+api-docs-intro = Todas las operaciones de la API del inquilino. La descripción legible por máquina:
+api-docs-parameters = Parámetros
+api-docs-request = Cuerpo de la solicitud
+api-docs-responses = Respuestas
+api-docs-required = obligatorio

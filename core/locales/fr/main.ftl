@@ -150,3 +150,11 @@ approval-rejected-subject = [{ $tenant }] Le ticket n° { $number } n'a pas ét�
 approval-rejected-body = Votre requête n° { $number } « { $subject } » n'a pas été approuvée.
 
     Motif : { $reason }
+
+# The API reference page at /api/docs.
+api-docs-title = Référence de l’API
+api-docs-intro = Toutes les opérations de l’API du locataire. La description lisible par machine :
+api-docs-parameters = Paramètres
+api-docs-request = Corps de la requête
+api-docs-responses = Réponses
+api-docs-required = obligatoire

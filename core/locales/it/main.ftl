@@ -150,3 +150,11 @@ approval-rejected-subject = [{ $tenant }] Il ticket n. { $number } non è stato 
 approval-rejected-body = La sua richiesta n. { $number } «{ $subject }» non è stata approvata.
 
     Motivo: { $reason }
+
+# The API reference page at /api/docs.
+api-docs-title = Riferimento dell’API
+api-docs-intro = Tutte le operazioni dell’API del tenant. La descrizione leggibile dalle macchine:
+api-docs-parameters = Parametri
+api-docs-request = Corpo della richiesta
+api-docs-responses = Risposte
+api-docs-required = obbligatorio

@@ -11,6 +11,7 @@ pub mod approvals;
 pub mod domains_api;
 pub mod error;
 pub mod health;
+pub mod openapi;
 pub mod pages;
 pub mod ticket_config_api;
 pub mod tickets_api;
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::identity::sms_factor::router())
         .merge(crate::identity::sso::router())
         .merge(api::router())
+        .merge(openapi::router())
         .fallback(pages::not_found)
         .route_layer(middleware::from_fn(tag_route))
         .with_state(state.clone());
