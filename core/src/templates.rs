@@ -11,6 +11,7 @@ pub struct Templates {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    ("api_docs.html", include_str!("../templates/api_docs.html")),
     ("approval.html", include_str!("../templates/approval.html")),
     ("base.html", include_str!("../templates/base.html")),
     (

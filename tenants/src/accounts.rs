@@ -518,7 +518,7 @@ pub async fn create_admin_from_invitation(
 }
 
 /// What an administrative action did to a person.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct AccountChange {
     /// Sessions ended by it.
     pub sessions_ended: u64,

@@ -158,7 +158,7 @@ pub(crate) async fn open_for_new_ticket(
 }
 
 /// A decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Agree.
@@ -177,7 +177,7 @@ impl Decision {
 }
 
 /// One approver's vote.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Vote {
     /// Who.
     pub approver_id: i64,
@@ -192,7 +192,7 @@ pub struct Vote {
 }
 
 /// A ticket's approval.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Approval {
     /// `pending`, `approved` or `rejected`.
     pub state: String,

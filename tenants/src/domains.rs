@@ -14,7 +14,7 @@ use crate::registry::{DomainState, bump_routing_epoch};
 use crate::store::Store;
 
 /// A certificate's public facts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CertificateInfo {
     /// The issuer's distinguished name.
     pub issuer: String,
@@ -27,7 +27,7 @@ pub struct CertificateInfo {
 }
 
 /// A custom domain as its MSP admin sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DomainRecord {
     /// The host name.
     pub host: String,

@@ -124,7 +124,7 @@ impl TenantStatus {
 }
 
 /// The roles a person or an API token can hold inside a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Configures the MSP's portal, organizations, SLAs and plugins.

@@ -12,7 +12,7 @@ use crate::policy::Scope;
 use crate::store::TenantDb;
 
 /// A customer organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Organization {
     /// Id, unique in the tenant.
     pub id: i64,
@@ -212,7 +212,7 @@ pub async fn contact_for_email(
 }
 
 /// A colleague's account requested by a customer's responsible person.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountRequest {
     /// Id.
     pub id: i64,

@@ -27,7 +27,7 @@ pub struct NewUser {
 }
 
 /// A person of the tenant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// Id, unique in the tenant.
     pub id: i64,

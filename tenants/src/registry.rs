@@ -285,7 +285,7 @@ pub async fn routing_epoch(store: &Store) -> Result<i64, StoreError> {
 }
 
 /// Verification state of a custom host name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DomainState {
     /// Added, records not yet confirmed: not served.

@@ -17,7 +17,7 @@ use crate::tickets::{self, Reader};
 pub const LOW_RATING: i64 = 2;
 
 /// A ticket's rating.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Rating {
     /// 1 (bad) to 5 (excellent).
     pub rating: i64,
@@ -135,7 +135,7 @@ pub async fn rating(
 }
 
 /// A service-quality report for one organization (or all) over `[from, to)`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ServiceReport {
     /// The organization, or none for every ticket in the reader's scope.
     pub organization_id: Option<i64>,

@@ -189,29 +189,36 @@ pub type DayDefinition = Vec<(String, String)>;
 
 /// The weekly opening hours of a definition, one list of intervals per weekday.
 /// A missing weekday is closed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeekDefinition {
     /// Monday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub mon: DayDefinition,
     /// Tuesday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub tue: DayDefinition,
     /// Wednesday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub wed: DayDefinition,
     /// Thursday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub thu: DayDefinition,
     /// Friday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub fri: DayDefinition,
     /// Saturday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub sat: DayDefinition,
     /// Sunday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub sun: DayDefinition,
 }
 
@@ -234,7 +241,7 @@ impl WeekDefinition {
 ///
 /// `{"time_zone": "UTC", "always_open": true}` is the 24x7 calendar; an
 /// always-open calendar with holidays is closed on those local dates only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarDefinition {
     /// IANA time zone name, such as `Europe/Rome`.

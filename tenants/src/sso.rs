@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::store::TenantDb;
 
 /// A configured identity provider (the client secret stays sealed).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IdentityProvider {
     /// Id.
     pub id: i64,

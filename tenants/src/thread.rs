@@ -18,7 +18,7 @@ use crate::tickets::{self, Reader, Source, Ticket};
 pub const REOPEN_SETTING: &str = "tickets_can_reopen";
 
 /// An attachment's metadata.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Attachment {
     /// Its id (in the download URL).
     pub id: i64,
@@ -40,7 +40,7 @@ pub struct Attachment {
 }
 
 /// A message of the thread.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Message {
     /// Its id.
     pub id: i64,

@@ -16,7 +16,7 @@ use crate::store::{TenantDb, TenantTx};
 use crate::tickets::STATUS_CLASSES;
 
 /// What the portal does with a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldVisibility {
     /// Shown, and customers may change it.
@@ -178,7 +178,7 @@ fn validate_name(name: &str) -> Result<(), StoreError> {
 }
 
 /// A status.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Status {
     /// Its key (`new`, `open`, … or the MSP's own).
     pub key: String,
@@ -198,7 +198,7 @@ pub struct Status {
 }
 
 /// A boolean stored as 0/1 on both backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct BoolInt(pub bool);
 
@@ -222,7 +222,7 @@ pub async fn statuses(db: &TenantDb) -> Result<Vec<Status>, StoreError> {
 }
 
 /// An MSP-defined status to add.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStatus {
     /// Its key.
@@ -332,7 +332,7 @@ pub async fn update_status(
 }
 
 /// A queue.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Queue {
     /// Its key.
     pub key: String,
@@ -394,7 +394,7 @@ pub(crate) async fn queue_id(tx: &mut TenantTx, key: &str) -> Result<i64, StoreE
 }
 
 /// A custom field.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
     /// Its key (the name in a ticket's `fields`).
@@ -640,7 +640,7 @@ pub(crate) async fn validate_fields(
 }
 
 /// A ticket type.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketType {
     /// Its key.

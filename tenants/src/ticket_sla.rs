@@ -55,7 +55,7 @@ fn validate_key(key: &str) -> Result<(), StoreError> {
 }
 
 /// A business-hours calendar.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoredCalendar {
     /// Its key.
@@ -124,7 +124,7 @@ pub async fn calendars(db: &TenantDb) -> Result<Vec<StoredCalendar>, StoreError>
 }
 
 /// A priority's targets, in business minutes.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// Until the first public staff response.
@@ -136,7 +136,7 @@ pub struct Target {
 }
 
 /// An SLA policy (an organization's contract).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Its key.

@@ -254,7 +254,7 @@ fn normalize_watchers(watchers: &[String]) -> Result<Vec<String>, StoreError> {
 }
 
 /// A ticket as lists and pages show it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Ticket {
     /// Internal id (never shown to people).
     #[serde(skip)]
@@ -1506,7 +1506,7 @@ pub async fn watchers(
 }
 
 /// A link between two tickets.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Link {
     /// The other ticket's number.
     pub number: i64,

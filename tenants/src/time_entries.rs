@@ -12,7 +12,7 @@ use crate::store::TenantDb;
 use crate::tickets::{self, Reader};
 
 /// A time entry.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TimeEntry {
     /// Its id.
     pub id: i64,

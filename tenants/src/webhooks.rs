@@ -37,7 +37,7 @@ pub struct NewEndpoint {
 }
 
 /// An endpoint as shown to admins (never its secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Endpoint {
     /// Id.
     pub id: i64,
@@ -473,7 +473,7 @@ pub enum Verdict {
 }
 
 /// One attempt, as recorded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
     /// 1 for the first.
     pub attempt: i64,
@@ -583,7 +583,7 @@ pub async fn abandon(
 }
 
 /// A delivery in the log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// Id.
     pub id: i64,
@@ -711,7 +711,7 @@ async fn attach_attempts(tx: &mut TenantTx, deliveries: &mut [Delivery]) -> Resu
 }
 
 /// A page of an endpoint's delivery log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryPage {
     /// Newest first.
     pub deliveries: Vec<Delivery>,

@@ -9,6 +9,7 @@ mod isolation;
 mod jobs;
 mod lifecycle;
 mod migrations;
+mod openapi;
 mod operator;
 mod outbox;
 mod permissions;

@@ -4,14 +4,14 @@
 use portico_tenants::Role;
 use portico_tenants::ids::EmailAddress;
 use portico_tenants::people::{self, NewUser};
-use portico_tests::{Backend, TestEnv};
+use portico_tests::{Backend, TestApp, TestEnv};
 use reqwest::Method;
 use rstest::rstest;
 
 /// (role, method, path, expected status, expected number of users listed).
 /// (role, method, path, expected status, expected number of items listed). Rows run
 /// in order: changes come last.
-const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
+pub(crate) const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     (Role::MspAdmin, "GET", "/api/v1/tenant", 200, None),
     (Role::Technician, "GET", "/api/v1/tenant", 200, None),
     (Role::MainContact, "GET", "/api/v1/tenant", 200, None),
@@ -1654,6 +1654,303 @@ const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
     ),
 ];
 
+/// What the matrix's rows refer to: people, requests, tickets, an endpoint and a
+/// delivery in the tenant `acme`, made directly in its database.
+pub(crate) struct Fixture {
+    ids: Vec<i64>,
+    requests: Vec<i64>,
+    org: i64,
+    ticket: i64,
+    second: i64,
+    third: i64,
+    technician: i64,
+    hook: i64,
+    delivery: i64,
+}
+
+impl Fixture {
+    /// Creates everything the rows refer to in the tenant `acme` (already created).
+    pub(crate) async fn new(app: &TestApp) -> Fixture {
+        let db = app.tenant("acme").await;
+        let mut ids = Vec::new();
+        for email in ["a@acme.example", "b@acme.example", "c@acme.example"] {
+            let user = people::create_user(
+                &db,
+                NewUser {
+                    email: EmailAddress::parse(email).expect("email"),
+                    display_name: String::new(),
+                    role: Role::Contact,
+                    invite: false,
+                    organization_id: None,
+                },
+            )
+            .await
+            .expect("user");
+            ids.push(user.id);
+        }
+        portico_tenants::organizations::create_organization(
+            &db,
+            "Customer One",
+            &["one.example".to_owned()],
+            "test",
+        )
+        .await
+        .expect("organization");
+        let org = portico_tenants::organizations::list_organizations(
+            &db,
+            portico_tenants::policy::Scope::All,
+        )
+        .await
+        .expect("organizations")[0]
+            .id;
+        let mut requests = Vec::new();
+        for email in ["asked1@one.example", "asked2@one.example"] {
+            let asked = portico_tenants::organizations::request_account(
+                &db,
+                org,
+                ids[0],
+                &EmailAddress::parse(email).expect("email"),
+                "Colleague",
+            )
+            .await
+            .expect("request");
+            requests.push(asked.id);
+        }
+        portico_tenants::registry::add_domain(
+            app.store(),
+            &db,
+            "help.customer.example",
+            "localhost",
+        )
+        .await
+        .expect("domain");
+        let ticket = portico_tenants::tickets::create_ticket(
+            &db,
+            portico_tenants::tickets::NewTicket {
+                subject: "Printer jammed".to_owned(),
+                description: String::new(),
+                priority: portico_tenants::tickets::Priority::Medium,
+                requester_id: ids[0],
+                organization_id: None,
+                source: portico_tenants::tickets::Source::Portal,
+                language: "en".to_owned(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("ticket")
+        .ticket
+        .number;
+        let mut more = Vec::new();
+        for subject in ["Toner empty", "Toner still empty"] {
+            more.push(
+                portico_tenants::tickets::create_ticket(
+                    &db,
+                    portico_tenants::tickets::NewTicket {
+                        subject: subject.to_owned(),
+                        requester_id: ids[0],
+                        language: "en".to_owned(),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
+                .expect("ticket")
+                .ticket
+                .number,
+            );
+        }
+        let (second, third) = (more[0], more[1]);
+        let technician = people::create_user(
+            &db,
+            NewUser {
+                email: EmailAddress::parse("tech@msp.example").expect("email"),
+                display_name: "Tech".to_owned(),
+                role: Role::Technician,
+                invite: false,
+                organization_id: None,
+            },
+        )
+        .await
+        .expect("technician")
+        .id;
+        // A webhook endpoint with one delivery. Its URL is refused by the outbound
+        // client at once (no private addresses here), so the delivery is never held by
+        // an attempt in flight for long: it waits for its next retry.
+        let hook = portico_tenants::webhooks::create_endpoint(
+            &db,
+            portico_tenants::webhooks::NewEndpoint {
+                url: "https://127.0.0.1/never".to_owned(),
+                description: String::new(),
+                event_types: vec!["matrix.only".to_owned()],
+            },
+            |_| "sealed".to_owned(),
+            "test",
+        )
+        .await
+        .expect("webhook")
+        .id;
+        let delivery = portico_tenants::webhooks::enqueue_deliveries(
+            &db,
+            999_999,
+            "matrix.only",
+            portico_tenants::clock::now_ms(),
+            "{}",
+        )
+        .await
+        .expect("delivery")[0];
+        Fixture {
+            ids,
+            requests,
+            org,
+            ticket,
+            second,
+            third,
+            technician,
+            hook,
+            delivery,
+        }
+    }
+
+    /// A row's path with the fixture's ids in place of its placeholders.
+    pub(crate) fn url(&self, path: &str) -> String {
+        let Fixture {
+            ids,
+            requests,
+            org,
+            ticket,
+            second,
+            hook,
+            delivery,
+            ..
+        } = self;
+        path.replace("{id0}", &ids[0].to_string())
+            .replace("{id1}", &ids[1].to_string())
+            .replace("{id2}", &ids[2].to_string())
+            .replace("{req1}", &requests[0].to_string())
+            .replace("{req2}", &requests[1].to_string())
+            .replace("{host}", "help.customer.example")
+            .replace("{ticket}", &ticket.to_string())
+            .replace("{ticket2}", &second.to_string())
+            .replace("{org}", &org.to_string())
+            .replace("{entry}", "1")
+            .replace("{hook}", &hook.to_string())
+            .replace("{delivery}", &delivery.to_string())
+    }
+
+    /// The request with a valid body for the row's route (row `n`, for unique names).
+    pub(crate) fn with_body(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        method: &str,
+        path: &str,
+        n: usize,
+    ) -> reqwest::RequestBuilder {
+        let (third, technician) = (self.third, self.technician);
+        if path == "/api/v1/identity-providers" && method == "POST" {
+            request = request.json(&serde_json::json!({
+                    "name": format!("IdP {n}"), "issuer": "https://idp.example", "client_id": "c", "client_secret": "s",
+                    "domains": [format!("d{n}.example")]
+                }));
+        } else if path == "/api/v1/account-requests" && method == "POST" {
+            request =
+                request.json(&serde_json::json!({ "email": format!("asked{n}@acme.example") }));
+        } else if path.ends_with("/import") {
+            request = request.body(format!("email,invite\nimported{n}@acme.example,no\n"));
+        } else if path.ends_with("/rating") && method == "POST" {
+            request = request.json(&serde_json::json!({ "rating": 5 }));
+        } else if path.ends_with("/approval") && method == "POST" {
+            request = request.json(&serde_json::json!({ "decision": "approve" }));
+        } else if path.ends_with("/approvers") {
+            request = request.json(&serde_json::json!({ "approvers": [] }));
+        } else if path.ends_with("/sla-policy") {
+            request = request.json(&serde_json::json!({ "policy": null }));
+        } else if path == "/api/v1/sla-calendars" && method == "POST" {
+            request = request.json(&serde_json::json!({ "key": format!("office_{n}"), "name": "Office",
+                    "definition": { "time_zone": "Europe/Rome", "week": { "mon": [["09:00", "18:00"]] }, "holidays": [] } }));
+        } else if path == "/api/v1/sla-policies" && method == "POST" {
+            request = request.json(&serde_json::json!({ "key": format!("standard_{n}"), "name": "Standard",
+                    "targets": { "high": { "first_response_minutes": 60, "resolution_minutes": 480 } } }));
+        } else if method == "PATCH" {
+            request = request.json(&serde_json::json!({ "priority": "high", "tags": ["printer"] }));
+        } else if path.ends_with("/messages") && method == "POST" {
+            request = request.json(&serde_json::json!({ "body": format!("Reply {n}") }));
+        } else if path.ends_with("/links") && method == "POST" {
+            request = request.json(&serde_json::json!({ "number": third }));
+        } else if path.ends_with("/merge") {
+            request = request.json(&serde_json::json!({ "into": third }));
+        } else if path.contains("/time-entries")
+            && matches!(method, "POST" | "PUT")
+            && !path.ends_with("/invoice")
+        {
+            request = request.json(&serde_json::json!({ "minutes": 30, "work_date": "2026-12-01", "technician_id": technician }));
+        } else if path == "/api/v1/ticket-statuses" && method == "POST" {
+            request = request
+                .json(&serde_json::json!({ "key": format!("on_site_{n}"), "class": "open" }));
+        } else if path.starts_with("/api/v1/ticket-statuses/") {
+            request = request.json(&serde_json::json!({ "pauses_sla": true }));
+        } else if path == "/api/v1/ticket-queues" && method == "POST" {
+            request = request.json(&serde_json::json!({ "key": format!("second_{n}"), "name": "Second level", "level": 2 }));
+        } else if path == "/api/v1/ticket-fields" && method == "POST" {
+            request = request.json(
+                &serde_json::json!({ "key": "asset_tag", "label": "Asset tag", "kind": "text" }),
+            );
+        } else if path.starts_with("/api/v1/ticket-fields/")
+            || path.starts_with("/api/v1/portal-fields/")
+        {
+            request = request.json(&serde_json::json!({ "portal": "hidden" }));
+        } else if path == "/api/v1/ticket-types" && method == "POST" {
+            request = request.json(&serde_json::json!({ "key": format!("access_{n}"), "name": "Access change", "requires_approval": true }));
+        } else if method == "PUT" && path.starts_with("/api/v1/settings/") {
+            request = request.json(&serde_json::json!(true));
+        } else if method == "PUT" {
+            request = request.json(&serde_json::json!({ "enabled": true }));
+        } else if method == "POST" && path == "/api/v1/organizations" {
+            request = request.json(&serde_json::json!({ "name": format!("Org {n}"), "domains": [format!("org{n}.example")] }));
+        } else if path.ends_with("/status") {
+            request = request.json(&serde_json::json!({ "status": "open" }));
+        } else if method == "POST" && path == "/api/v1/tickets" {
+            request = request.json(&serde_json::json!({ "subject": format!("Printer {n}"), "requester_email": format!("requester{n}@acme.example") }));
+        } else if method == "POST" && path == "/api/v1/webhooks" {
+            request = request
+                .json(&serde_json::json!({ "url": format!("https://hooks{n}.example.com/in") }));
+        } else if method == "POST" && path == "/api/v1/domains" {
+            request =
+                request.json(&serde_json::json!({ "host": format!("help{n}.customer.example") }));
+        } else if method == "POST" && path == "/api/v1/users" {
+            request = request.json(&serde_json::json!({ "email": format!("new{n}@acme.example"), "role": "contact", "invite": false }));
+        }
+        request
+    }
+}
+
+/// A row's path as the router declares it.
+pub(crate) fn normalize(path: &str) -> String {
+    // Every API route the router declares has its rows, for every role.
+    path.replace("{id0}", "{id}")
+        .replace("{id1}", "{id}")
+        .replace("{id2}", "{id}")
+        .replace("{req1}", "{id}")
+        .replace("{req2}", "{id}")
+        .replace("{ticket}", "{number}")
+        .replace("{ticket2}", "{number}")
+        .replace("{org}", "{id}")
+        .replace("?from=2026-01-01&to=2026-12-31", "")
+        .replace("{entry}", "{id}")
+        .replace("/attachments/1", "/attachments/{id}")
+        .replace("/ticket-statuses/waiting", "/ticket-statuses/{key}")
+        .replace("/ticket-fields/asset_tag", "/ticket-fields/{key}")
+        .replace("/portal-fields/priority", "/portal-fields/{name}")
+        .replace("{hook}", "{id}")
+        .replace(
+            "/settings/contacts-second-factor-optional",
+            "/settings/{key}",
+        )
+        .replace("/sections/devices", "/sections/{section}")
+        .to_owned()
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
@@ -1662,153 +1959,7 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme IT").await;
-    let db = app.tenant("acme").await;
-    let mut ids = Vec::new();
-    for email in ["a@acme.example", "b@acme.example", "c@acme.example"] {
-        let user = people::create_user(
-            &db,
-            NewUser {
-                email: EmailAddress::parse(email).expect("email"),
-                display_name: String::new(),
-                role: Role::Contact,
-                invite: false,
-                organization_id: None,
-            },
-        )
-        .await
-        .expect("user");
-        ids.push(user.id);
-    }
-    portico_tenants::organizations::create_organization(
-        &db,
-        "Customer One",
-        &["one.example".to_owned()],
-        "test",
-    )
-    .await
-    .expect("organization");
-    let org = portico_tenants::organizations::list_organizations(
-        &db,
-        portico_tenants::policy::Scope::All,
-    )
-    .await
-    .expect("organizations")[0]
-        .id;
-    let mut requests = Vec::new();
-    for email in ["asked1@one.example", "asked2@one.example"] {
-        let asked = portico_tenants::organizations::request_account(
-            &db,
-            org,
-            ids[0],
-            &EmailAddress::parse(email).expect("email"),
-            "Colleague",
-        )
-        .await
-        .expect("request");
-        requests.push(asked.id);
-    }
-    portico_tenants::registry::add_domain(app.store(), &db, "help.customer.example", "localhost")
-        .await
-        .expect("domain");
-    let ticket = portico_tenants::tickets::create_ticket(
-        &db,
-        portico_tenants::tickets::NewTicket {
-            subject: "Printer jammed".to_owned(),
-            description: String::new(),
-            priority: portico_tenants::tickets::Priority::Medium,
-            requester_id: ids[0],
-            organization_id: None,
-            source: portico_tenants::tickets::Source::Portal,
-            language: "en".to_owned(),
-            ..Default::default()
-        },
-        None,
-    )
-    .await
-    .expect("ticket")
-    .ticket
-    .number;
-    let mut more = Vec::new();
-    for subject in ["Toner empty", "Toner still empty"] {
-        more.push(
-            portico_tenants::tickets::create_ticket(
-                &db,
-                portico_tenants::tickets::NewTicket {
-                    subject: subject.to_owned(),
-                    requester_id: ids[0],
-                    language: "en".to_owned(),
-                    ..Default::default()
-                },
-                None,
-            )
-            .await
-            .expect("ticket")
-            .ticket
-            .number,
-        );
-    }
-    let (second, third) = (more[0], more[1]);
-    let technician = people::create_user(
-        &db,
-        NewUser {
-            email: EmailAddress::parse("tech@msp.example").expect("email"),
-            display_name: "Tech".to_owned(),
-            role: Role::Technician,
-            invite: false,
-            organization_id: None,
-        },
-    )
-    .await
-    .expect("technician")
-    .id;
-    // A webhook endpoint with one delivery. Its URL is refused by the outbound
-    // client at once (no private addresses here), so the delivery is never held by
-    // an attempt in flight for long: it waits for its next retry.
-    let hook = portico_tenants::webhooks::create_endpoint(
-        &db,
-        portico_tenants::webhooks::NewEndpoint {
-            url: "https://127.0.0.1/never".to_owned(),
-            description: String::new(),
-            event_types: vec!["matrix.only".to_owned()],
-        },
-        |_| "sealed".to_owned(),
-        "test",
-    )
-    .await
-    .expect("webhook")
-    .id;
-    let delivery = portico_tenants::webhooks::enqueue_deliveries(
-        &db,
-        999_999,
-        "matrix.only",
-        portico_tenants::clock::now_ms(),
-        "{}",
-    )
-    .await
-    .expect("delivery")[0];
-    // Every API route the router declares has its rows, for every role.
-    let normalize = |path: &str| {
-        path.replace("{id0}", "{id}")
-            .replace("{id1}", "{id}")
-            .replace("{id2}", "{id}")
-            .replace("{req1}", "{id}")
-            .replace("{req2}", "{id}")
-            .replace("{ticket}", "{number}")
-            .replace("{ticket2}", "{number}")
-            .replace("{org}", "{id}")
-            .replace("?from=2026-01-01&to=2026-12-31", "")
-            .replace("{entry}", "{id}")
-            .replace("/attachments/1", "/attachments/{id}")
-            .replace("/ticket-statuses/waiting", "/ticket-statuses/{key}")
-            .replace("/ticket-fields/asset_tag", "/ticket-fields/{key}")
-            .replace("/portal-fields/priority", "/portal-fields/{name}")
-            .replace("{hook}", "{id}")
-            .replace(
-                "/settings/contacts-second-factor-optional",
-                "/settings/{key}",
-            )
-            .replace("/sections/devices", "/sections/{section}")
-    };
+    let fixture = Fixture::new(&app).await;
     for (method, path) in portico_core::http::api::API_ROUTES {
         for role in Role::ALL {
             assert!(
@@ -1837,19 +1988,7 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
         }
     }
     for (n, (role, method, path, status, listed)) in MATRIX.iter().enumerate() {
-        let url = path
-            .replace("{id0}", &ids[0].to_string())
-            .replace("{id1}", &ids[1].to_string())
-            .replace("{id2}", &ids[2].to_string())
-            .replace("{req1}", &requests[0].to_string())
-            .replace("{req2}", &requests[1].to_string())
-            .replace("{host}", "help.customer.example")
-            .replace("{ticket}", &ticket.to_string())
-            .replace("{ticket2}", &second.to_string())
-            .replace("{org}", &org.to_string())
-            .replace("{entry}", "1")
-            .replace("{hook}", &hook.to_string())
-            .replace("{delivery}", &delivery.to_string());
+        let url = fixture.url(path);
         let mut request = app
             .request(
                 Method::from_bytes(method.as_bytes()).expect("method"),
@@ -1857,79 +1996,7 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
                 &url,
             )
             .bearer_auth(&tokens[role]);
-        if *path == "/api/v1/identity-providers" && *method == "POST" {
-            request = request.json(&serde_json::json!({
-                "name": format!("IdP {n}"), "issuer": "https://idp.example", "client_id": "c", "client_secret": "s",
-                "domains": [format!("d{n}.example")]
-            }));
-        } else if *path == "/api/v1/account-requests" && *method == "POST" {
-            request =
-                request.json(&serde_json::json!({ "email": format!("asked{n}@acme.example") }));
-        } else if path.ends_with("/import") {
-            request = request.body(format!("email,invite\nimported{n}@acme.example,no\n"));
-        } else if path.ends_with("/rating") && *method == "POST" {
-            request = request.json(&serde_json::json!({ "rating": 5 }));
-        } else if path.ends_with("/approval") && *method == "POST" {
-            request = request.json(&serde_json::json!({ "decision": "approve" }));
-        } else if path.ends_with("/approvers") {
-            request = request.json(&serde_json::json!({ "approvers": [] }));
-        } else if path.ends_with("/sla-policy") {
-            request = request.json(&serde_json::json!({ "policy": null }));
-        } else if *path == "/api/v1/sla-calendars" && *method == "POST" {
-            request = request.json(&serde_json::json!({ "key": format!("office_{n}"), "name": "Office",
-                "definition": { "time_zone": "Europe/Rome", "week": { "mon": [["09:00", "18:00"]] }, "holidays": [] } }));
-        } else if *path == "/api/v1/sla-policies" && *method == "POST" {
-            request = request.json(&serde_json::json!({ "key": format!("standard_{n}"), "name": "Standard",
-                "targets": { "high": { "first_response_minutes": 60, "resolution_minutes": 480 } } }));
-        } else if *method == "PATCH" {
-            request = request.json(&serde_json::json!({ "priority": "high", "tags": ["printer"] }));
-        } else if path.ends_with("/messages") && *method == "POST" {
-            request = request.json(&serde_json::json!({ "body": format!("Reply {n}") }));
-        } else if path.ends_with("/links") && *method == "POST" {
-            request = request.json(&serde_json::json!({ "number": third }));
-        } else if path.ends_with("/merge") {
-            request = request.json(&serde_json::json!({ "into": third }));
-        } else if path.contains("/time-entries")
-            && matches!(*method, "POST" | "PUT")
-            && !path.ends_with("/invoice")
-        {
-            request = request.json(&serde_json::json!({ "minutes": 30, "work_date": "2026-12-01", "technician_id": technician }));
-        } else if *path == "/api/v1/ticket-statuses" && *method == "POST" {
-            request = request
-                .json(&serde_json::json!({ "key": format!("on_site_{n}"), "class": "open" }));
-        } else if path.starts_with("/api/v1/ticket-statuses/") {
-            request = request.json(&serde_json::json!({ "pauses_sla": true }));
-        } else if *path == "/api/v1/ticket-queues" && *method == "POST" {
-            request = request.json(&serde_json::json!({ "key": format!("second_{n}"), "name": "Second level", "level": 2 }));
-        } else if *path == "/api/v1/ticket-fields" && *method == "POST" {
-            request = request.json(
-                &serde_json::json!({ "key": "asset_tag", "label": "Asset tag", "kind": "text" }),
-            );
-        } else if path.starts_with("/api/v1/ticket-fields/")
-            || path.starts_with("/api/v1/portal-fields/")
-        {
-            request = request.json(&serde_json::json!({ "portal": "hidden" }));
-        } else if *path == "/api/v1/ticket-types" && *method == "POST" {
-            request = request.json(&serde_json::json!({ "key": format!("access_{n}"), "name": "Access change", "requires_approval": true }));
-        } else if *method == "PUT" && path.starts_with("/api/v1/settings/") {
-            request = request.json(&serde_json::json!(true));
-        } else if *method == "PUT" {
-            request = request.json(&serde_json::json!({ "enabled": true }));
-        } else if *method == "POST" && *path == "/api/v1/organizations" {
-            request = request.json(&serde_json::json!({ "name": format!("Org {n}"), "domains": [format!("org{n}.example")] }));
-        } else if path.ends_with("/status") {
-            request = request.json(&serde_json::json!({ "status": "open" }));
-        } else if *method == "POST" && *path == "/api/v1/tickets" {
-            request = request.json(&serde_json::json!({ "subject": format!("Printer {n}"), "requester_email": format!("requester{n}@acme.example") }));
-        } else if *method == "POST" && *path == "/api/v1/webhooks" {
-            request = request
-                .json(&serde_json::json!({ "url": format!("https://hooks{n}.example.com/in") }));
-        } else if *method == "POST" && *path == "/api/v1/domains" {
-            request =
-                request.json(&serde_json::json!({ "host": format!("help{n}.customer.example") }));
-        } else if *method == "POST" && *path == "/api/v1/users" {
-            request = request.json(&serde_json::json!({ "email": format!("new{n}@acme.example"), "role": "contact", "invite": false }));
-        }
+        request = fixture.with_body(request, method, path, n);
         let response = request.send().await.expect("sent");
         assert_eq!(
             response.status().as_u16(),

@@ -162,3 +162,11 @@ priority-medium = Mittel
 priority-medium-help = Dringend, aber die Arbeit kann vorerst weitergehen.
 priority-low = Niedrig
 priority-low-help = Nicht dringend.
+
+# The API reference page at /api/docs.
+api-docs-title = API-Referenz
+api-docs-intro = Alle Operationen der Mandanten-API. Die maschinenlesbare Beschreibung:
+api-docs-parameters = Parameter
+api-docs-request = Anfragekörper
+api-docs-responses = Antworten
+api-docs-required = erforderlich

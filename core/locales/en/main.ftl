@@ -162,3 +162,11 @@ priority-medium = Medium
 priority-medium-help = Urgent, but work can go on meanwhile.
 priority-low = Low
 priority-low-help = Not urgent.
+
+# The API reference page at /api/docs.
+api-docs-title = API reference
+api-docs-intro = Every operation of the tenant API. The machine-readable description:
+api-docs-parameters = Parameters
+api-docs-request = Request body
+api-docs-responses = Responses
+api-docs-required = required

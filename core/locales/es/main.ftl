@@ -162,3 +162,11 @@ priority-medium = Media
 priority-medium-help = Urgente, pero se puede seguir trabajando mientras tanto.
 priority-low = Baja
 priority-low-help = No urgente.
+
+# The API reference page at /api/docs.
+api-docs-title = Referencia de la API
+api-docs-intro = Todas las operaciones de la API del inquilino. La descripción legible por máquina:
+api-docs-parameters = Parámetros
+api-docs-request = Cuerpo de la solicitud
+api-docs-responses = Respuestas
+api-docs-required = obligatorio

@@ -162,3 +162,11 @@ priority-medium = Moyenne
 priority-medium-help = Urgent, mais le travail peut continuer en attendant.
 priority-low = Basse
 priority-low-help = Pas urgent.
+
+# The API reference page at /api/docs.
+api-docs-title = Référence de l’API
+api-docs-intro = Toutes les opérations de l’API du locataire. La description lisible par machine :
+api-docs-parameters = Paramètres
+api-docs-request = Corps de la requête
+api-docs-responses = Réponses
+api-docs-required = obligatoire

@@ -162,3 +162,11 @@ priority-medium = Media
 priority-medium-help = Urgente, ma nel frattempo si può continuare a lavorare.
 priority-low = Bassa
 priority-low-help = Non urgente.
+
+# The API reference page at /api/docs.
+api-docs-title = Riferimento dell’API
+api-docs-intro = Tutte le operazioni dell’API del tenant. La descrizione leggibile dalle macchine:
+api-docs-parameters = Parametri
+api-docs-request = Corpo della richiesta
+api-docs-responses = Risposte
+api-docs-required = obbligatorio

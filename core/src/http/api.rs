@@ -9,8 +9,12 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::{Json, Router};
 use http::StatusCode;
+use portico_tenants::accounts::AccountChange;
+use portico_tenants::audit::AuditRecord;
 use portico_tenants::ids::EmailAddress;
+use portico_tenants::organizations::{AccountRequest, Organization};
 use portico_tenants::people::{self, NewUser, User};
+use portico_tenants::sso::IdentityProvider;
 use portico_tenants::tokens::{self, ApiTokenGrant};
 use portico_tenants::{Role, TenantDb};
 use portico_tenants::{accounts, audit, organizations};
@@ -24,7 +28,8 @@ use portico_tenants::policy::Scope;
 
 /// Declares the API routes once: the router, and the list of (method, path) that
 /// the permission-matrix test must cover row by row (it fails on a route missing
-/// from its table, so every new route gets its allow/deny and scope rows).
+/// from its table, so every new route gets its allow/deny and scope rows), and the
+/// handlers the OpenAPI document is built from.
 macro_rules! api_routes {
     ($($path:literal => [$($method:ident $handler:ident),+ $(,)?];)+) => {
         /// Every API route as (method, path).
@@ -34,6 +39,12 @@ macro_rules! api_routes {
         pub fn router() -> Router<AppState> {
             Router::new()$(.route($path, api_routes!(@chain $($method $handler),+)))+
         }
+
+        /// The operations of the OpenAPI document: every handler of the router
+        /// (a handler without `#[utoipa::path]` does not compile).
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($($handler),+),+))]
+        pub struct ApiPaths;
     };
     (@name get) => { "GET" };
     (@name post) => { "POST" };
@@ -108,31 +119,15 @@ api_routes! {
     "/api/v1/webhooks/{id}/deliveries/{delivery}/retry" => [post retry_webhook_delivery];
 }
 
-use crate::http::approvals::{
-    create_calendar, create_policy, decide, list_approvers, list_calendars, list_policies,
-    set_approvers, set_organization_policy, show_approval,
-};
-use crate::http::reports_api::{rate, service_report, show_rating};
-use crate::http::ticket_config_api::{
-    create_field, create_queue, create_status, create_type, list_fields, list_portal_fields,
-    list_priorities, list_queues, list_statuses, list_types, set_field_visibility,
-    set_portal_field, update_status,
-};
-use crate::http::tickets_api::{
-    add_link, add_time, change_status, close_ticket, create_ticket, download_attachment,
-    invoice_time, list_attachments, list_links, list_messages, list_tickets, list_time,
-    list_watchers, merge_ticket, post_message, remove_time, reopen_ticket, show_ticket,
-    update_ticket, update_time,
-};
+// Globs: each handler comes with the `__path_` item its annotation generates.
+use crate::http::approvals::*;
+use crate::http::reports_api::*;
+use crate::http::ticket_config_api::*;
+use crate::http::tickets_api::*;
 
-use crate::http::webhooks_api::{
-    create_webhook, disable_webhook, enable_webhook, list_webhook_deliveries, list_webhooks,
-    remove_webhook, retry_webhook_delivery, rotate_webhook_secret, show_webhook,
-};
+use crate::http::webhooks_api::*;
 
-use crate::http::domains_api::{
-    add_domain, check_domain, list_domains, remove_domain, show_domain,
-};
+use crate::http::domains_api::*;
 
 /// An authenticated API caller in the tenant the request was routed to.
 #[derive(Debug)]
@@ -209,19 +204,56 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenant",
+    tag = "tenant",
+    summary = "The tenant and the calling token",
+    responses((status = 200, description = "The tenant", body = TenantInfo), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 async fn tenant_info(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     caller: ApiCaller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TenantInfo>, ApiError> {
     caller.scope(&state, "tenant", "read").await?;
-    Ok(Json(serde_json::json!({
-        "slug": &*tenant.slug,
-        "name": &*tenant.name,
-        "caller": { "token": caller.grant.name, "role": caller.grant.role },
-    })))
+    Ok(Json(TenantInfo {
+        slug: tenant.slug.to_string(),
+        name: tenant.name.to_string(),
+        caller: TokenInfo {
+            token: caller.grant.name,
+            role: caller.grant.role,
+        },
+    }))
 }
 
+/// Output of `GET /api/v1/tenant`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct TenantInfo {
+    /// The tenant's slug (its subdomain).
+    slug: String,
+    /// Its display name.
+    name: String,
+    /// The token the request came with.
+    caller: TokenInfo,
+}
+
+/// The calling token, as `GET /api/v1/tenant` shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct TokenInfo {
+    /// The token's name.
+    token: String,
+    /// Its role.
+    role: Role,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "List the people the caller may see",
+    responses((status = 200, description = "People", body = Vec<User>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 async fn list_users(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -230,6 +262,14 @@ async fn list_users(
     Ok(Json(people::list_users(&caller.db, scope).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "One person",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 200, description = "The person", body = User), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 async fn show_user(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -242,7 +282,7 @@ async fn show_user(
 }
 
 /// Input of `POST /api/v1/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUser {
     email: String,
@@ -259,6 +299,14 @@ fn default_true() -> bool {
     true
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "Create a person (and invite them)",
+    request_body = CreateUser,
+    responses((status = 201, description = "Created", body = User), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 async fn create_user(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -291,6 +339,14 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
     id.parse().map_err(|_| ApiError::NotFound)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/disable",
+    tag = "users",
+    summary = "Disable a person and end their sessions",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 200, description = "Done", body = AccountChange), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 async fn disable_user(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -306,6 +362,14 @@ async fn disable_user(
     Ok(Json(change))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/reset-second-factor",
+    tag = "users",
+    summary = "Reset a person's second factor",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 200, description = "Done", body = AccountChange), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 async fn reset_second_factor(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -321,6 +385,14 @@ async fn reset_second_factor(
     Ok(Json(change))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/end-sessions",
+    tag = "users",
+    summary = "End every session of a person",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 200, description = "Done", body = AccountChange), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 async fn end_sessions(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -336,6 +408,14 @@ async fn end_sessions(
     Ok(Json(change))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/invitation",
+    tag = "users",
+    summary = "Send the invitation again",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 202, description = "The invitation will be sent"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 async fn resend_invitation(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -346,6 +426,13 @@ async fn resend_invitation(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations",
+    tag = "organizations",
+    summary = "List customer organizations",
+    responses((status = 200, description = "Organizations", body = Vec<Organization>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 async fn list_organizations(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -357,7 +444,7 @@ async fn list_organizations(
 }
 
 /// Input of `POST /api/v1/organizations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateOrganization {
     name: String,
@@ -365,6 +452,14 @@ struct CreateOrganization {
     domains: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/organizations",
+    tag = "organizations",
+    summary = "Create a customer organization",
+    request_body = CreateOrganization,
+    responses((status = 201, description = "Created", body = Organization), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 async fn create_organization(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -386,12 +481,22 @@ async fn create_organization(
 }
 
 /// Query of `GET /api/v1/audit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// How many entries, 1 to 1000 (100 when not given).
     #[serde(default)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    summary = "The most recent audit entries",
+    params(AuditQuery),
+    responses((status = 200, description = "Newest first", body = Vec<AuditRecord>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 async fn audit_entries(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -403,6 +508,13 @@ async fn audit_entries(
 }
 
 /// The whole chain as JSON lines, oldest first, for archiving and independent checks.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/export",
+    tag = "audit",
+    summary = "The whole audit chain as JSON lines, oldest first",
+    responses((status = 200, description = "One AuditRecord per line", body = String, content_type = "application/x-ndjson"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 async fn audit_export(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -430,6 +542,14 @@ async fn audit_export(
         .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/remove-phone",
+    tag = "users",
+    summary = "Remove a person's SMS phone number",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 204, description = "Removed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 async fn remove_phone(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -440,6 +560,13 @@ async fn remove_phone(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/identity-providers",
+    tag = "identity",
+    summary = "List single sign-on providers",
+    responses((status = 200, description = "Providers (never their secrets)", body = Vec<IdentityProvider>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 async fn list_providers(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -451,7 +578,7 @@ async fn list_providers(
 }
 
 /// Input of `POST /api/v1/identity-providers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddProvider {
     name: String,
@@ -466,6 +593,14 @@ struct AddProvider {
     link_by_email: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/identity-providers",
+    tag = "identity",
+    summary = "Add an OpenID Connect provider",
+    request_body = AddProvider,
+    responses((status = 201, description = "Added", body = IdentityProvider), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 async fn add_provider(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -612,6 +747,15 @@ impl SettingKind {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/settings/{key}",
+    tag = "settings",
+    summary = "Change a tenant setting",
+    params(("key" = String, Path, description = "The setting, e.g. `contacts-second-factor-optional`, `auto-close-days`")),
+    request_body(content = serde_json::Value, description = "The value: a boolean, a number, a key or a list of types, by setting"),
+    responses((status = 204, description = "Changed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 async fn put_setting(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -636,7 +780,7 @@ async fn put_setting(
 }
 
 /// Input of `PUT /api/v1/sections/{section}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SectionSwitch {
     enabled: bool,
@@ -646,6 +790,15 @@ struct SectionSwitch {
     user_id: Option<i64>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/sections/{section}",
+    tag = "settings",
+    summary = "Switch a section on or off for everyone, an organization or a person",
+    params(("section" = String, Path, description = "The section, e.g. `devices`")),
+    request_body = SectionSwitch,
+    responses((status = 204, description = "Switched"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 async fn put_section(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -679,6 +832,14 @@ async fn put_section(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/sections",
+    tag = "users",
+    summary = "The sections enabled for a person",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 200, description = "Section keys", body = Vec<String>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 async fn user_sections(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -693,7 +854,7 @@ async fn user_sections(
 }
 
 /// One row of a CSV import's report.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 struct ImportRow {
     /// The line in the file (the header is line 1).
     line: u64,
@@ -711,7 +872,7 @@ struct ImportRow {
 
 /// The report of a CSV import: each row stands alone, so one bad row never stops
 /// the others.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 struct ImportReport {
     created: usize,
     failed: usize,
@@ -724,6 +885,14 @@ const IMPORT_MAX_ROWS: usize = 5_000;
 /// `POST /api/v1/users/import` with a CSV body: columns `email` (required), `name`,
 /// `role` (default `contact`), `organization` (by name), `invite` (`yes`/`no`,
 /// default `yes`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/import",
+    tag = "users",
+    summary = "Import people from CSV (`email`, `name`, `role`, `organization`, `invite`)",
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header row"),
+    responses((status = 200, description = "One report row per line", body = ImportReport), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Invalid)
+)]
 async fn import_users(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -864,7 +1033,7 @@ async fn import_users(
 }
 
 /// Input of `POST /api/v1/account-requests`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RequestAccount {
     email: String,
@@ -872,6 +1041,14 @@ struct RequestAccount {
     display_name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/account-requests",
+    tag = "organizations",
+    summary = "Ask for an account for a colleague (main contacts)",
+    request_body = RequestAccount,
+    responses((status = 201, description = "Asked", body = AccountRequest), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 async fn request_account(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -902,6 +1079,13 @@ async fn request_account(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/account-requests",
+    tag = "organizations",
+    summary = "List account requests",
+    responses((status = 200, description = "Requests", body = Vec<AccountRequest>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 async fn list_account_requests(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -917,13 +1101,22 @@ async fn list_account_requests(
 }
 
 /// Input of a decision.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AccountDecision)]
 struct Decision {
     #[serde(default)]
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/account-requests/{id}/approve",
+    tag = "organizations",
+    summary = "Approve an account request",
+    params(("id" = i64, Path, description = "The request's id")),
+    responses((status = 200, description = "Approved", body = AccountRequest), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 async fn approve_account_request(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -942,6 +1135,15 @@ async fn approve_account_request(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/account-requests/{id}/reject",
+    tag = "organizations",
+    summary = "Reject an account request",
+    params(("id" = i64, Path, description = "The request's id")),
+    request_body(content = Option<Decision>, description = "An optional reason"),
+    responses((status = 200, description = "Rejected", body = AccountRequest), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 async fn reject_account_request(
     State(state): State<AppState>,
     caller: ApiCaller,

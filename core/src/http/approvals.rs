@@ -38,6 +38,14 @@ fn number(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/approval",
+    tag = "approvals",
+    summary = "The ticket's approval",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "The approval", body = Approval), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn show_approval(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -67,7 +75,7 @@ pub(crate) async fn show_approval(
 }
 
 /// Input of an approver's decision.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DecisionInput {
     decision: Decision,
@@ -75,6 +83,15 @@ pub(crate) struct DecisionInput {
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/approval",
+    tag = "approvals",
+    summary = "Approve or reject as an approver",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body = DecisionInput,
+    responses((status = 200, description = "The approval now", body = Approval), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn decide(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -104,6 +121,14 @@ fn organization_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{id}/approvers",
+    tag = "approvals",
+    summary = "An organization's approvers",
+    params(("id" = i64, Path, description = "The organization's id")),
+    responses((status = 200, description = "Person ids", body = Vec<i64>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn list_approvers(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -116,12 +141,21 @@ pub(crate) async fn list_approvers(
 }
 
 /// Input of `PUT /api/v1/organizations/{id}/approvers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApproversInput {
     approvers: Vec<i64>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/organizations/{id}/approvers",
+    tag = "approvals",
+    summary = "Set an organization's approvers",
+    params(("id" = i64, Path, description = "The organization's id")),
+    request_body = ApproversInput,
+    responses((status = 200, description = "Person ids", body = Vec<i64>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn set_approvers(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -142,12 +176,21 @@ pub(crate) async fn set_approvers(
 }
 
 /// Input of `PUT /api/v1/organizations/{id}/sla-policy`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PolicyChoice {
     policy: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/organizations/{id}/sla-policy",
+    tag = "sla",
+    summary = "Set (or clear) an organization's SLA policy",
+    params(("id" = i64, Path, description = "The organization's id")),
+    request_body = PolicyChoice,
+    responses((status = 204, description = "Set"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn set_organization_policy(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -166,6 +209,13 @@ pub(crate) async fn set_organization_policy(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sla-calendars",
+    tag = "sla",
+    summary = "List SLA calendars",
+    responses((status = 200, description = "Calendars", body = Vec<StoredCalendar>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_calendars(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -174,6 +224,14 @@ pub(crate) async fn list_calendars(
     Ok(Json(ticket_sla::calendars(&caller.db).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/sla-calendars",
+    tag = "sla",
+    summary = "Add an SLA calendar",
+    request_body = StoredCalendar,
+    responses((status = 201, description = "Added", body = StoredCalendar), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_calendar(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -185,6 +243,13 @@ pub(crate) async fn create_calendar(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sla-policies",
+    tag = "sla",
+    summary = "List SLA policies",
+    responses((status = 200, description = "Policies", body = Vec<Policy>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_policies(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -193,6 +258,14 @@ pub(crate) async fn list_policies(
     Ok(Json(ticket_sla::policies(&caller.db).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/sla-policies",
+    tag = "sla",
+    summary = "Add an SLA policy",
+    request_body = Policy,
+    responses((status = 201, description = "Added", body = Policy), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_policy(
     State(state): State<AppState>,
     caller: ApiCaller,

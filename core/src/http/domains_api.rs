@@ -18,7 +18,7 @@ use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// A DNS record the MSP must create.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExpectedRecord {
     /// `CNAME` or `TXT`.
     pub r#type: &'static str,
@@ -29,7 +29,7 @@ pub struct ExpectedRecord {
 }
 
 /// A domain as the admin view shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DomainView {
     /// The stored facts.
     #[serde(flatten)]
@@ -78,6 +78,13 @@ async fn own_domain(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/domains",
+    tag = "domains",
+    summary = "List the tenant's custom host names",
+    responses((status = 200, description = "Domains", body = Vec<DomainView>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_domains(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -93,12 +100,20 @@ pub(crate) async fn list_domains(
 }
 
 /// Input of `POST /api/v1/domains`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AddDomain {
     host: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/domains",
+    tag = "domains",
+    summary = "Add a custom host name",
+    request_body = AddDomain,
+    responses((status = 201, description = "Added; create the records shown", body = DomainView), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn add_domain(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -126,6 +141,14 @@ pub(crate) async fn add_domain(
     Ok((StatusCode::CREATED, Json(view(&state, domain))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/domains/{host}",
+    tag = "domains",
+    summary = "One custom host name",
+    params(("host" = String, Path, description = "The host name")),
+    responses((status = 200, description = "The domain", body = DomainView), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn show_domain(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -136,6 +159,14 @@ pub(crate) async fn show_domain(
     Ok(Json(view(&state, domain)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/domains/{host}/check",
+    tag = "domains",
+    summary = "Check the DNS records now",
+    params(("host" = String, Path, description = "The host name")),
+    responses((status = 200, description = "The domain after the check", body = DomainView), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn check_domain(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -149,6 +180,14 @@ pub(crate) async fn check_domain(
     Ok(Json(view(&state, domain)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/domains/{host}",
+    tag = "domains",
+    summary = "Remove a custom host name",
+    params(("host" = String, Path, description = "The host name")),
+    responses((status = 204, description = "Removed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn remove_domain(
     State(state): State<AppState>,
     caller: ApiCaller,

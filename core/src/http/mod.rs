@@ -11,6 +11,7 @@ pub mod approvals;
 pub mod domains_api;
 pub mod error;
 pub mod health;
+pub mod openapi;
 pub mod pages;
 pub mod reports_api;
 pub mod ticket_config_api;
@@ -160,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::identity::sms_factor::router())
         .merge(crate::identity::sso::router())
         .merge(api::router())
+        .merge(openapi::router())
         .fallback(pages::not_found)
         .route_layer(middleware::from_fn(tag_route))
         .with_state(state.clone());

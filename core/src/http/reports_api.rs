@@ -21,6 +21,14 @@ fn number(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/rating",
+    tag = "tickets",
+    summary = "The requester's rating of the ticket, if any",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "The rating, or null", body = Option<Rating>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn show_rating(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -33,7 +41,7 @@ pub(crate) async fn show_rating(
 }
 
 /// Input of `POST /api/v1/tickets/{number}/rating`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RatingInput {
     rating: i64,
@@ -41,6 +49,15 @@ pub(crate) struct RatingInput {
     comment: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/rating",
+    tag = "tickets",
+    summary = "Rate the answer to a resolved ticket (its requester, 1 to 5)",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body = RatingInput,
+    responses((status = 200, description = "The rating", body = Rating), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn rate(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -67,7 +84,8 @@ pub(crate) async fn rate(
 }
 
 /// Query of the service report.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReportQuery {
     #[serde(default)]
     organization: Option<i64>,
@@ -109,6 +127,17 @@ fn csv(report: &ServiceReport) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/service",
+    tag = "reports",
+    summary = "Service-quality report of an organization (or all) over a period, JSON or CSV",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report (with format=csv, the same figures as a text/csv file)", body = ServiceReport),
+        crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid
+    )
+)]
 pub(crate) async fn service_report(
     State(state): State<AppState>,
     caller: ApiCaller,

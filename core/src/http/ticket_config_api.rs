@@ -25,6 +25,13 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ticket-statuses",
+    tag = "ticket configuration",
+    summary = "List ticket statuses",
+    responses((status = 200, description = "Statuses", body = Vec<Status>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_statuses(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -38,6 +45,14 @@ pub(crate) async fn list_statuses(
     Ok(Json(statuses))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ticket-statuses",
+    tag = "ticket configuration",
+    summary = "Add a ticket status",
+    request_body = NewStatus,
+    responses((status = 201, description = "Added", body = Status), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_status(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -50,7 +65,7 @@ pub(crate) async fn create_status(
 }
 
 /// Input of `PUT /api/v1/ticket-statuses/{key}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatusFlags {
     #[serde(default)]
@@ -59,6 +74,15 @@ pub(crate) struct StatusFlags {
     pauses_sla: Option<bool>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/ticket-statuses/{key}",
+    tag = "ticket configuration",
+    summary = "Change a status's flags",
+    params(("key" = String, Path, description = "The status key")),
+    request_body = StatusFlags,
+    responses((status = 204, description = "Changed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn update_status(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -78,6 +102,13 @@ pub(crate) async fn update_status(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ticket-queues",
+    tag = "ticket configuration",
+    summary = "List queues",
+    responses((status = 200, description = "Queues", body = Vec<Queue>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_queues(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -86,6 +117,14 @@ pub(crate) async fn list_queues(
     Ok(Json(ticket_config::queues(&caller.db).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ticket-queues",
+    tag = "ticket configuration",
+    summary = "Add a queue",
+    request_body = Queue,
+    responses((status = 201, description = "Added", body = Queue), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_queue(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -96,6 +135,13 @@ pub(crate) async fn create_queue(
     Ok((StatusCode::CREATED, Json(queue)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ticket-fields",
+    tag = "ticket configuration",
+    summary = "List custom ticket fields",
+    responses((status = 200, description = "Fields", body = Vec<Field>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_fields(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -109,6 +155,14 @@ pub(crate) async fn list_fields(
     Ok(Json(fields))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ticket-fields",
+    tag = "ticket configuration",
+    summary = "Add a custom ticket field",
+    request_body = Field,
+    responses((status = 201, description = "Added", body = Field), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_field(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -120,12 +174,21 @@ pub(crate) async fn create_field(
 }
 
 /// Input of `PUT /api/v1/ticket-fields/{key}` and `PUT /api/v1/portal-fields/{name}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Visibility {
     portal: FieldVisibility,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/ticket-fields/{key}",
+    tag = "ticket configuration",
+    summary = "Set how the portal shows a custom field",
+    params(("key" = String, Path, description = "The field key")),
+    request_body = Visibility,
+    responses((status = 204, description = "Changed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn set_field_visibility(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -139,12 +202,19 @@ pub(crate) async fn set_field_visibility(
 }
 
 /// One standard field as the portal treats it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PortalField {
     name: String,
     portal: FieldVisibility,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/portal-fields",
+    tag = "ticket configuration",
+    summary = "How the portal shows the standard fields",
+    responses((status = 200, description = "Standard fields", body = Vec<PortalField>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_portal_fields(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -160,6 +230,15 @@ pub(crate) async fn list_portal_fields(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/portal-fields/{name}",
+    tag = "ticket configuration",
+    summary = "Set how the portal shows a standard field",
+    params(("name" = String, Path, description = "The standard field, e.g. `priority`")),
+    request_body = Visibility,
+    responses((status = 204, description = "Changed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn set_portal_field(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -173,6 +252,13 @@ pub(crate) async fn set_portal_field(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ticket-types",
+    tag = "ticket configuration",
+    summary = "List ticket types",
+    responses((status = 200, description = "Types", body = Vec<TicketType>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_types(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -181,6 +267,14 @@ pub(crate) async fn list_types(
     Ok(Json(ticket_config::types(&caller.db).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ticket-types",
+    tag = "ticket configuration",
+    summary = "Add a ticket type",
+    request_body = TicketType,
+    responses((status = 201, description = "Added", body = TicketType), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_type(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -193,7 +287,7 @@ pub(crate) async fn create_type(
 
 /// A priority as people choose it: its name and the guidance on when to pick it, in
 /// the reader's language.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PriorityChoice {
     key: &'static str,
     label: String,
@@ -202,6 +296,14 @@ pub(crate) struct PriorityChoice {
 
 /// `GET /api/v1/ticket-priorities`: the four priorities with their guidance (the
 /// Italian manual's), in the caller's language (`?lang=` or their own).
+#[utoipa::path(
+    get,
+    path = "/api/v1/ticket-priorities",
+    tag = "ticket configuration",
+    summary = "The priorities with the guidance on when to choose each, translated",
+    params(LanguageQuery),
+    responses((status = 200, description = "Priorities, most urgent first", body = Vec<PriorityChoice>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_priorities(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -237,7 +339,8 @@ pub(crate) async fn list_priorities(
 }
 
 /// `?lang=` of a translated list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LanguageQuery {
     #[serde(default)]
     lang: Option<String>,

@@ -18,9 +18,9 @@ use portico_tenants::Role;
 use portico_tenants::ids::EmailAddress;
 use portico_tenants::people::{self, NewUser};
 use portico_tenants::policy::Scope;
-use portico_tenants::thread::{self, Message, NewMessage, StoredFile};
+use portico_tenants::thread::{self, Attachment, Message, NewMessage, StoredFile};
 use portico_tenants::tickets::{
-    self, NewTicket, Priority, Reader, Source, Ticket, TicketChange, TicketFilter,
+    self, Link, NewTicket, Priority, Reader, Source, Ticket, TicketChange, TicketFilter,
 };
 use portico_tenants::time_entries::{self, NewTimeEntry, TimeEntry};
 use portico_tenants::tokens::hash_token;
@@ -119,7 +119,7 @@ impl ApiCaller {
 }
 
 /// Input of `POST /api/v1/tickets`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTicket {
     subject: String,
@@ -195,6 +195,15 @@ async fn requester(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    summary = "Open a ticket (idempotent with `Idempotency-Key`)",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeating a key answers the ticket it created")),
+    request_body = CreateTicket,
+    responses((status = 201, description = "Opened", body = Ticket), (status = 200, description = "Already opened with this Idempotency-Key", body = Ticket), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -290,7 +299,8 @@ pub(crate) async fn create_ticket(
 }
 
 /// Query of `GET /api/v1/tickets`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     #[serde(default)]
     status: Option<String>,
@@ -321,13 +331,21 @@ pub(crate) struct ListQuery {
 }
 
 /// A page of tickets with the counts of the status tabs.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct ListAnswer {
     tickets: Vec<Ticket>,
     next_cursor: Option<String>,
     counts: serde_json::Map<String, serde_json::Value>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    summary = "List tickets with filters, search and a cursor",
+    params(ListQuery),
+    responses((status = 200, description = "A page of tickets with the status tabs' counts", body = ListAnswer), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn list_tickets(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -391,6 +409,14 @@ pub(crate) async fn list_tickets(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}",
+    tag = "tickets",
+    summary = "One ticket",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "The ticket", body = Ticket), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn show_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -404,7 +430,7 @@ pub(crate) async fn show_ticket(
 
 /// Input of `PATCH /api/v1/tickets/{number}`: only the members present change;
 /// `null` clears a type, assignee, queue, device or custom field.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangeTicket {
     #[serde(default)]
@@ -444,6 +470,15 @@ mod serde_with_null {
     }
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tickets/{number}",
+    tag = "tickets",
+    summary = "Change a ticket (only the members given; `null` clears)",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body = ChangeTicket,
+    responses((status = 200, description = "The changed ticket", body = Ticket), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn update_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -477,12 +512,21 @@ pub(crate) async fn update_ticket(
 }
 
 /// Input of `POST /api/v1/tickets/{number}/status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangeStatus {
     status: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/status",
+    tag = "tickets",
+    summary = "Move a ticket to a status",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body = ChangeStatus,
+    responses((status = 200, description = "The ticket", body = Ticket), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn change_status(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -505,6 +549,14 @@ pub(crate) async fn change_status(
 
 /// `POST /api/v1/tickets/{number}/close`: the requester side closes its ticket (the
 /// portal's button, the e-mail's `#close`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/close",
+    tag = "tickets",
+    summary = "Close a ticket",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "The ticket", body = Ticket), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 pub(crate) async fn close_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -519,6 +571,14 @@ pub(crate) async fn close_ticket(
 
 /// `POST /api/v1/tickets/{number}/reopen`: the requester side reopens a resolved or
 /// closed ticket, unless the tenant forbids it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/reopen",
+    tag = "tickets",
+    summary = "Reopen a ticket",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "The ticket", body = Ticket), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 pub(crate) async fn reopen_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -545,7 +605,7 @@ pub(crate) async fn reopen_ticket(
 }
 
 /// Input of a JSON `POST /api/v1/tickets/{number}/messages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostMessage {
     body: String,
@@ -555,8 +615,27 @@ struct PostMessage {
     follow_up: bool,
 }
 
+/// The multipart form of `POST /api/v1/tickets/{number}/messages` (documentation
+/// only: the handler reads the parts one by one).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the form for the OpenAPI document; never built"
+)]
+pub(crate) struct PostMessageForm {
+    /// The text.
+    body: String,
+    /// `true` for an internal note (staff only).
+    internal: Option<bool>,
+    /// `true` to open a follow-up when the ticket cannot be reopened.
+    follow_up: Option<bool>,
+    /// Any number of files.
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    file: Option<Vec<Vec<u8>>>,
+}
+
 /// The answer to a posted message.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct PostedAnswer {
     ticket: Ticket,
     message_id: i64,
@@ -641,6 +720,15 @@ async fn discard(state: &AppState, caller: &ApiCaller, files: &[StoredFile]) {
 
 /// `POST /api/v1/tickets/{number}/messages`: JSON (`body`, `internal`, `follow_up`)
 /// or `multipart/form-data` with the same fields and any number of `file` parts.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/messages",
+    tag = "tickets",
+    summary = "Reply or add an internal note, with files as multipart",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body(content((PostMessage = "application/json"), (PostMessageForm = "multipart/form-data"))),
+    responses((status = 201, description = "Posted", body = PostedAnswer), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn post_message(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -757,6 +845,14 @@ pub(crate) async fn post_message(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/messages",
+    tag = "tickets",
+    summary = "The ticket's thread",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "Messages, oldest first", body = Vec<Message>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn list_messages(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -768,6 +864,14 @@ pub(crate) async fn list_messages(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/attachments",
+    tag = "tickets",
+    summary = "The ticket's attachments",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "Attachments", body = Vec<Attachment>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn list_attachments(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -783,6 +887,14 @@ pub(crate) async fn list_attachments(
 pub const DOWNLOAD_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
 
 /// `GET /api/v1/tickets/{number}/attachments/{id}`: always a download, never a page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/attachments/{id}",
+    tag = "tickets",
+    summary = "Download an attachment (always as a download)",
+    params(("number" = i64, Path, description = "The ticket's number"), ("id" = i64, Path, description = "The attachment's id")),
+    responses((status = 200, description = "The file; active content is served as application/octet-stream", body = Vec<u8>, content_type = "*/*"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn download_attachment(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -837,6 +949,14 @@ pub(crate) fn attachment_response(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/links",
+    tag = "tickets",
+    summary = "The ticket's links",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "Links", body = Vec<Link>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn list_links(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -849,12 +969,21 @@ pub(crate) async fn list_links(
 }
 
 /// Input of `POST /api/v1/tickets/{number}/links`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AddLink {
     number: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/links",
+    tag = "tickets",
+    summary = "Link another ticket",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body = AddLink,
+    responses((status = 200, description = "The links now", body = Vec<Link>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn add_link(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -876,12 +1005,21 @@ pub(crate) async fn add_link(
 }
 
 /// Input of `POST /api/v1/tickets/{number}/merge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Merge {
     into: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/merge",
+    tag = "tickets",
+    summary = "Merge this ticket into another",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body = Merge,
+    responses((status = 200, description = "The target ticket", body = Ticket), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn merge_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -902,6 +1040,14 @@ pub(crate) async fn merge_ticket(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/watchers",
+    tag = "tickets",
+    summary = "Who is copied on the ticket",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "Addresses", body = Vec<String>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn list_watchers(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -914,7 +1060,7 @@ pub(crate) async fn list_watchers(
 }
 
 /// Input of time-entry creation and change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TimeInput {
     minutes: i64,
@@ -956,6 +1102,14 @@ async fn time_reader(
     Ok(Reader { scope, staff: true })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{number}/time-entries",
+    tag = "tickets",
+    summary = "Time worked on the ticket",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    responses((status = 200, description = "Entries", body = Vec<TimeEntry>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn list_time(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -967,6 +1121,15 @@ pub(crate) async fn list_time(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/time-entries",
+    tag = "tickets",
+    summary = "Log time",
+    params(("number" = i64, Path, description = "The ticket's number")),
+    request_body = TimeInput,
+    responses((status = 201, description = "Logged", body = TimeEntry), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn add_time(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -984,6 +1147,15 @@ fn entry_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/tickets/{number}/time-entries/{id}",
+    tag = "tickets",
+    summary = "Change a time entry (not once invoiced)",
+    params(("number" = i64, Path, description = "The ticket's number"), ("id" = i64, Path, description = "The time entry's id")),
+    request_body = TimeInput,
+    responses((status = 200, description = "Changed", body = TimeEntry), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn update_time(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -1005,6 +1177,14 @@ pub(crate) async fn update_time(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tickets/{number}/time-entries/{id}",
+    tag = "tickets",
+    summary = "Remove a time entry (not once invoiced)",
+    params(("number" = i64, Path, description = "The ticket's number"), ("id" = i64, Path, description = "The time entry's id")),
+    responses((status = 204, description = "Removed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 pub(crate) async fn remove_time(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -1022,6 +1202,14 @@ pub(crate) async fn remove_time(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{number}/time-entries/{id}/invoice",
+    tag = "tickets",
+    summary = "Mark a time entry invoiced (it is then locked)",
+    params(("number" = i64, Path, description = "The ticket's number"), ("id" = i64, Path, description = "The time entry's id")),
+    responses((status = 200, description = "Invoiced", body = TimeEntry), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 pub(crate) async fn invoice_time(
     State(state): State<AppState>,
     caller: ApiCaller,

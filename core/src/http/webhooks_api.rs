@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::webhooks::{generate_secret, parse_endpoint_url, secret_context};
 
 /// Input of `POST /api/v1/webhooks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateWebhook {
     url: String,
@@ -32,7 +32,7 @@ fn every_event() -> Vec<String> {
 }
 
 /// An endpoint with its signing secret: the one answer that shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct WithSecret {
     #[serde(flatten)]
     endpoint: Endpoint,
@@ -52,6 +52,13 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    summary = "List webhook endpoints",
+    responses((status = 200, description = "Endpoints", body = Vec<Endpoint>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
 pub(crate) async fn list_webhooks(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -60,6 +67,14 @@ pub(crate) async fn list_webhooks(
     Ok(Json(webhooks::list_endpoints(&caller.db).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    summary = "Add a webhook endpoint (the answer shows its secret once)",
+    request_body = CreateWebhook,
+    responses((status = 201, description = "Added", body = WithSecret), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Conflict, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn create_webhook(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -93,6 +108,14 @@ pub(crate) async fn create_webhook(
     Ok((StatusCode::CREATED, Json(WithSecret { endpoint, secret })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    summary = "One webhook endpoint",
+    params(("id" = i64, Path, description = "The webhook endpoint's id")),
+    responses((status = 200, description = "The endpoint", body = Endpoint), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn show_webhook(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -104,6 +127,14 @@ pub(crate) async fn show_webhook(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    summary = "Remove a webhook endpoint",
+    params(("id" = i64, Path, description = "The webhook endpoint's id")),
+    responses((status = 204, description = "Removed"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn remove_webhook(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -114,6 +145,14 @@ pub(crate) async fn remove_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/enable",
+    tag = "webhooks",
+    summary = "Enable deliveries",
+    params(("id" = i64, Path, description = "The webhook endpoint's id")),
+    responses((status = 200, description = "The endpoint", body = Endpoint), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn enable_webhook(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -125,6 +164,14 @@ pub(crate) async fn enable_webhook(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/disable",
+    tag = "webhooks",
+    summary = "Disable deliveries",
+    params(("id" = i64, Path, description = "The webhook endpoint's id")),
+    responses((status = 200, description = "The endpoint", body = Endpoint), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn disable_webhook(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -136,6 +183,14 @@ pub(crate) async fn disable_webhook(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/rotate-secret",
+    tag = "webhooks",
+    summary = "Replace the signing secret (shown once)",
+    params(("id" = i64, Path, description = "The webhook endpoint's id")),
+    responses((status = 200, description = "The endpoint with its new secret", body = WithSecret), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound)
+)]
 pub(crate) async fn rotate_webhook_secret(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -152,7 +207,8 @@ pub(crate) async fn rotate_webhook_secret(
 }
 
 /// Query of `GET /api/v1/webhooks/{id}/deliveries`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DeliveriesQuery {
     #[serde(default)]
     after: Option<String>,
@@ -160,6 +216,14 @@ pub(crate) struct DeliveriesQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    summary = "The delivery log, newest first",
+    params(("id" = i64, Path, description = "The webhook endpoint's id"), DeliveriesQuery),
+    responses((status = 200, description = "A page of deliveries", body = DeliveryPage), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Invalid)
+)]
 pub(crate) async fn list_webhook_deliveries(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -178,6 +242,14 @@ pub(crate) async fn list_webhook_deliveries(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery}/retry",
+    tag = "webhooks",
+    summary = "Deliver again",
+    params(("id" = i64, Path, description = "The webhook endpoint's id"), ("delivery" = i64, Path, description = "The delivery's id")),
+    responses((status = 202, description = "Queued again", body = Delivery), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::NotFound, crate::http::openapi::Conflict)
+)]
 pub(crate) async fn retry_webhook_delivery(
     State(state): State<AppState>,
     caller: ApiCaller,
