@@ -149,7 +149,7 @@ pub async fn set_standard_visibility(
 
 /// A key of a status, queue, field or type: a lowercase letter, then up to 39
 /// lowercase letters, digits or `_`.
-fn validate_key(key: &str, field: &'static str) -> Result<(), StoreError> {
+pub(crate) fn validate_key(key: &str, field: &'static str) -> Result<(), StoreError> {
     let mut chars = key.chars();
     let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && key.len() <= 40

@@ -40,18 +40,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
 }
 
 fn validate_key(key: &str) -> Result<(), StoreError> {
-    let mut chars = key.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && key.len() <= 40
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "key",
-            "must be a lowercase letter followed by up to 39 lowercase letters, digits or '_'",
-        ))
-    }
+    crate::ticket_config::validate_key(key, "key")
 }
 
 /// A business-hours calendar.

@@ -20,23 +20,10 @@ use crate::http::CurrentTenant;
 use crate::http::api::ApiCaller;
 use crate::http::error::ApiError;
 use crate::http::pages::render;
+use crate::http::tickets_api::{json_body, number};
 use crate::i18n::Locale;
 use crate::identity::pages::{check_login_csrf, form, login_csrf, with_csrf_cookie};
 use crate::state::AppState;
-
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(value)| value)
-        .map_err(|rejection| ApiError::Invalid {
-            field: "body".to_owned(),
-            reason: rejection.body_text(),
-        })
-}
-
-fn number(raw: &str) -> Result<i64, ApiError> {
-    raw.trim_start_matches('#')
-        .parse()
-        .map_err(|_| ApiError::NotFound)
-}
 
 #[utoipa::path(
     get,

@@ -13,13 +13,8 @@ use serde::Deserialize;
 
 use crate::http::api::ApiCaller;
 use crate::http::error::ApiError;
+use crate::http::tickets_api::number;
 use crate::state::AppState;
-
-fn number(raw: &str) -> Result<i64, ApiError> {
-    raw.trim_start_matches('#')
-        .parse()
-        .map_err(|_| ApiError::NotFound)
-}
 
 #[utoipa::path(
     get,

@@ -15,15 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::api::ApiCaller;
 use crate::http::error::ApiError;
+use crate::http::tickets_api::json_body;
 use crate::state::AppState;
-
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(value)| value)
-        .map_err(|rejection| ApiError::Invalid {
-            field: "body".to_owned(),
-            reason: rejection.body_text(),
-        })
-}
 
 #[utoipa::path(
     get,

@@ -71,13 +71,13 @@ fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     }
 }
 
-fn number(raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn number(raw: &str) -> Result<i64, ApiError> {
     raw.trim_start_matches('#')
         .parse()
         .map_err(|_| ApiError::NotFound)
 }
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(value)| value)
         .map_err(|rejection| invalid("body", rejection.body_text()))
 }
