@@ -225,6 +225,9 @@ impl Application {
             Arc::new(crate::subscribers::LowRatingMail {
                 mailer: mailer.clone(),
             }),
+            Arc::new(crate::subscribers::EscalationMail {
+                mailer: mailer.clone(),
+            }),
             Arc::new(crate::subscribers::ApprovalMail {
                 mailer: mailer.clone(),
                 settings: settings.clone(),

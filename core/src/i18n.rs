@@ -161,7 +161,8 @@ mod tests {
                             ("subject", "Printer"),
                             ("reason", "Not needed"),
                             ("rating", "1"),
-                            ("comment", "Slow")
+                            ("comment", "Slow"),
+                            ("level", "2")
                         ]
                     ),
                     *key,

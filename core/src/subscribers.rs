@@ -8,10 +8,24 @@ use portico_tenants::TenantDb;
 use portico_tenants::outbox::{DeliveryError, Event, Subscriber};
 use portico_tenants::people;
 use portico_tenants::routing::{HostIndex, HostMatch};
+use portico_tenants::workflow;
 
 use crate::i18n::Locale;
 use crate::mail::{MailError, Mailer, OutboundEmail};
 use crate::settings::Settings;
+
+/// Sends `email`; a message that can never be sent (a malformed address) is logged
+/// and dropped as `what`, a transport failure is retried by the outbox.
+async fn deliver(mailer: &Mailer, email: &OutboundEmail, what: &str) -> Result<(), DeliveryError> {
+    match mailer.send(email).await {
+        Ok(()) => Ok(()),
+        Err(MailError::Invalid(reason)) => {
+            tracing::warn!(what, reason = %reason, "mail not sent: invalid message");
+            Ok(())
+        }
+        Err(MailError::Transport(reason)) => Err(DeliveryError(reason)),
+    }
+}
 
 /// Sends the invitation e-mail when a person is created with `invite`.
 pub struct InvitationMail {
@@ -75,14 +89,7 @@ impl InvitationMail {
             html: None,
             automatic: true,
         };
-        self.mailer.send(&email).await.map_err(|error| match error {
-            // A malformed address will never work: log it and move on.
-            MailError::Invalid(reason) => {
-                tracing::warn!(user_id, reason = %reason, "invitation not sent: invalid message");
-                DeliveryError(String::new())
-            }
-            MailError::Transport(reason) => DeliveryError(reason),
-        }).or_else(|error| if error.0.is_empty() { Ok(()) } else { Err(error) })
+        deliver(&self.mailer, &email, "invitation").await
     }
 }
 
@@ -126,14 +133,7 @@ impl InvitationMail {
             html: None,
             automatic: true,
         };
-        match self.mailer.send(&email).await {
-            Ok(()) => Ok(()),
-            Err(MailError::Invalid(reason)) => {
-                tracing::warn!(user_id, reason = %reason, "reset mail not sent: invalid message");
-                Ok(())
-            }
-            Err(MailError::Transport(reason)) => Err(DeliveryError(reason)),
-        }
+        deliver(&self.mailer, &email, "password reset").await
     }
 }
 
@@ -196,13 +196,7 @@ impl DomainMail {
                 html: None,
                 automatic: true,
             };
-            match self.mailer.send(&email).await {
-                Ok(()) => {}
-                Err(MailError::Invalid(reason)) => {
-                    tracing::warn!(%host, reason = %reason, "domain notice not sent: invalid message");
-                }
-                Err(MailError::Transport(reason)) => return Err(DeliveryError(reason)),
-            }
+            deliver(&self.mailer, &email, "domain notice").await?;
         }
         Ok(())
     }
@@ -246,14 +240,7 @@ impl ApprovalMail {
     }
 
     async fn mail(&self, email: OutboundEmail) -> Result<(), DeliveryError> {
-        match self.mailer.send(&email).await {
-            Ok(()) => Ok(()),
-            Err(MailError::Invalid(reason)) => {
-                tracing::warn!(reason = %reason, "approval mail not sent: invalid message");
-                Ok(())
-            }
-            Err(MailError::Transport(reason)) => Err(DeliveryError(reason)),
-        }
+        deliver(&self.mailer, &email, "approval").await
     }
 
     async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
@@ -436,13 +423,7 @@ impl LowRatingMail {
                 html: None,
                 automatic: true,
             };
-            match self.mailer.send(&email).await {
-                Ok(()) => {}
-                Err(MailError::Invalid(reason)) => {
-                    tracing::warn!(reason = %reason, "low-rating notice not sent: invalid message");
-                }
-                Err(MailError::Transport(reason)) => return Err(DeliveryError(reason)),
-            }
+            deliver(&self.mailer, &email, "low-rating notice").await?;
         }
         Ok(())
     }
@@ -451,6 +432,82 @@ impl LowRatingMail {
 impl Subscriber for LowRatingMail {
     fn name(&self) -> &'static str {
         "low-rating-mail"
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        tenant: &'a TenantDb,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.send(tenant, event))
+    }
+}
+
+/// Tells the technicians of the level a ticket was escalated to (the members of its
+/// queue, or of every queue at that level: [`workflow::escalation_recipients`]).
+pub struct EscalationMail {
+    /// Outbound mail.
+    pub mailer: Mailer,
+}
+
+impl EscalationMail {
+    async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
+        if event.event_type != "ticket.escalated" {
+            return Ok(());
+        }
+        let failed = |e: portico_tenants::StoreError| DeliveryError(e.to_string());
+        let (Some(number), Some(level)) = (
+            event.payload["number"].as_i64(),
+            event.payload["to_level"].as_i64(),
+        ) else {
+            return Ok(());
+        };
+        let subject = match portico_tenants::tickets::get_ticket(
+            tenant,
+            number,
+            portico_tenants::tickets::Reader::SYSTEM,
+        )
+        .await
+        {
+            Ok(ticket) => ticket.subject,
+            Err(portico_tenants::StoreError::NotFound(_)) => return Ok(()),
+            Err(error) => return Err(failed(error)),
+        };
+        let recipients = workflow::escalation_recipients(tenant, number, level)
+            .await
+            .map_err(failed)?;
+        let (number, level) = (number.to_string(), level.to_string());
+        let reason = event.payload["reason"].as_str().unwrap_or_default();
+        for id in recipients {
+            let member =
+                match people::get_user(tenant, id, portico_tenants::policy::Scope::All).await {
+                    Ok(member) if member.status != "disabled" => member,
+                    Ok(_) | Err(portico_tenants::StoreError::NotFound(_)) => continue,
+                    Err(error) => return Err(failed(error)),
+                };
+            let locale = Locale::from_tag(&member.locale).unwrap_or_default();
+            let args = [
+                ("number", number.as_str()),
+                ("subject", subject.as_str()),
+                ("level", level.as_str()),
+                ("reason", reason),
+            ];
+            let email = OutboundEmail {
+                to: member.email.clone(),
+                subject: locale.text_with("escalation-mail-subject", &args),
+                text: locale.text_with("escalation-mail-body", &args),
+                html: None,
+                automatic: true,
+            };
+            deliver(&self.mailer, &email, "escalation notice").await?;
+        }
+        Ok(())
+    }
+}
+
+impl Subscriber for EscalationMail {
+    fn name(&self) -> &'static str {
+        "escalation-mail"
     }
 
     fn deliver<'a>(

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod domains;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod jobs;
 pub mod limits;
 pub mod migrate;
@@ -37,6 +38,7 @@ pub mod time_entries;
 pub mod tokens;
 pub mod webhooks;
 pub mod work;
+pub mod workflow;
 
 pub use error::StoreError;
 pub use ids::{Role, TenantId, TenantSlug, TenantStatus};

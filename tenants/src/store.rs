@@ -109,7 +109,7 @@ struct Inner {
     platform: AnyPool,
     options: StoreOptions,
     tenants_dir: PathBuf,
-    open_tenants: Mutex<LruCache<TenantId, AnyPool>>,
+    open_tenants: Mutex<LruCache<TenantId, TenantPool>>,
     instance_id: String,
     work_notify: Notify,
     routing_notify: Notify,
@@ -123,6 +123,12 @@ impl fmt::Debug for Store {
             .finish_non_exhaustive()
     }
 }
+
+/// How long a SQLite writer waits for its turn before going on without it.
+const WRITER_TURN_WAIT: Duration = Duration::from_secs(10);
+
+/// An open tenant file: its pool and its writers' queue.
+type TenantPool = (AnyPool, Arc<tokio::sync::Mutex<()>>);
 
 /// PRAGMAs for every SQLite connection: WAL for concurrent readers, FULL sync so an
 /// acknowledged commit survives a power cut, and a wait instead of an error on a busy lock.
@@ -273,7 +279,7 @@ impl Store {
     pub async fn close(&self) {
         let pools: Vec<AnyPool> = match self.inner.open_tenants.lock() {
             Ok(mut cache) => {
-                let pools = cache.iter().map(|(_, pool)| pool.clone()).collect();
+                let pools = cache.iter().map(|(_, (pool, _))| pool.clone()).collect();
                 cache.clear();
                 pools
             }
@@ -306,14 +312,18 @@ impl Store {
     /// A handle on a tenant's schema. Crate-private: outside this crate a handle
     /// comes from a routed request ([`crate::routing::TenantRoute`]) or a registry lookup.
     pub(crate) fn handle(&self, id: TenantId, slug: Arc<str>) -> Result<TenantDb, StoreError> {
-        let pool = match self.inner.backend {
-            Backend::Postgres => self.inner.platform.clone(),
-            Backend::Sqlite => self.sqlite_tenant_pool(id, false)?,
+        let (pool, writer) = match self.inner.backend {
+            Backend::Postgres => (self.inner.platform.clone(), None),
+            Backend::Sqlite => {
+                let (pool, writer) = self.sqlite_tenant(id, false)?;
+                (pool, Some(writer))
+            }
         };
         Ok(TenantDb {
             id,
             slug,
             pool,
+            writer,
             store: self.clone(),
         })
     }
@@ -326,21 +336,26 @@ impl Store {
         id: TenantId,
         create: bool,
     ) -> Result<AnyPool, StoreError> {
+        Ok(self.sqlite_tenant(id, create)?.0)
+    }
+
+    fn sqlite_tenant(&self, id: TenantId, create: bool) -> Result<TenantPool, StoreError> {
         let mut cache = match self.inner.open_tenants.lock() {
             Ok(cache) => cache,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Some(pool) = cache.get(&id) {
-            return Ok(pool.clone());
+        if let Some(open) = cache.get(&id) {
+            return Ok(open.clone());
         }
         let options = &self.inner.options;
         let pool = sqlite_pool_options(options.tenant_connections.max(1), options.idle_timeout)
             .connect_lazy(&sqlite_url(&self.tenant_file(id), create))
             .map_err(StoreError::Database)?;
+        let open = (pool, Arc::new(tokio::sync::Mutex::new(())));
         if !create {
-            cache.put(id, pool.clone());
+            cache.put(id, open.clone());
         }
-        Ok(pool)
+        Ok(open)
     }
 
     /// Forgets an open tenant file so it can be removed.
@@ -349,7 +364,7 @@ impl Store {
             Ok(mut cache) => cache.pop(&id),
             Err(_) => None,
         };
-        if let Some(pool) = pool {
+        if let Some((pool, _)) = pool {
             pool.close().await;
         }
     }
@@ -399,6 +414,9 @@ pub struct TenantDb {
     id: TenantId,
     slug: Arc<str>,
     pool: AnyPool,
+    /// SQLite: the tenant file's writers queue here, in order, instead of sleeping
+    /// on the busy lock (which stays as the guard against other processes).
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
     store: Store,
 }
 
@@ -432,7 +450,20 @@ impl TenantDb {
         // SQLite: take the write lock up front, so two writers queue on busy_timeout
         // instead of one failing when it upgrades a read lock.
         let begin = self.store.backend().pick("BEGIN", "BEGIN IMMEDIATE");
-        self.open(begin).await
+        // The turn is taken before a connection, so a writer waiting for its turn
+        // holds no connection the one writing might need.
+        // A writer that waits too long (a transaction left open across an await of
+        // another write: a bug) goes on without its turn and meets the busy lock's
+        // timeout, as it would without the queue.
+        let turn = match &self.writer {
+            Some(writer) => tokio::time::timeout(WRITER_TURN_WAIT, writer.clone().lock_owned())
+                .await
+                .ok(),
+            None => None,
+        };
+        let mut tx = self.open(begin).await?;
+        tx.turn = turn;
+        Ok(tx)
     }
 
     /// Opens a read transaction in this tenant's schema.
@@ -467,6 +498,7 @@ impl TenantDb {
             tx,
             db: self.clone(),
             work_due_at: None,
+            turn: None,
         })
     }
 }
@@ -479,6 +511,9 @@ pub struct TenantTx {
     /// Set when an event or job was written: the tenant then has background work,
     /// recorded in the platform's work index at commit.
     pub(crate) work_due_at: Option<i64>,
+    /// SQLite writes: this transaction's turn among the tenant's writers, given back
+    /// when the transaction ends (dropped with it).
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl fmt::Debug for TenantTx {
@@ -517,6 +552,8 @@ impl TenantTx {
             crate::work::mark_due_in_tx(&mut self.tx, self.db.id, due_at).await?;
         }
         self.tx.commit().await?;
+        // The next writer of this tenant may start while the work index is updated.
+        self.turn.take();
         if let Some(due_at) = self.work_due_at {
             if backend == Backend::Sqlite
                 && let Err(error) = crate::work::mark_due(&self.db.store, self.db.id, due_at).await

@@ -287,6 +287,7 @@ async fn follow_up(
             ..Default::default()
         },
         None,
+        tickets::Reader::SYSTEM,
     )
     .await?;
     let mut tx = db.begin().await?;

@@ -120,7 +120,7 @@ impl Source {
 
     /// The source a ticket may be created from (`console` and `system` are only
     /// sources of messages; a ticket opened in the console is stored as `portal`).
-    fn ticket_source(self) -> &'static str {
+    pub(crate) fn ticket_source(self) -> &'static str {
         match self {
             Source::Console | Source::System => "portal",
             other => other.as_str(),
@@ -177,7 +177,7 @@ pub struct NewTicket {
     pub email_message_id: Option<String>,
 }
 
-fn validate_subject(subject: &str) -> Result<(), StoreError> {
+pub(crate) fn validate_subject(subject: &str) -> Result<(), StoreError> {
     let subject = subject.trim();
     if subject.is_empty() || subject.chars().count() > 250 || subject.contains(['\r', '\n']) {
         return Err(StoreError::Invalid {
@@ -458,24 +458,50 @@ async fn count(
     status_class: &str,
     delta: i64,
 ) -> Result<(), StoreError> {
+    // One statement for the ticket's two or three scopes.
     let shard = (rand::random::<u64>() % COUNT_SHARDS) as i64;
-    let mut scopes = vec![("all", 0_i64), ("requester", requester_id)];
-    if let Some(organization) = organization_id {
-        scopes.push(("organization", organization));
-    }
-    for (scope, scope_id) in scopes {
-        sqlx::query(
-            "INSERT INTO ticket_counts (scope, scope_id, status_class, shard, n) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (scope, scope_id, status_class, shard) DO UPDATE SET n = ticket_counts.n + excluded.n",
-        )
-        .bind(scope)
-        .bind(scope_id)
+    let organization = if organization_id.is_some() {
+        ", ('organization', $5, $2, $3, $4)"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO ticket_counts (scope, scope_id, status_class, shard, n) VALUES \
+         ('all', 0, $2, $3, $4), ('requester', $1, $2, $3, $4){organization} \
+         ON CONFLICT (scope, scope_id, status_class, shard) DO UPDATE SET n = ticket_counts.n + excluded.n"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(requester_id)
         .bind(status_class)
         .bind(shard)
-        .bind(delta)
-        .execute(tx.conn())
-        .await?;
+        .bind(delta);
+    if let Some(organization) = organization_id {
+        query = query.bind(organization);
     }
+    query.execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// Adds `delta` to one scope's count of `status_class` (bulk writers sum first).
+pub(crate) async fn add_count(
+    tx: &mut TenantTx,
+    scope: &str,
+    scope_id: i64,
+    status_class: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    let shard = (rand::random::<u64>() % COUNT_SHARDS) as i64;
+    sqlx::query(
+        "INSERT INTO ticket_counts (scope, scope_id, status_class, shard, n) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (scope, scope_id, status_class, shard) DO UPDATE SET n = ticket_counts.n + excluded.n",
+    )
+    .bind(scope)
+    .bind(scope_id)
+    .bind(status_class)
+    .bind(shard)
+    .bind(delta)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
@@ -604,7 +630,7 @@ pub(crate) async fn status_by_key(
     )
 }
 
-async fn record_status(
+pub(crate) async fn record_status(
     tx: &mut TenantTx,
     ticket_id: i64,
     status: &StatusRow,
@@ -628,19 +654,21 @@ async fn record_status(
 
 /// Creates a ticket in status `new`, its first message (indexed for search), tags,
 /// watchers, custom field values, its status history, counts and `ticket.created`
-/// event in one transaction. With `idempotency` (caller, key, request hash), a
-/// repeated request returns the first one's ticket instead.
+/// event in one transaction, and returns it as `reader` sees it. With `idempotency`
+/// (caller, key, request hash), a repeated request returns the first one's ticket
+/// instead.
 pub async fn create_ticket(
     db: &TenantDb,
     new: NewTicket,
     idempotency: Option<(&str, &str, &str)>,
+    reader: Reader,
 ) -> Result<Created, StoreError> {
     validate_subject(&new.subject)?;
     validate_body(&new.description, "description")?;
     let tags = normalize_tags(&new.tags)?;
     let watchers = normalize_watchers(&new.watchers)?;
     if let Some((caller, key, hash)) = idempotency
-        && let Some(existing) = idempotent_ticket(db, caller, key, hash).await?
+        && let Some(existing) = idempotent_ticket(db, caller, key, hash, reader).await?
     {
         return Ok(Created {
             ticket: existing,
@@ -698,7 +726,9 @@ pub async fn create_ticket(
         &new.language,
     )
     .await?;
-    set_tags(&mut tx, id, &tags).await?;
+    if !tags.is_empty() {
+        set_tags(&mut tx, id, &tags).await?;
+    }
     add_watchers(&mut tx, id, &watchers).await?;
     record_status(
         &mut tx,
@@ -734,7 +764,7 @@ pub async fn create_ticket(
         if stored == 0 {
             // A concurrent request with the same key won: return its ticket.
             tx.rollback().await?;
-            return match idempotent_ticket(db, caller, key, hash).await? {
+            return match idempotent_ticket(db, caller, key, hash, reader).await? {
                 Some(ticket) => Ok(Created {
                     ticket,
                     fresh: false,
@@ -760,7 +790,7 @@ pub async fn create_ticket(
     })
     .await?;
     tx.commit().await?;
-    let ticket = get_ticket(db, number, Reader::SYSTEM).await?;
+    let ticket = get_ticket(db, number, reader).await?;
     Ok(Created {
         ticket,
         fresh: true,
@@ -772,6 +802,7 @@ async fn idempotent_ticket(
     caller: &str,
     key: &str,
     hash: &str,
+    reader: Reader,
 ) -> Result<Option<Ticket>, StoreError> {
     let mut tx = db.read().await?;
     let found: Option<(i64, String)> = sqlx::query_as(
@@ -789,7 +820,7 @@ async fn idempotent_ticket(
             field: "Idempotency-Key",
             reason: IDEMPOTENCY_MISMATCH.to_owned(),
         }),
-        Some((number, _)) => get_ticket(db, number, Reader::SYSTEM).await.map(Some),
+        Some((number, _)) => get_ticket(db, number, reader).await.map(Some),
     }
 }
 
@@ -1180,14 +1211,16 @@ pub(crate) async fn move_status(
 }
 
 /// Moves a ticket (within `reader`'s scope) to status `key` (a built-in or
-/// MSP-defined one). Staff may move a ticket anywhere, except work on a ticket
-/// awaiting approval. Returns the ticket.
+/// MSP-defined one), as a person of `role` (`None`: Portico itself) and as far as
+/// the tenant's workflow lets that role ([`crate::workflow`]); never work on a
+/// ticket awaiting approval. Returns the ticket.
 pub async fn change_status(
     db: &TenantDb,
     number: i64,
     key: &str,
     actor: &str,
     reader: Reader,
+    role: Option<crate::ids::Role>,
 ) -> Result<Ticket, StoreError> {
     let mut tx = db.begin().await?;
     let current = get_in(&mut tx, number, Reader::SYSTEM).await?;
@@ -1209,6 +1242,7 @@ pub async fn change_status(
     if reader.staff || target.class != "closed" {
         ensure_workable(&current)?;
     }
+    crate::workflow::ensure_transition(&mut tx, role, &current.status_class, &target).await?;
     move_status(&mut tx, &current, &target, actor).await?;
     tx.commit().await?;
     get_ticket(db, number, reader).await

@@ -1018,6 +1018,134 @@ pub(crate) const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         None,
     ),
     (Role::Contact, "POST", "/api/v1/ticket-queues", 403, None),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/ticket-queues/second/members",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/ticket-queues/second/members",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/ticket-queues/second/members",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/ticket-queues/second/members",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "PUT",
+        "/api/v1/ticket-queues/second/members",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/ticket-queues/second/members",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/ticket-queues/second/members",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PUT",
+        "/api/v1/ticket-queues/second/members",
+        403,
+        None,
+    ),
+    (Role::MspAdmin, "GET", "/api/v1/ticket-workflow", 200, None),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/ticket-workflow",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/ticket-workflow",
+        200,
+        None,
+    ),
+    (Role::Contact, "GET", "/api/v1/ticket-workflow", 200, None),
+    (
+        Role::MspAdmin,
+        "PUT",
+        "/api/v1/ticket-workflow/contact",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/ticket-workflow/contact",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/ticket-workflow/contact",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PUT",
+        "/api/v1/ticket-workflow/contact",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "DELETE",
+        "/api/v1/ticket-workflow/contact",
+        204,
+        None,
+    ),
+    (
+        Role::Technician,
+        "DELETE",
+        "/api/v1/ticket-workflow/contact",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "DELETE",
+        "/api/v1/ticket-workflow/contact",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "DELETE",
+        "/api/v1/ticket-workflow/contact",
+        403,
+        None,
+    ),
     (Role::MspAdmin, "GET", "/api/v1/ticket-fields", 200, None),
     (Role::Technician, "GET", "/api/v1/ticket-fields", 200, None),
     (Role::MainContact, "GET", "/api/v1/ticket-fields", 200, None),
@@ -1688,6 +1816,17 @@ impl Fixture {
             .expect("user");
             ids.push(user.id);
         }
+        portico_tenants::ticket_config::create_queue(
+            &db,
+            portico_tenants::ticket_config::Queue {
+                key: "second".to_owned(),
+                name: "Second level".to_owned(),
+                level: 2,
+            },
+            "test",
+        )
+        .await
+        .expect("queue");
         portico_tenants::organizations::create_organization(
             &db,
             "Customer One",
@@ -1737,6 +1876,7 @@ impl Fixture {
                 ..Default::default()
             },
             None,
+            portico_tenants::tickets::Reader::SYSTEM,
         )
         .await
         .expect("ticket")
@@ -1754,6 +1894,7 @@ impl Fixture {
                         ..Default::default()
                     },
                     None,
+                    portico_tenants::tickets::Reader::SYSTEM,
                 )
                 .await
                 .expect("ticket")
@@ -1890,6 +2031,12 @@ impl Fixture {
                 .json(&serde_json::json!({ "key": format!("on_site_{n}"), "class": "open" }));
         } else if path.starts_with("/api/v1/ticket-statuses/") {
             request = request.json(&serde_json::json!({ "pauses_sla": true }));
+        } else if path.ends_with("/members") && method == "PUT" {
+            request = request.json(&serde_json::json!({ "members": [] }));
+        } else if path.starts_with("/api/v1/ticket-workflow/") && method == "PUT" {
+            request = request.json(
+                &serde_json::json!({ "rules": [{ "from": "*", "to": "closed" }, { "from": "resolved", "to": "open" }] }),
+            );
         } else if path == "/api/v1/ticket-queues" && method == "POST" {
             request = request.json(&serde_json::json!({ "key": format!("second_{n}"), "name": "Second level", "level": 2 }));
         } else if path == "/api/v1/ticket-fields" && method == "POST" {
@@ -1940,6 +2087,8 @@ pub(crate) fn normalize(path: &str) -> String {
         .replace("{entry}", "{id}")
         .replace("/attachments/1", "/attachments/{id}")
         .replace("/ticket-statuses/waiting", "/ticket-statuses/{key}")
+        .replace("/ticket-queues/second/", "/ticket-queues/{key}/")
+        .replace("/ticket-workflow/contact", "/ticket-workflow/{role}")
         .replace("/ticket-fields/asset_tag", "/ticket-fields/{key}")
         .replace("/portal-fields/priority", "/portal-fields/{name}")
         .replace("{hook}", "{id}")

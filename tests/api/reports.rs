@@ -44,15 +44,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app
-        .request(method, "acme.localhost", path)
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("sent");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.api("acme.localhost", method, token, path, body).await
 }
 
 async fn events(db: &TenantDb, kind: &str) -> usize {

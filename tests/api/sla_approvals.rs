@@ -31,16 +31,9 @@ impl Desk {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self
-            .app
-            .request(method, "acme.localhost", path)
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.app
+            .api("acme.localhost", method, token, path, body)
+            .await
     }
 
     async fn ok(&self, method: Method, token: &str, path: &str, body: Value) -> Value {
@@ -176,7 +169,7 @@ fn office() -> Value {
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn due_times_follow_the_organizations_calendar_pause_and_breach(#[case] backend: Backend) {
-    let (_env, desk, org) = desk(backend).await;
+    let (env, desk, org) = desk(backend).await;
     let admin = desk.admin.clone();
     let tech = desk.tech.clone();
     desk.ok(
@@ -310,6 +303,57 @@ async fn due_times_follow_the_organizations_calendar_pause_and_breach(#[case] ba
         )
         .await;
     assert_eq!(status, 204);
+    // The second level is a queue with its own technician, who hears of escalations.
+    let (customer, _) = person(
+        &desk.app,
+        &desk.db,
+        "customer@one.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let (second_tech, _) = person(
+        &desk.app,
+        &desk.db,
+        "second@msp.example",
+        Role::Technician,
+        None,
+    )
+    .await;
+    desk.ok(
+        Method::POST,
+        &admin,
+        "/api/v1/ticket-queues",
+        json!({ "key": "second", "name": "Second level", "level": 2 }),
+    )
+    .await;
+    let members = desk
+        .ok(
+            Method::PUT,
+            &admin,
+            "/api/v1/ticket-queues/second/members",
+            json!({ "members": [second_tech] }),
+        )
+        .await;
+    assert_eq!(members["members"], json!([second_tech]));
+    let (status, refused) = desk
+        .call(
+            Method::PUT,
+            &admin,
+            "/api/v1/ticket-queues/second/members",
+            Some(json!({ "members": [customer] })),
+        )
+        .await;
+    assert_eq!(status, 422, "only staff can be queue members: {refused}");
+    let (status, _) = desk
+        .call(
+            Method::PUT,
+            &admin,
+            "/api/v1/settings/sla-escalation-queue",
+            Some(json!("second")),
+        )
+        .await;
+    assert_eq!(status, 204);
     let outage = desk
         .ok(Method::POST, &tech, "/api/v1/tickets", json!({
             "subject": "Everything is down", "priority": "critical", "requester_email": "someone@elsewhere.example"
@@ -345,6 +389,22 @@ async fn due_times_follow_the_organizations_calendar_pause_and_breach(#[case] ba
         Some(created_at - 100 * 60_000 + 3_600_000)
     );
     assert_eq!(late["level"], 2, "escalated to the second level");
+    assert_eq!(late["queue"], "second", "{late}");
+    let notice = portico_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the escalation notice",
+        || async {
+            let dir = env.data_dir().join("mail");
+            std::fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
+                let text = std::fs::read_to_string(entry.path()).ok()?;
+                (text.contains("second@msp.example")
+                    && text.contains(&format!("Ticket #{outage} escalated to level 2")))
+                .then_some(text)
+            })
+        },
+    )
+    .await;
+    assert!(notice.contains("SLA was breached"), "{notice}");
     let happened = events(&desk.db, outage).await;
     assert_eq!(
         happened

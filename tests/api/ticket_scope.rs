@@ -374,15 +374,9 @@ impl World {
     }
 
     async fn call(&self, person: &Person, method: Method, path: &str) -> (u16, Value) {
-        let response = self
-            .app
-            .request(method, &host(person.tenant), path)
-            .bearer_auth(&person.token)
-            .send()
+        self.app
+            .api(&host(person.tenant), method, &person.token, path, None)
             .await
-            .expect("sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     async fn listed(&self, person: &Person, query: &str) -> (BTreeSet<i64>, Value) {

@@ -152,13 +152,7 @@ impl Desk {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self.app.request(method, host, path).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.app.api(host, method, token, path, body).await
     }
 
     /// Opens a ticket as `token`; its number.

@@ -197,16 +197,9 @@ impl<'a> Tenant<'a> {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .app
-            .request(method, &self.host, path)
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.app
+            .api(&self.host, method, &self.token, path, body)
+            .await
     }
 
     /// Creates an endpoint; returns (id, secret).

@@ -265,6 +265,28 @@ impl TestApp {
             .header("Host", host)
     }
 
+    /// An API call on `host` with a bearer `token` and an optional JSON body: the
+    /// status and the JSON answer (`null` when the answer is not JSON).
+    pub async fn api(
+        &self,
+        host: &str,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.request(method, host, path).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("sent");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// GET `path` on `host`.
     pub async fn get(&self, host: &str, path: &str) -> reqwest::Response {
         self.request(reqwest::Method::GET, host, path)

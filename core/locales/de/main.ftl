@@ -170,3 +170,8 @@ api-docs-parameters = Parameter
 api-docs-request = Anfragekörper
 api-docs-responses = Antworten
 api-docs-required = erforderlich
+escalation-mail-subject = Ticket #{ $number } an Stufe { $level } eskaliert: { $subject }
+escalation-mail-body = Ticket #{ $number } ({ $subject }) wurde an Support-Stufe { $level } übergeben, weil { $reason ->
+        [breached] sein SLA verletzt wurde
+       *[at_risk] sein SLA gefährdet ist
+    }. Bitte übernehmen Sie es.

@@ -170,3 +170,8 @@ api-docs-parameters = Parameters
 api-docs-request = Request body
 api-docs-responses = Responses
 api-docs-required = required
+escalation-mail-subject = Ticket #{ $number } escalated to level { $level }: { $subject }
+escalation-mail-body = Ticket #{ $number } ({ $subject }) has moved to support level { $level } because { $reason ->
+        [breached] its SLA was breached
+       *[at_risk] its SLA is at risk
+    }. Please take it over.

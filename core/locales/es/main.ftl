@@ -170,3 +170,8 @@ api-docs-parameters = Parámetros
 api-docs-request = Cuerpo de la solicitud
 api-docs-responses = Respuestas
 api-docs-required = obligatorio
+escalation-mail-subject = Ticket n.º { $number } escalado al nivel { $level }: { $subject }
+escalation-mail-body = El ticket n.º { $number } ({ $subject }) ha pasado al nivel de soporte { $level } porque { $reason ->
+        [breached] se ha incumplido su SLA
+       *[at_risk] su SLA está en riesgo
+    }. Por favor, encárguese de él.

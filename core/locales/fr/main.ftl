@@ -170,3 +170,8 @@ api-docs-parameters = Paramètres
 api-docs-request = Corps de la requête
 api-docs-responses = Réponses
 api-docs-required = obligatoire
+escalation-mail-subject = Ticket n° { $number } escaladé au niveau { $level } : { $subject }
+escalation-mail-body = Le ticket n° { $number } ({ $subject }) est passé au niveau de support { $level } car { $reason ->
+        [breached] son SLA n'a pas été respecté
+       *[at_risk] son SLA est menacé
+    }. Merci de le prendre en charge.

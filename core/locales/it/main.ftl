@@ -170,3 +170,8 @@ api-docs-parameters = Parametri
 api-docs-request = Corpo della richiesta
 api-docs-responses = Risposte
 api-docs-required = obbligatorio
+escalation-mail-subject = Ticket n. { $number } scalato al livello { $level }: { $subject }
+escalation-mail-body = Il ticket n. { $number } ({ $subject }) è passato al livello di supporto { $level } perché { $reason ->
+        [breached] il suo SLA è stato violato
+       *[at_risk] il suo SLA è a rischio
+    }. Per favore, prendetelo in carico.

@@ -97,6 +97,9 @@ api_routes! {
     "/api/v1/ticket-statuses" => [get list_statuses, post create_status];
     "/api/v1/ticket-statuses/{key}" => [put update_status];
     "/api/v1/ticket-queues" => [get list_queues, post create_queue];
+    "/api/v1/ticket-queues/{key}/members" => [get list_queue_members, put set_queue_members];
+    "/api/v1/ticket-workflow" => [get list_workflows];
+    "/api/v1/ticket-workflow/{role}" => [put set_workflow, delete reset_workflow];
     "/api/v1/ticket-fields" => [get list_fields, post create_field];
     "/api/v1/ticket-fields/{key}" => [put set_field_visibility];
     "/api/v1/portal-fields" => [get list_portal_fields];

@@ -1,5 +1,6 @@
 //! What an MSP configures about tickets, under `/api/v1`: statuses, queues, custom
-//! fields, ticket types and the portal's field visibility. Everyone signed in may
+//! fields, ticket types, the portal's field visibility, the workflow (who may move
+//! a ticket where) and each queue's technicians. Everyone signed in may
 //! read them (the portal needs them to draw its forms; customers see only the fields
 //! and statuses meant for them); only MSP admins change them.
 
@@ -11,6 +12,7 @@ use http::StatusCode;
 use portico_tenants::ticket_config::{
     self, Field, FieldVisibility, NewStatus, Queue, Status, TicketType,
 };
+use portico_tenants::workflow::{self, RoleWorkflow, Transition};
 use serde::{Deserialize, Serialize};
 
 use crate::http::api::ApiCaller;
@@ -337,4 +339,116 @@ pub(crate) async fn list_priorities(
 pub(crate) struct LanguageQuery {
     #[serde(default)]
     lang: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/ticket-workflow",
+    tag = "ticket configuration",
+    summary = "Who may move a ticket where, per role",
+    responses((status = 200, description = "The workflow of technicians, main contacts and contacts", body = Vec<RoleWorkflow>), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
+pub(crate) async fn list_workflows(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<RoleWorkflow>>, ApiError> {
+    caller.scope(&state, "ticket_config", "read").await?;
+    Ok(Json(workflow::workflows(&caller.db).await?))
+}
+
+/// Input of `PUT /api/v1/ticket-workflow/{role}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WorkflowRules {
+    /// The allowed moves; an empty list lets the role move no ticket.
+    rules: Vec<Transition>,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/ticket-workflow/{role}",
+    tag = "ticket configuration",
+    summary = "Set a role's allowed moves",
+    params(("role" = String, Path, description = "technician, main_contact or contact")),
+    request_body = WorkflowRules,
+    responses((status = 200, description = "The role's workflow", body = RoleWorkflow), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Invalid)
+)]
+pub(crate) async fn set_workflow(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(role): Path<String>,
+    body: Result<Json<WorkflowRules>, JsonRejection>,
+) -> Result<Json<RoleWorkflow>, ApiError> {
+    caller.scope(&state, "ticket_config", "update").await?;
+    let input = json_body(body)?;
+    Ok(Json(
+        workflow::set_workflow(&caller.db, &role, &input.rules, &caller.actor()).await?,
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/ticket-workflow/{role}",
+    tag = "ticket configuration",
+    summary = "Return a role to the built-in moves",
+    params(("role" = String, Path, description = "technician, main_contact or contact")),
+    responses((status = 204, description = "Reset"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Invalid)
+)]
+pub(crate) async fn reset_workflow(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(role): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.scope(&state, "ticket_config", "update").await?;
+    workflow::reset_workflow(&caller.db, &role, &caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A queue's technicians (ids of technicians and MSP admins).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueueMembers {
+    members: Vec<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/ticket-queues/{key}/members",
+    tag = "ticket configuration",
+    summary = "A queue's technicians",
+    params(("key" = String, Path, description = "The queue key")),
+    responses((status = 200, description = "Members", body = QueueMembers), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Invalid)
+)]
+pub(crate) async fn list_queue_members(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(key): Path<String>,
+) -> Result<Json<QueueMembers>, ApiError> {
+    caller.scope(&state, "ticket", "update").await?;
+    Ok(Json(QueueMembers {
+        members: workflow::queue_members(&caller.db, &key).await?,
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/ticket-queues/{key}/members",
+    tag = "ticket configuration",
+    summary = "Set a queue's technicians (an escalation to its level notifies them)",
+    params(("key" = String, Path, description = "The queue key")),
+    request_body = QueueMembers,
+    responses((status = 200, description = "Members", body = QueueMembers), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Invalid)
+)]
+pub(crate) async fn set_queue_members(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(key): Path<String>,
+    body: Result<Json<QueueMembers>, JsonRejection>,
+) -> Result<Json<QueueMembers>, ApiError> {
+    caller.scope(&state, "ticket_config", "update").await?;
+    let input = json_body(body)?;
+    Ok(Json(QueueMembers {
+        members: workflow::set_queue_members(&caller.db, &key, &input.members, &caller.actor())
+            .await?,
+    }))
 }

@@ -287,6 +287,7 @@ pub(crate) async fn create_ticket(
             email_message_id: None,
         },
         idempotency,
+        reader,
     )
     .await?;
     let status = if created.fresh {
@@ -294,8 +295,7 @@ pub(crate) async fn create_ticket(
     } else {
         StatusCode::OK
     };
-    let ticket = tickets::get_ticket(&caller.db, created.ticket.number, reader).await?;
-    Ok((status, Json(ticket)))
+    Ok((status, Json(created.ticket)))
 }
 
 /// Query of `GET /api/v1/tickets`.
@@ -542,6 +542,7 @@ pub(crate) async fn change_status(
             &input.status,
             &caller.actor(),
             reader,
+            Some(caller.grant.role),
         )
         .await?,
     ))
@@ -564,8 +565,15 @@ pub(crate) async fn close_ticket(
 ) -> Result<Json<Ticket>, ApiError> {
     let reader = caller.reader(&state, "comment").await?;
     Ok(Json(
-        tickets::change_status(&caller.db, number(&raw)?, "closed", &caller.actor(), reader)
-            .await?,
+        tickets::change_status(
+            &caller.db,
+            number(&raw)?,
+            "closed",
+            &caller.actor(),
+            reader,
+            Some(caller.grant.role),
+        )
+        .await?,
     ))
 }
 
@@ -600,7 +608,15 @@ pub(crate) async fn reopen_ticket(
         });
     }
     Ok(Json(
-        tickets::change_status(&caller.db, number, "open", &caller.actor(), reader).await?,
+        tickets::change_status(
+            &caller.db,
+            number,
+            "open",
+            &caller.actor(),
+            reader,
+            Some(caller.grant.role),
+        )
+        .await?,
     ))
 }
 

@@ -1,0 +1,207 @@
+//! Bulk import of tickets with their own history, on both backends: the numbers,
+//! statuses, times and assignees kept; the tabs' counts, status filters and
+//! full-text search (stemmed, in the ticket's language) see imported tickets like
+//! created ones; a refused ticket leaves nothing of its batch; the batch's event.
+
+use portico_tenants::ids::EmailAddress;
+use portico_tenants::import::{self, ImportedTicket};
+use portico_tenants::people::{self, NewUser};
+use portico_tenants::tickets::{Priority, Source};
+use portico_tenants::{Role, StoreError};
+use portico_tests::{Backend, TestEnv};
+use reqwest::Method;
+use rstest::rstest;
+use serde_json::json;
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn imported_tickets_are_counted_listed_and_found(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let org = portico_tenants::organizations::create_organization(
+        &db,
+        "Customer One",
+        &["one.example".to_owned()],
+        "test",
+    )
+    .await
+    .expect("organization")
+    .id;
+    let mut people_ids = Vec::new();
+    for (email, role) in [
+        ("ann@one.example", Role::Contact),
+        ("tech@msp.example", Role::Technician),
+    ] {
+        let user = people::create_user(
+            &db,
+            NewUser {
+                email: EmailAddress::parse(email).expect("email"),
+                display_name: String::new(),
+                role,
+                invite: false,
+                organization_id: (role == Role::Contact).then_some(org),
+            },
+        )
+        .await
+        .expect("person");
+        people_ids.push(user.id);
+    }
+    let (ann, tech) = (people_ids[0], people_ids[1]);
+    let token = app.token("acme", Role::MspAdmin).await;
+    let day = 86_400_000_i64;
+    let base = 1_700_000_000_000_i64;
+    let ticket = |n: i64, status: &str, language: &str, subject: &str| ImportedTicket {
+        subject: subject.to_owned(),
+        description: format!("Imported ticket {n}"),
+        priority: Priority::High,
+        status: status.to_owned(),
+        requester_id: ann,
+        organization_id: Some(org),
+        assignee_id: (status != "new").then_some(tech),
+        source: Source::Email,
+        language: language.to_owned(),
+        created_at: base + n * day,
+        updated_at: base + n * day + 3_600_000,
+    };
+    let statuses = ["new", "open", "waiting", "resolved", "closed", "closed"];
+    let first: Vec<ImportedTicket> = (0..12)
+        .map(|n| ticket(n, statuses[n as usize % 6], "en", "Printer offline"))
+        .collect();
+    let numbers = import::import_tickets(&db, &first, "import:test")
+        .await
+        .expect("imported");
+    assert_eq!(numbers.len(), 12);
+    // A ticket created meanwhile takes its own number; the next batch goes on after.
+    let (status, created) = app
+        .api(
+            "acme.localhost",
+            Method::POST,
+            &token,
+            "/api/v1/tickets",
+            Some(json!({ "subject": "Created in between", "requester_email": "ann@one.example" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let second = vec![
+        ticket(20, "closed", "it", "Le stampanti non funzionano"),
+        ticket(21, "open", "de", "Drucker druckt nicht"),
+    ];
+    let more = import::import_tickets(&db, &second, "import:test")
+        .await
+        .expect("imported");
+    let mut all: Vec<i64> = numbers.iter().chain(more.iter()).copied().collect();
+    all.push(created["number"].as_i64().expect("number"));
+    let unique: std::collections::BTreeSet<i64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "numbers are unique: {all:?}");
+    assert!(more[0] > numbers[11], "{numbers:?} then {more:?}");
+
+    // The tabs count imported tickets like created ones.
+    let (_, page) = app
+        .api(
+            "acme.localhost",
+            Method::GET,
+            &token,
+            "/api/v1/tickets?status=closed&limit=200",
+            None,
+        )
+        .await;
+    assert_eq!(
+        page["counts"],
+        json!({ "all": 15, "new": 3, "open": 3, "waiting": 2, "paused": 0, "resolved": 2, "closed": 5 }),
+        "{page}"
+    );
+    assert_eq!(page["tickets"].as_array().map(Vec::len), Some(5));
+    // Times, status and assignee are kept; resolved and closed times follow the status.
+    let (_, shown) = app
+        .api(
+            "acme.localhost",
+            Method::GET,
+            &token,
+            &format!("/api/v1/tickets/{}", numbers[4]),
+            None,
+        )
+        .await;
+    assert_eq!(shown["status"], "closed");
+    assert_eq!(shown["created_at"], base + 4 * day);
+    assert_eq!(shown["updated_at"], base + 4 * day + 3_600_000);
+    assert_eq!(shown["closed_at"], base + 4 * day + 3_600_000);
+    assert_eq!(shown["assignee_id"], tech);
+    assert_eq!(shown["sla_state"], serde_json::Value::Null);
+    // Found by search in their own language, stemmed.
+    let (_, found) = app
+        .api(
+            "acme.localhost",
+            Method::GET,
+            &token,
+            "/api/v1/tickets?q=stampante&lang=it",
+            None,
+        )
+        .await;
+    let found: Vec<i64> = found["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .filter_map(|t| t["number"].as_i64())
+        .collect();
+    assert_eq!(found, [more[0]]);
+    let (_, printers) = app
+        .api(
+            "acme.localhost",
+            Method::GET,
+            &token,
+            "/api/v1/tickets?q=printers&lang=en&limit=200",
+            None,
+        )
+        .await;
+    assert_eq!(printers["tickets"].as_array().map(Vec::len), Some(12));
+
+    // One bad ticket refuses its whole batch.
+    let mut bad = vec![
+        ticket(30, "open", "en", "Fine"),
+        ticket(31, "limbo", "en", "Broken"),
+    ];
+    assert!(matches!(
+        import::import_tickets(&db, &bad, "import:test").await,
+        Err(StoreError::Invalid {
+            field: "status",
+            ..
+        })
+    ));
+    bad[1] = ticket(31, "open", "en", "Back in time");
+    bad[1].updated_at = bad[1].created_at - 1;
+    assert!(matches!(
+        import::import_tickets(&db, &bad, "import:test").await,
+        Err(StoreError::Invalid {
+            field: "updated_at",
+            ..
+        })
+    ));
+    let (_, after) = app
+        .api(
+            "acme.localhost",
+            Method::GET,
+            &token,
+            "/api/v1/tickets",
+            None,
+        )
+        .await;
+    assert_eq!(after["counts"]["all"], 15, "nothing of the refused batches");
+
+    // One event per batch names the numbers.
+    let mut tx = db.read().await.expect("read");
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM outbox_events WHERE event_type = 'tickets.imported' ORDER BY id",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .expect("events");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(payloads.len(), 2);
+    let last: serde_json::Value = serde_json::from_str(&payloads[1]).expect("json");
+    assert_eq!(last["numbers"], json!(more));
+    app.stop().await;
+}
