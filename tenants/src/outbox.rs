@@ -7,7 +7,7 @@
 //! (so their order holds) while other aggregates flow on. Cursors and parked rows
 //! are written after delivery, so a crash re-delivers rather than loses.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -119,9 +119,20 @@ const BATCH: i64 = 200;
 
 type EventRow = (i64, String, String, String, String, i64);
 
-/// A parked event with its delivery state: (event id, aggregate key, attempts,
-/// next attempt, then the event's columns).
-type ParkedRow = (i64, String, i64, i64, String, String, String, String, i64);
+/// A parked event with its delivery state: (subscriber, event id, aggregate key,
+/// attempts, next attempt, then the event's columns).
+type ParkedRow = (
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+);
 
 fn event_from_row(tenant_id: TenantId, row: EventRow) -> Event {
     let (id, aggregate_type, aggregate_id, event_type, payload, created_at) = row;
@@ -149,15 +160,222 @@ pub struct DispatchOutcome {
     pub max_lag_ms: i64,
 }
 
-/// Delivers a tenant's pending events to every subscriber.
+/// What one subscriber's part of a pass writes back, in the pass's one transaction.
+#[derive(Default)]
+struct Progress {
+    /// Parked events delivered now.
+    unparked: Vec<i64>,
+    /// Parked events that failed again: (event id, next attempt, error).
+    retried: Vec<(i64, i64, String)>,
+    /// New events to park: (event id, aggregate key, next attempt, error).
+    parked: Vec<(i64, String, i64, String)>,
+    /// The new cursor, when new events were passed.
+    cursor: Option<i64>,
+}
+
+/// Delivers a tenant's pending events to every subscriber, in one pass: one read
+/// transaction for every subscriber's parked events, cursor and the new events
+/// (read once for the subscribers at the same cursor), the deliveries, then one
+/// write transaction recording every subscriber's progress. A crash before that
+/// commit delivers the pass's events again (at least once, in order per aggregate).
 pub async fn dispatch(
     db: &TenantDb,
     subscribers: &[Arc<dyn Subscriber>],
 ) -> Result<DispatchOutcome, StoreError> {
     let mut outcome = DispatchOutcome::default();
-    for subscriber in subscribers {
-        dispatch_one(db, subscriber.as_ref(), &mut outcome).await?;
+    if subscribers.is_empty() {
+        return Ok(outcome);
     }
+    let now = now_ms();
+    let (parked, parked_keys, cursors, batches) = {
+        let mut tx = db.read().await?;
+        // Usually nobody has anything parked: one cheap query says so.
+        let parking: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT subscriber FROM outbox_parked")
+                .fetch_all(tx.conn())
+                .await?;
+        let mut parked: Vec<ParkedRow> = Vec::new();
+        let mut parked_keys: HashMap<String, HashSet<String>> = HashMap::new();
+        for name in parking {
+            let rows: Vec<ParkedRow> = sqlx::query_as(
+                "SELECT p.subscriber, p.event_id, p.aggregate_key, p.attempts, p.next_attempt_at, \
+                        e.aggregate_type, e.aggregate_id, e.event_type, e.payload, e.created_at \
+                 FROM outbox_parked p JOIN outbox_events e ON e.id = p.event_id \
+                 WHERE p.subscriber = $1 ORDER BY p.event_id LIMIT 1000",
+            )
+            .bind(&name)
+            .fetch_all(tx.conn())
+            .await?;
+            parked.extend(rows);
+            let keys: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT aggregate_key FROM outbox_parked WHERE subscriber = $1",
+            )
+            .bind(&name)
+            .fetch_all(tx.conn())
+            .await?;
+            parked_keys.insert(name, keys.into_iter().collect());
+        }
+        let cursors: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT subscriber, last_event_id FROM outbox_cursors",
+        )
+        .fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .collect();
+        // Subscribers usually share a cursor: the events after each distinct one are
+        // read once.
+        let mut batches: HashMap<i64, Vec<EventRow>> = HashMap::new();
+        for subscriber in subscribers {
+            let cursor = cursors.get(subscriber.name()).copied().unwrap_or(0);
+            if batches.contains_key(&cursor) {
+                continue;
+            }
+            let rows: Vec<EventRow> = sqlx::query_as(
+                "SELECT id, aggregate_type, aggregate_id, event_type, payload, created_at \
+                 FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(cursor)
+            .bind(BATCH)
+            .fetch_all(tx.conn())
+            .await?;
+            batches.insert(cursor, rows);
+        }
+        tx.rollback().await?;
+        (parked, parked_keys, cursors, batches)
+    };
+    let mut progress: Vec<(&'static str, Progress)> = Vec::new();
+    for subscriber in subscribers {
+        let name = subscriber.name();
+        let mut mine = Progress::default();
+        // 1. Parked events, oldest first; a failure or a not-yet-due event blocks the
+        //    rest of its aggregate for this pass.
+        let mut blocked: HashSet<String> = HashSet::new();
+        for (
+            _,
+            event_id,
+            key,
+            attempts,
+            next_attempt_at,
+            aggregate_type,
+            aggregate_id,
+            event_type,
+            payload,
+            created_at,
+        ) in parked.iter().filter(|row| row.0 == name)
+        {
+            if blocked.contains(key) {
+                continue;
+            }
+            if *next_attempt_at > now {
+                note_due(&mut outcome, *next_attempt_at);
+                blocked.insert(key.clone());
+                continue;
+            }
+            let event = event_from_row(
+                db.id(),
+                (
+                    *event_id,
+                    aggregate_type.clone(),
+                    aggregate_id.clone(),
+                    event_type.clone(),
+                    payload.clone(),
+                    *created_at,
+                ),
+            );
+            match deliver(db, subscriber.as_ref(), &event, &mut outcome).await {
+                Ok(()) => mine.unparked.push(*event_id),
+                Err(error) => {
+                    let next = now + backoff_ms(*attempts);
+                    mine.retried.push((*event_id, next, truncate(&error.0)));
+                    note_due(&mut outcome, next);
+                    blocked.insert(key.clone());
+                }
+            }
+        }
+        // 2. New events after the cursor. Aggregates with anything still parked queue
+        //    behind it.
+        let cursor = cursors.get(name).copied().unwrap_or(0);
+        let events = batches.get(&cursor).map(Vec::as_slice).unwrap_or_default();
+        if events.len() as i64 == BATCH {
+            note_due(&mut outcome, now);
+        }
+        let mut parked_here = parked_keys.get(name).cloned().unwrap_or_default();
+        for row in events {
+            let event = event_from_row(db.id(), row.clone());
+            let key = event.aggregate_key();
+            mine.cursor = Some(event.id);
+            if parked_here.contains(&key) {
+                // Behind a failed event of the same aggregate: due as soon as that one
+                // succeeds.
+                mine.parked.push((
+                    event.id,
+                    key,
+                    now,
+                    "waiting for an earlier event".to_owned(),
+                ));
+                continue;
+            }
+            if let Err(error) = deliver(db, subscriber.as_ref(), &event, &mut outcome).await {
+                let next = now + backoff_ms(0);
+                note_due(&mut outcome, next);
+                mine.parked
+                    .push((event.id, key.clone(), next, truncate(&error.0)));
+                parked_here.insert(key);
+            }
+        }
+        progress.push((name, mine));
+    }
+    if progress.iter().all(|(_, p)| {
+        p.unparked.is_empty() && p.retried.is_empty() && p.parked.is_empty() && p.cursor.is_none()
+    }) {
+        return Ok(outcome);
+    }
+    let mut tx = db.begin().await?;
+    for (name, mine) in &progress {
+        for event_id in &mine.unparked {
+            sqlx::query("DELETE FROM outbox_parked WHERE subscriber = $1 AND event_id = $2")
+                .bind(name)
+                .bind(event_id)
+                .execute(tx.conn())
+                .await?;
+        }
+        for (event_id, next, error) in &mine.retried {
+            sqlx::query(
+                "UPDATE outbox_parked SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4 \
+                 WHERE subscriber = $1 AND event_id = $2",
+            )
+            .bind(name)
+            .bind(event_id)
+            .bind(next)
+            .bind(error)
+            .execute(tx.conn())
+            .await?;
+        }
+        for (event_id, key, next_attempt_at, error) in &mine.parked {
+            sqlx::query(
+                "INSERT INTO outbox_parked (subscriber, event_id, aggregate_key, attempts, next_attempt_at, last_error) \
+                 VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (subscriber, event_id) DO NOTHING",
+            )
+            .bind(name)
+            .bind(event_id)
+            .bind(key)
+            .bind(next_attempt_at)
+            .bind(error)
+            .execute(tx.conn())
+            .await?;
+        }
+        if let Some(last) = mine.cursor {
+            sqlx::query(
+                "INSERT INTO outbox_cursors (subscriber, last_event_id) VALUES ($1, $2) \
+                 ON CONFLICT (subscriber) DO UPDATE SET last_event_id = excluded.last_event_id",
+            )
+            .bind(name)
+            .bind(last)
+            .execute(tx.conn())
+            .await?;
+        }
+    }
+    tx.commit().await?;
     Ok(outcome)
 }
 
@@ -186,174 +404,6 @@ async fn deliver(
         }
     }
     result
-}
-
-async fn dispatch_one(
-    db: &TenantDb,
-    subscriber: &dyn Subscriber,
-    outcome: &mut DispatchOutcome,
-) -> Result<(), StoreError> {
-    let name = subscriber.name();
-    let now = now_ms();
-
-    // 1. Parked events, oldest first; a failure or a not-yet-due event blocks the
-    //    rest of its aggregate for this pass.
-    let parked: Vec<ParkedRow> = {
-        let mut tx = db.read().await?;
-        let rows = sqlx::query_as(
-            "SELECT p.event_id, p.aggregate_key, p.attempts, p.next_attempt_at, \
-                    e.aggregate_type, e.aggregate_id, e.event_type, e.payload, e.created_at \
-             FROM outbox_parked p JOIN outbox_events e ON e.id = p.event_id \
-             WHERE p.subscriber = $1 ORDER BY p.event_id LIMIT 1000",
-        )
-        .bind(name)
-        .fetch_all(tx.conn())
-        .await?;
-        tx.rollback().await?;
-        rows
-    };
-    let mut blocked: HashSet<String> = HashSet::new();
-    for (
-        event_id,
-        key,
-        attempts,
-        next_attempt_at,
-        aggregate_type,
-        aggregate_id,
-        event_type,
-        payload,
-        created_at,
-    ) in parked
-    {
-        if blocked.contains(&key) {
-            continue;
-        }
-        if next_attempt_at > now {
-            note_due(outcome, next_attempt_at);
-            blocked.insert(key);
-            continue;
-        }
-        let event = event_from_row(
-            db.id(),
-            (
-                event_id,
-                aggregate_type,
-                aggregate_id,
-                event_type,
-                payload,
-                created_at,
-            ),
-        );
-        let result = deliver(db, subscriber, &event, outcome).await;
-        let mut tx = db.begin().await?;
-        match result {
-            Ok(()) => {
-                sqlx::query("DELETE FROM outbox_parked WHERE subscriber = $1 AND event_id = $2")
-                    .bind(name)
-                    .bind(event_id)
-                    .execute(tx.conn())
-                    .await?;
-            }
-            Err(error) => {
-                let next = now + backoff_ms(attempts);
-                sqlx::query(
-                    "UPDATE outbox_parked SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4 \
-                     WHERE subscriber = $1 AND event_id = $2",
-                )
-                .bind(name)
-                .bind(event_id)
-                .bind(next)
-                .bind(truncate(&error.0))
-                .execute(tx.conn())
-                .await?;
-                note_due(outcome, next);
-                blocked.insert(key);
-            }
-        }
-        tx.commit().await?;
-    }
-
-    // 2. New events after the cursor. Aggregates with anything still parked queue
-    //    behind it.
-    let (cursor, still_parked, events) = {
-        let mut tx = db.read().await?;
-        let cursor: Option<i64> =
-            sqlx::query_scalar("SELECT last_event_id FROM outbox_cursors WHERE subscriber = $1")
-                .bind(name)
-                .fetch_optional(tx.conn())
-                .await?;
-        let cursor = cursor.unwrap_or(0);
-        let keys: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT aggregate_key FROM outbox_parked WHERE subscriber = $1",
-        )
-        .bind(name)
-        .fetch_all(tx.conn())
-        .await?;
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT id, aggregate_type, aggregate_id, event_type, payload, created_at \
-             FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(cursor)
-        .bind(BATCH)
-        .fetch_all(tx.conn())
-        .await?;
-        tx.rollback().await?;
-        (cursor, keys.into_iter().collect::<HashSet<_>>(), rows)
-    };
-    if events.is_empty() {
-        return Ok(());
-    }
-    if events.len() as i64 == BATCH {
-        note_due(outcome, now);
-    }
-    let mut parked_keys = still_parked;
-    let mut to_park: Vec<(i64, String, i64, String)> = Vec::new();
-    let mut last = cursor;
-    for row in events {
-        let event = event_from_row(db.id(), row);
-        let key = event.aggregate_key();
-        last = event.id;
-        if parked_keys.contains(&key) {
-            // Behind a failed event of the same aggregate: due as soon as that one succeeds.
-            to_park.push((
-                event.id,
-                key,
-                now,
-                "waiting for an earlier event".to_owned(),
-            ));
-            continue;
-        }
-        if let Err(error) = deliver(db, subscriber, &event, outcome).await {
-            let next = now + backoff_ms(0);
-            note_due(outcome, next);
-            to_park.push((event.id, key.clone(), next, truncate(&error.0)));
-            parked_keys.insert(key);
-        }
-    }
-    let mut tx = db.begin().await?;
-    for (event_id, key, next_attempt_at, error) in &to_park {
-        sqlx::query(
-            "INSERT INTO outbox_parked (subscriber, event_id, aggregate_key, attempts, next_attempt_at, last_error) \
-             VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (subscriber, event_id) DO NOTHING",
-        )
-        .bind(name)
-        .bind(event_id)
-        .bind(key)
-        .bind(next_attempt_at)
-        .bind(error)
-        .execute(tx.conn())
-        .await?;
-    }
-    sqlx::query(
-        "INSERT INTO outbox_cursors (subscriber, last_event_id) VALUES ($1, $2) \
-         ON CONFLICT (subscriber) DO UPDATE SET last_event_id = excluded.last_event_id",
-    )
-    .bind(name)
-    .bind(last)
-    .execute(tx.conn())
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Removes delivered events older than `retention_ms` that every named subscriber

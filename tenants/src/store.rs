@@ -113,6 +113,14 @@ struct Inner {
     instance_id: String,
     work_notify: Notify,
     routing_notify: Notify,
+    /// SQLite: work-index marks not yet written (see [`Store::mark_due_soon`]).
+    pending_marks: Mutex<PendingMarks>,
+}
+
+#[derive(Default)]
+struct PendingMarks {
+    due: std::collections::HashMap<TenantId, i64>,
+    flushing: bool,
 }
 
 impl fmt::Debug for Store {
@@ -222,6 +230,7 @@ impl Store {
                 instance_id: uuid::Uuid::now_v7().to_string(),
                 work_notify: Notify::new(),
                 routing_notify: Notify::new(),
+                pending_marks: Mutex::new(PendingMarks::default()),
             }),
         })
     }
@@ -293,6 +302,48 @@ impl Store {
 
     pub(crate) fn work_notify(&self) -> &Notify {
         &self.inner.work_notify
+    }
+
+    /// SQLite: records, right after a tenant's commit, that the tenant has work due
+    /// at `due_at`. The marks of commits that come while one is being written are
+    /// written together in the next platform transaction: each lands after the
+    /// commit it follows (so a worker's release can never drop it, see
+    /// [`crate::work`]), and a crash before it lands is repaired by the start-up sweep,
+    /// as for a single mark.
+    pub(crate) fn mark_due_soon(&self, tenant: TenantId, due_at: i64) {
+        let start = {
+            let mut pending = match self.inner.pending_marks.lock() {
+                Ok(pending) => pending,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let due = pending.due.entry(tenant).or_insert(due_at);
+            *due = (*due).min(due_at);
+            !std::mem::replace(&mut pending.flushing, true)
+        };
+        if start {
+            let store = self.clone();
+            tokio::spawn(async move { store.flush_marks().await });
+        }
+    }
+
+    async fn flush_marks(&self) {
+        loop {
+            let marks: Vec<(TenantId, i64)> = {
+                let mut pending = match self.inner.pending_marks.lock() {
+                    Ok(pending) => pending,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                if pending.due.is_empty() {
+                    pending.flushing = false;
+                    return;
+                }
+                pending.due.drain().collect()
+            };
+            if let Err(error) = crate::work::mark_due(self, &marks).await {
+                tracing::warn!(%error, tenants = marks.len(), "work index not updated; the start-up sweep will repair it");
+            }
+            self.work_notify().notify_one();
+        }
     }
 
     pub(crate) fn routing_notify(&self) -> &Notify {
@@ -544,8 +595,9 @@ impl TenantTx {
     ///
     /// On PostgreSQL the work index (in the platform schema of the same database) is
     /// updated inside the same transaction. On SQLite the platform is another file:
-    /// it is updated right after the commit, and a crash in between is repaired by
-    /// the start-up sweep in [`crate::work`].
+    /// it is updated right after the commit (coalesced with other commits' marks,
+    /// [`Store::mark_due_soon`]), and a crash in between is repaired by the start-up
+    /// sweep in [`crate::work`].
     pub async fn commit(mut self) -> Result<(), StoreError> {
         let backend = self.db.store.backend();
         if let (Some(due_at), Backend::Postgres) = (self.work_due_at, backend) {
@@ -555,12 +607,10 @@ impl TenantTx {
         // The next writer of this tenant may start while the work index is updated.
         self.turn.take();
         if let Some(due_at) = self.work_due_at {
-            if backend == Backend::Sqlite
-                && let Err(error) = crate::work::mark_due(&self.db.store, self.db.id, due_at).await
-            {
-                tracing::warn!(%error, tenant = %self.db.slug, "work index not updated; the start-up sweep will repair it");
+            match backend {
+                Backend::Sqlite => self.db.store.mark_due_soon(self.db.id, due_at),
+                Backend::Postgres => self.db.store.work_notify().notify_one(),
             }
-            self.db.store.work_notify().notify_one();
         }
         Ok(())
     }

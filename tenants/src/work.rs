@@ -43,25 +43,24 @@ pub(crate) async fn mark_due_in_tx(
     Ok(())
 }
 
-/// Records that a tenant has work due at `due_at` (SQLite, after the tenant's commit).
-pub(crate) async fn mark_due(
-    store: &Store,
-    tenant: TenantId,
-    due_at: i64,
-) -> Result<(), StoreError> {
+/// Records that tenants have work due (SQLite, after their commits), in one
+/// platform transaction.
+pub(crate) async fn mark_due(store: &Store, marks: &[(TenantId, i64)]) -> Result<(), StoreError> {
     let mut tx = store.platform_tx().await?;
-    sqlx::query(store.backend().pick(
-        "INSERT INTO work_index (tenant_id, due_at, generation) VALUES ($1, $2, 1) \
-         ON CONFLICT (tenant_id) DO UPDATE SET \
-           due_at = LEAST(work_index.due_at, excluded.due_at), generation = work_index.generation + 1",
-        "INSERT INTO work_index (tenant_id, due_at, generation) VALUES ($1, $2, 1) \
-         ON CONFLICT (tenant_id) DO UPDATE SET \
-           due_at = MIN(work_index.due_at, excluded.due_at), generation = work_index.generation + 1",
-    ))
-    .bind(tenant.0)
-    .bind(due_at)
-    .execute(&mut *tx)
-    .await?;
+    for (tenant, due_at) in marks {
+        sqlx::query(store.backend().pick(
+            "INSERT INTO work_index (tenant_id, due_at, generation) VALUES ($1, $2, 1) \
+             ON CONFLICT (tenant_id) DO UPDATE SET \
+               due_at = LEAST(work_index.due_at, excluded.due_at), generation = work_index.generation + 1",
+            "INSERT INTO work_index (tenant_id, due_at, generation) VALUES ($1, $2, 1) \
+             ON CONFLICT (tenant_id) DO UPDATE SET \
+               due_at = MIN(work_index.due_at, excluded.due_at), generation = work_index.generation + 1",
+        ))
+        .bind(tenant.0)
+        .bind(due_at)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -407,7 +406,7 @@ impl Worker {
                 (false, next) => next,
             };
             if let Some(due_at) = due {
-                mark_due(&self.store, TenantId(id), due_at).await?;
+                mark_due(&self.store, &[(TenantId(id), due_at)]).await?;
             }
         }
         Ok(())
