@@ -3,9 +3,7 @@
 //! full-text search (stemmed, in the ticket's language) see imported tickets like
 //! created ones; a refused ticket leaves nothing of its batch; the batch's event.
 
-use portico_tenants::ids::EmailAddress;
 use portico_tenants::import::{self, ImportedTicket};
-use portico_tenants::people::{self, NewUser};
 use portico_tenants::tickets::{Priority, Source};
 use portico_tenants::{Role, StoreError};
 use portico_tests::{Backend, TestEnv};
@@ -22,35 +20,15 @@ async fn imported_tickets_are_counted_listed_and_found(#[case] backend: Backend)
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme IT").await;
     let db = app.tenant("acme").await;
-    let org = portico_tenants::organizations::create_organization(
-        &db,
-        "Customer One",
-        &["one.example".to_owned()],
-        "test",
-    )
-    .await
-    .expect("organization")
-    .id;
-    let mut people_ids = Vec::new();
-    for (email, role) in [
-        ("ann@one.example", Role::Contact),
-        ("tech@msp.example", Role::Technician),
-    ] {
-        let user = people::create_user(
-            &db,
-            NewUser {
-                email: EmailAddress::parse(email).expect("email"),
-                display_name: String::new(),
-                role,
-                invite: false,
-                organization_id: (role == Role::Contact).then_some(org),
-            },
-        )
-        .await
-        .expect("person");
-        people_ids.push(user.id);
-    }
-    let (ann, tech) = (people_ids[0], people_ids[1]);
+    let org = app
+        .organization("acme", "Customer One", "one.example")
+        .await;
+    let (ann, _) = app
+        .person("acme", "ann@one.example", Role::Contact, Some(org))
+        .await;
+    let (tech, _) = app
+        .person("acme", "tech@msp.example", Role::Technician, None)
+        .await;
     let token = app.token("acme", Role::MspAdmin).await;
     let day = 86_400_000_i64;
     let base = 1_700_000_000_000_i64;

@@ -4,38 +4,11 @@
 //! first response and resolution times, SLA compliance, ratings, time billable or
 //! not), a main contact reads only their organization's, and CSV carries the same.
 
-use portico_tenants::ids::EmailAddress;
-use portico_tenants::people::{self, NewUser};
-use portico_tenants::{Role, TenantDb, tokens};
+use portico_tenants::{Role, TenantDb};
 use portico_tests::{Backend, TestApp, TestEnv};
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
-
-async fn person(
-    app: &TestApp,
-    db: &TenantDb,
-    email: &str,
-    role: Role,
-    org: Option<i64>,
-) -> (i64, String) {
-    let user = people::create_user(
-        db,
-        NewUser {
-            email: EmailAddress::parse(email).expect("email"),
-            display_name: String::new(),
-            role,
-            invite: false,
-            organization_id: org,
-        },
-    )
-    .await
-    .expect("person");
-    let token = tokens::create_personal_token(app.store(), "acme", email, email)
-        .await
-        .expect("token");
-    (user.id, token)
-}
 
 async fn call(
     app: &TestApp,
@@ -85,11 +58,21 @@ async fn requesters_rate_resolved_tickets_and_reports_count_the_period(#[case] b
     .await
     .expect("org")
     .id;
-    let (_, admin) = person(&app, &db, "admin@msp.example", Role::MspAdmin, None).await;
-    let (tech_id, tech) = person(&app, &db, "tech@msp.example", Role::Technician, None).await;
-    let (_, alice) = person(&app, &db, "alice@one.example", Role::Contact, Some(one)).await;
-    let (_, boss) = person(&app, &db, "boss@one.example", Role::MainContact, Some(one)).await;
-    let (_, zoe) = person(&app, &db, "zoe@two.example", Role::Contact, Some(two)).await;
+    let (_, admin) = app
+        .person("acme", "admin@msp.example", Role::MspAdmin, None)
+        .await;
+    let (tech_id, tech) = app
+        .person("acme", "tech@msp.example", Role::Technician, None)
+        .await;
+    let (_, alice) = app
+        .person("acme", "alice@one.example", Role::Contact, Some(one))
+        .await;
+    let (_, boss) = app
+        .person("acme", "boss@one.example", Role::MainContact, Some(one))
+        .await;
+    let (_, zoe) = app
+        .person("acme", "zoe@two.example", Role::Contact, Some(two))
+        .await;
 
     let open = |token: String, subject: &'static str| {
         let app = &app;

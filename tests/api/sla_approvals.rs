@@ -6,10 +6,8 @@
 //! the e-mail's single-use links (a confirmation page, no change on GET), reused
 //! and expired links, rejection with the reason told to the requester, audit.
 
-use portico_tenants::ids::EmailAddress;
-use portico_tenants::people::{self, NewUser};
 use portico_tenants::sla::{Calendar, CalendarDefinition};
-use portico_tenants::{Role, TenantDb, tokens};
+use portico_tenants::{Role, TenantDb};
 use portico_tests::browser::Browser;
 use portico_tests::{Backend, TestApp, TestEnv};
 use reqwest::Method;
@@ -59,31 +57,6 @@ impl Desk {
     }
 }
 
-async fn person(
-    app: &TestApp,
-    db: &TenantDb,
-    email: &str,
-    role: Role,
-    org: Option<i64>,
-) -> (i64, String) {
-    let user = people::create_user(
-        db,
-        NewUser {
-            email: EmailAddress::parse(email).expect("email"),
-            display_name: String::new(),
-            role,
-            invite: false,
-            organization_id: org,
-        },
-    )
-    .await
-    .expect("person");
-    let token = tokens::create_personal_token(app.store(), "acme", email, email)
-        .await
-        .expect("token");
-    (user.id, token)
-}
-
 async fn desk(backend: Backend) -> (std::sync::Arc<TestEnv>, Desk, i64) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
@@ -98,8 +71,12 @@ async fn desk(backend: Backend) -> (std::sync::Arc<TestEnv>, Desk, i64) {
     .await
     .expect("organization")
     .id;
-    let (_, admin) = person(&app, &db, "admin@msp.example", Role::MspAdmin, None).await;
-    let (_, tech) = person(&app, &db, "tech@msp.example", Role::Technician, None).await;
+    let (_, admin) = app
+        .person("acme", "admin@msp.example", Role::MspAdmin, None)
+        .await;
+    let (_, tech) = app
+        .person("acme", "tech@msp.example", Role::Technician, None)
+        .await;
     (
         env,
         Desk {
@@ -205,14 +182,10 @@ async fn due_times_follow_the_organizations_calendar_pause_and_breach(#[case] ba
         json!({ "policy": "gold" }),
     )
     .await;
-    let (_, alice) = person(
-        &desk.app,
-        &desk.db,
-        "alice@one.example",
-        Role::Contact,
-        Some(org),
-    )
-    .await;
+    let (_, alice) = desk
+        .app
+        .person("acme", "alice@one.example", Role::Contact, Some(org))
+        .await;
 
     // Due times are the calendar's: computed here with the engine from the stored
     // creation time, whatever the hour the test runs at.
@@ -304,22 +277,14 @@ async fn due_times_follow_the_organizations_calendar_pause_and_breach(#[case] ba
         .await;
     assert_eq!(status, 204);
     // The second level is a queue with its own technician, who hears of escalations.
-    let (customer, _) = person(
-        &desk.app,
-        &desk.db,
-        "customer@one.example",
-        Role::Contact,
-        Some(org),
-    )
-    .await;
-    let (second_tech, _) = person(
-        &desk.app,
-        &desk.db,
-        "second@msp.example",
-        Role::Technician,
-        None,
-    )
-    .await;
+    let (customer, _) = desk
+        .app
+        .person("acme", "customer@one.example", Role::Contact, Some(org))
+        .await;
+    let (second_tech, _) = desk
+        .app
+        .person("acme", "second@msp.example", Role::Technician, None)
+        .await;
     desk.ok(
         Method::POST,
         &admin,
@@ -495,30 +460,18 @@ async fn approvals_wait_for_n_of_m_approvers_through_portal_and_single_use_links
     let (env, desk, org) = desk(backend).await;
     let admin = desk.admin.clone();
     let tech = desk.tech.clone();
-    let (boss_id, boss) = person(
-        &desk.app,
-        &desk.db,
-        "boss@one.example",
-        Role::MainContact,
-        Some(org),
-    )
-    .await;
-    let (carol_id, carol) = person(
-        &desk.app,
-        &desk.db,
-        "carol@one.example",
-        Role::Contact,
-        Some(org),
-    )
-    .await;
-    let (_, alice) = person(
-        &desk.app,
-        &desk.db,
-        "alice@one.example",
-        Role::Contact,
-        Some(org),
-    )
-    .await;
+    let (boss_id, boss) = desk
+        .app
+        .person("acme", "boss@one.example", Role::MainContact, Some(org))
+        .await;
+    let (carol_id, carol) = desk
+        .app
+        .person("acme", "carol@one.example", Role::Contact, Some(org))
+        .await;
+    let (_, alice) = desk
+        .app
+        .person("acme", "alice@one.example", Role::Contact, Some(org))
+        .await;
     desk.ok(Method::POST, &admin, "/api/v1/ticket-types", json!({
         "key": "access_change", "name": "Access to shared folders", "requires_approval": true, "approvals_needed": 2
     }))

@@ -8,9 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use portico_tenants::ids::EmailAddress;
 use portico_tenants::jobs::{self, JobHandler, JobScope};
-use portico_tenants::people::{self, NewUser};
 use portico_tenants::{Role, TenantDb, organizations, tokens};
 use portico_tests::{Backend, TestApp, TestEnv};
 use reqwest::Method;
@@ -48,29 +46,9 @@ struct Desk {
     beta: String,
 }
 
-async fn person(
-    app: &TestApp,
-    db: &TenantDb,
-    email: &str,
-    role: Role,
-    organization_id: Option<i64>,
-) -> Person {
-    let user = people::create_user(
-        db,
-        NewUser {
-            email: EmailAddress::parse(email).expect("email"),
-            display_name: String::new(),
-            role,
-            invite: false,
-            organization_id,
-        },
-    )
-    .await
-    .expect("person");
-    let token = tokens::create_personal_token(app.store(), "acme", email, email)
-        .await
-        .expect("token");
-    Person { id: user.id, token }
+async fn person(app: &TestApp, email: &str, role: Role, organization_id: Option<i64>) -> Person {
+    let (id, token) = app.person("acme", email, role, organization_id).await;
+    Person { id, token }
 }
 
 /// Sets a person's locale. No API changes it yet (the portal's profile page will),
@@ -106,18 +84,11 @@ impl Desk {
                 .await
                 .expect("org")
                 .id;
-        let tech = person(&app, &db, "tech@acme.example", Role::Technician, None).await;
-        let admin = person(&app, &db, "admin@acme.example", Role::MspAdmin, None).await;
-        let boss = person(
-            &app,
-            &db,
-            "boss@one.example",
-            Role::MainContact,
-            Some(org_a),
-        )
-        .await;
-        let alice = person(&app, &db, "alice@one.example", Role::Contact, Some(org_a)).await;
-        let bob = person(&app, &db, "bob@two.example", Role::Contact, Some(org_b)).await;
+        let tech = person(&app, "tech@acme.example", Role::Technician, None).await;
+        let admin = person(&app, "admin@acme.example", Role::MspAdmin, None).await;
+        let boss = person(&app, "boss@one.example", Role::MainContact, Some(org_a)).await;
+        let alice = person(&app, "alice@one.example", Role::Contact, Some(org_a)).await;
+        let bob = person(&app, "bob@two.example", Role::Contact, Some(org_b)).await;
         let beta = app.token("beta", Role::Technician).await;
         Desk {
             app,
@@ -834,7 +805,7 @@ async fn search_stems_five_languages_and_never_looks_past_the_readers_view(
     let mut numbers = Vec::new();
     for (language, subject, _) in cases {
         let email = format!("{language}@one.example");
-        person(&desk.app, &desk.db, &email, Role::Contact, Some(desk.org_a)).await;
+        person(&desk.app, &email, Role::Contact, Some(desk.org_a)).await;
         set_locale(&desk.db, &email, language).await;
         let number = desk
             .open(

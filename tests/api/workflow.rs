@@ -3,31 +3,11 @@
 //! to the next move at once, MSP admins never restricted, customers' close and
 //! reopen governed by their role's rules, validation, reset to the defaults, audit.
 
-use portico_tenants::ids::EmailAddress;
-use portico_tenants::people::{self, NewUser};
-use portico_tenants::{Role, TenantDb, tokens};
+use portico_tenants::Role;
 use portico_tests::{Backend, TestApp, TestEnv};
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
-
-async fn person(app: &TestApp, db: &TenantDb, email: &str, role: Role, org: Option<i64>) -> String {
-    people::create_user(
-        db,
-        NewUser {
-            email: EmailAddress::parse(email).expect("email"),
-            display_name: String::new(),
-            role,
-            invite: false,
-            organization_id: org,
-        },
-    )
-    .await
-    .expect("person");
-    tokens::create_personal_token(app.store(), "acme", email, email)
-        .await
-        .expect("token")
-}
 
 struct Desk {
     app: TestApp,
@@ -87,19 +67,18 @@ async fn each_role_moves_tickets_as_its_workflow_allows(#[case] backend: Backend
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme IT").await;
-    let db = app.tenant("acme").await;
-    let org = portico_tenants::organizations::create_organization(
-        &db,
-        "Customer One",
-        &["one.example".to_owned()],
-        "test",
-    )
-    .await
-    .expect("organization")
-    .id;
-    let admin = person(&app, &db, "admin@msp.example", Role::MspAdmin, None).await;
-    let tech = person(&app, &db, "tech@msp.example", Role::Technician, None).await;
-    let customer = person(&app, &db, "ann@one.example", Role::Contact, Some(org)).await;
+    let org = app
+        .organization("acme", "Customer One", "one.example")
+        .await;
+    let (_, admin) = app
+        .person("acme", "admin@msp.example", Role::MspAdmin, None)
+        .await;
+    let (_, tech) = app
+        .person("acme", "tech@msp.example", Role::Technician, None)
+        .await;
+    let (_, customer) = app
+        .person("acme", "ann@one.example", Role::Contact, Some(org))
+        .await;
     let desk = Desk { app };
 
     // Out of the box nothing is configured and technicians move tickets anywhere.

@@ -333,6 +333,46 @@ impl TestApp {
             .expect("token created")
     }
 
+    /// Creates a person in tenant `slug` (not invited) and a personal API token
+    /// acting as them: their id and the token.
+    pub async fn person(
+        &self,
+        slug: &str,
+        email: &str,
+        role: Role,
+        organization_id: Option<i64>,
+    ) -> (i64, String) {
+        let user = portico_tenants::people::create_user(
+            &self.tenant(slug).await,
+            portico_tenants::people::NewUser {
+                email: portico_tenants::ids::EmailAddress::parse(email).expect("email"),
+                display_name: String::new(),
+                role,
+                invite: false,
+                organization_id,
+            },
+        )
+        .await
+        .expect("person");
+        let token = tokens::create_personal_token(self.store(), slug, email, email)
+            .await
+            .expect("token");
+        (user.id, token)
+    }
+
+    /// Creates an organization of tenant `slug` with one e-mail domain; its id.
+    pub async fn organization(&self, slug: &str, name: &str, domain: &str) -> i64 {
+        portico_tenants::organizations::create_organization(
+            &self.tenant(slug).await,
+            name,
+            &[domain.to_owned()],
+            "test",
+        )
+        .await
+        .expect("organization")
+        .id
+    }
+
     /// The host name of a tenant.
     pub fn host(slug: &str) -> String {
         format!("{slug}.localhost")
