@@ -14,7 +14,7 @@ first=$("${psql[@]}" -c "SELECT min(id) FROM tenant_1.users WHERE role IN ('cont
 last=$("${psql[@]}" -c "SELECT max(id) FROM tenant_1.users WHERE role IN ('contact', 'main_contact')")
 for clients in 1 8 32; do
     echo "== $clients clients"
-    pgbench -h 127.0.0.1 -U postgres -n -M prepared -c "$clients" -j 2 -T "$duration" -r \
+    pgbench -h 127.0.0.1 -U postgres -n -M simple -c "$clients" -j 2 -T "$duration" -r \
         -D first_contact="$first" -D last_contact="$last" -f create_ticket.sql "$database" \
         | grep -E "^(tps|latency average|number of transactions actually processed)"
 done
