@@ -1054,12 +1054,22 @@ pub async fn list_tickets(
                 let Some(words) = search::pg_query_text(text) else {
                     return Ok(empty);
                 };
+                // The planner walks the tickets newest first and probes each one's
+                // messages, which is right for words in many tickets and ruinous for
+                // rare ones (it cannot know a host name's parts are rare together).
+                // Ask the GIN index first: with few matches, look them up and sort.
+                let few = few_pg_matches(db, language.pg_config(), &words).await?;
                 let config = param(&mut binds, Bind::Text(language.pg_config().to_owned()));
                 let words = param(&mut binds, Bind::Text(words));
-                sql.push_str(&format!(
-                    " AND t.id IN (SELECT m.ticket_id FROM ticket_messages m WHERE m.search @@ \
-                     (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal})"
-                ));
+                let matching = format!(
+                    "SELECT m.ticket_id FROM ticket_messages m WHERE m.search @@ \
+                     (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal}"
+                );
+                if few {
+                    sql.push_str(&format!(" AND t.id = ANY(ARRAY({matching}))"));
+                } else {
+                    sql.push_str(&format!(" AND t.id IN ({matching})"));
+                }
             }
             Backend::Sqlite => {
                 let Some(expression) = search::fts5_query(text, language) else {
@@ -1111,6 +1121,26 @@ pub async fn list_tickets(
         tickets,
         next_cursor,
     })
+}
+
+/// Matches up to which a PostgreSQL search looks its messages up through the GIN
+/// index instead of walking the tickets.
+const FEW_PG_MATCHES: i64 = 2_000;
+
+/// Whether at most [`FEW_PG_MATCHES`] messages match `words` (stops counting there).
+async fn few_pg_matches(db: &TenantDb, config: &str, words: &str) -> Result<bool, StoreError> {
+    let mut tx = db.read().await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_messages m WHERE m.search @@ \
+         (plainto_tsquery(CAST($1 AS regconfig), $2) || plainto_tsquery('simple', $2)) LIMIT $3) AS hits",
+    )
+    .bind(config)
+    .bind(words)
+    .bind(FEW_PG_MATCHES + 1)
+    .fetch_one(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    Ok(n <= FEW_PG_MATCHES)
 }
 
 fn parse_cursor(cursor: &str) -> Result<(i64, i64), StoreError> {
