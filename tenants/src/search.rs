@@ -150,11 +150,17 @@ pub fn fts5_query(query: &str, language: Language) -> Option<String> {
     }
 }
 
-/// The words of a query for PostgreSQL's `plainto_tsquery`: what was typed, reduced
-/// to letters and digits (so no `tsquery` syntax from the input is interpreted).
-/// `None` when nothing searchable was typed.
+/// The words of a query for PostgreSQL's `plainto_tsquery`, which reads plain text
+/// (no `tsquery` syntax is ever interpreted) with the parser that indexed the
+/// documents: the typed words are kept as they are, so a host name or error code
+/// (`srv-4567`, `0x1f2e`) splits into the same tokens as in the messages. At most
+/// [`MAX_QUERY_WORDS`] words with a letter or digit; `None` when there is none.
 pub fn pg_query_text(query: &str) -> Option<String> {
-    let words: Vec<String> = words(query).take(MAX_QUERY_WORDS).collect();
+    let words: Vec<&str> = query
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric) && w.chars().count() <= 64)
+        .take(MAX_QUERY_WORDS)
+        .collect();
     if words.is_empty() {
         None
     } else {
@@ -222,7 +228,7 @@ mod tests {
         assert_eq!(expression.matches(" AND ").count(), MAX_QUERY_WORDS - 1);
         assert_eq!(
             pg_query_text("a & b | !c <-> d:*").as_deref(),
-            Some("a b c d")
+            Some("a b !c d:*")
         );
         assert_eq!(pg_query_text("&|!"), None);
     }

@@ -837,6 +837,22 @@ async fn search_stems_five_languages_and_never_looks_past_the_readers_view(
         .await
         .expect("token");
     assert_eq!(desk.numbers(&italian, "?q=stampanti").await, [numbers[0]]);
+    // Host names and error codes are found as typed, punctuation and all.
+    let host = desk
+        .open(
+            &desk.tech.token,
+            json!({"subject": "Backup failed on srv-4567", "description": "Error 0x1f2e at night",
+                   "requester_email": "en@one.example"}),
+        )
+        .await;
+    for query in ["srv-4567", "0x1f2e", "SRV-4567%20backup"] {
+        assert_eq!(
+            desk.numbers(&desk.tech.token, &format!("?q={query}&lang=en"))
+                .await,
+            [host],
+            "{query}"
+        );
+    }
 
     // Later messages are searched too; notes only by staff.
     let mail = desk
