@@ -274,6 +274,11 @@ async fn serve(mut settings: Settings) -> Result<(), Failure> {
     let operator_url = settings.operator_url();
     let application = Application::build(settings, listener, Extensions::default()).await?;
     let report = application.report();
+    // The handlers are installed before anything is printed: whoever reads the
+    // links and then sends SIGTERM gets the graceful stop, never the default kill.
+    let shutdown = CancellationToken::new();
+    let signals = ShutdownSignals::install();
+    tokio::spawn(signals.cancel_on_signal(shutdown.clone()));
     println!(
         "Portico {} is serving on {backend}",
         env!("CARGO_PKG_VERSION")
@@ -290,35 +295,47 @@ async fn serve(mut settings: Settings) -> Result<(), Failure> {
             "  Set up the demo tenant's first MSP admin (single use, valid 72 hours):\n    {link}"
         );
     }
-    let shutdown = CancellationToken::new();
-    tokio::spawn(signal_shutdown(shutdown.clone()));
     application.run(shutdown).await?;
     Ok(())
 }
 
-/// Cancels `shutdown` on SIGTERM or Ctrl-C.
-async fn signal_shutdown(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGTERM and Ctrl-C, listened to from the moment they are installed.
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    shutdown.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    /// Installs the handlers now (SIGINT's is installed by `ctrl_c` on first poll,
+    /// and Ctrl-C comes from a person, never from a script racing the start).
+    fn install() -> Self {
+        ShutdownSignals {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
         }
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down");
-    shutdown.cancel();
+
+    /// Cancels `shutdown` on the first signal.
+    async fn cancel_on_signal(self, shutdown: CancellationToken) {
+        let interrupt = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        match self.terminate {
+            Some(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            None => {
+                let _ = interrupt.await;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = interrupt.await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    }
 }
 
 async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {

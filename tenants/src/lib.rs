@@ -15,6 +15,8 @@ pub mod error;
 pub mod ids;
 pub mod import;
 pub mod jobs;
+pub mod kb;
+pub mod kb_text;
 pub mod limits;
 pub mod migrate;
 pub mod operators;

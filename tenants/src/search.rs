@@ -76,7 +76,7 @@ impl Language {
 const MAX_INDEXED_WORDS: usize = 20_000;
 
 /// The words of a text: letters and digits, lowercased, 1 to 64 characters.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && w.chars().count() <= 64)
         .map(str::to_lowercase)
@@ -84,7 +84,7 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// A folded form for comparison: lowercase with the common Latin diacritics
 /// removed (FTS5's `remove_diacritics 2` does the same on its side).
-fn fold(word: &str) -> String {
+pub(crate) fn fold(word: &str) -> String {
     word.chars()
         .map(|c| match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
@@ -98,6 +98,14 @@ fn fold(word: &str) -> String {
             other => other,
         })
         .collect()
+}
+
+/// A lowercase word's stem in `language` (the word itself where nothing stems).
+pub(crate) fn stem(word: &str, language: Language) -> String {
+    match language.stemmer() {
+        Some(stemmer) => stemmer.stem(word).into_owned(),
+        None => word.to_owned(),
+    }
 }
 
 /// The text FTS5 indexes for a document in `language`: each word's stem, then the
@@ -127,9 +135,26 @@ const MAX_QUERY_WORDS: usize = 12;
 /// word must match, as its stem or as written. `None` when nothing searchable was
 /// typed. Words are quoted, so no FTS5 syntax from the input is ever interpreted.
 pub fn fts5_query(query: &str, language: Language) -> Option<String> {
+    fts5_terms(words(query).take(MAX_QUERY_WORDS), language, " AND ")
+}
+
+/// Like [`fts5_query`], but any word may match (ranking decides), and words of one
+/// or two letters are left out: for a sentence such as a ticket's subject, whose
+/// articles need not hold every word of it.
+pub fn fts5_any_query(query: &str, language: Language) -> Option<String> {
+    let long = words(query)
+        .filter(|w| w.chars().count() >= 3)
+        .take(MAX_QUERY_WORDS);
+    fts5_terms(long, language, " OR ").or_else(|| fts5_query(query, language))
+}
+
+fn fts5_terms(
+    words: impl Iterator<Item = String>,
+    language: Language,
+    joiner: &str,
+) -> Option<String> {
     let stemmer = language.stemmer();
-    let terms: Vec<String> = words(query)
-        .take(MAX_QUERY_WORDS)
+    let terms: Vec<String> = words
         .map(|word| {
             let stem = match &stemmer {
                 Some(stemmer) => stemmer.stem(&word).into_owned(),
@@ -146,7 +171,7 @@ pub fn fts5_query(query: &str, language: Language) -> Option<String> {
     if terms.is_empty() {
         None
     } else {
-        Some(terms.join(" AND "))
+        Some(terms.join(joiner))
     }
 }
 
@@ -222,6 +247,14 @@ mod tests {
             Some("\"near\"")
         );
         assert_eq!(fts5_query("*** ---", Language::En), None);
+        assert_eq!(
+            fts5_any_query("my printers hang", Language::En).as_deref(),
+            Some("(\"printer\" OR \"printers\") OR \"hang\"")
+        );
+        assert_eq!(
+            fts5_any_query("a b", Language::En).as_deref(),
+            Some("\"a\" AND \"b\"")
+        );
         assert_eq!(fts5_query("", Language::It), None);
         let long = "word ".repeat(100);
         let expression = fts5_query(&long, Language::Other).expect("a query");

@@ -8,6 +8,7 @@ mod import;
 mod instances;
 mod isolation;
 mod jobs;
+mod kb;
 mod lifecycle;
 mod migrations;
 mod openapi;

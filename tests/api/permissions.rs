@@ -1780,6 +1780,340 @@ pub(crate) const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         204,
         None,
     ),
+    (Role::MspAdmin, "GET", "/api/v1/kb/articles", 200, None),
+    (Role::Technician, "GET", "/api/v1/kb/articles", 200, None),
+    (Role::MainContact, "GET", "/api/v1/kb/articles", 200, None),
+    (Role::Contact, "GET", "/api/v1/kb/articles", 200, None),
+    (Role::MspAdmin, "GET", "/api/v1/kb/articles/{kb}", 200, None),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/kb/articles/{kb}",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/kb/articles/{kb}",
+        200,
+        None,
+    ),
+    (Role::Contact, "GET", "/api/v1/kb/articles/{kb}", 200, None),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/kb/search?q=printer",
+        200,
+        Some(1),
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/kb/search?q=printer",
+        200,
+        Some(1),
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/kb/search?q=printer",
+        200,
+        Some(1),
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/kb/search?q=printer",
+        200,
+        Some(1),
+    ),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/kb/suggestions?subject=printer",
+        200,
+        Some(1),
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/kb/suggestions?subject=printer",
+        200,
+        Some(1),
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/kb/suggestions?subject=printer",
+        200,
+        Some(1),
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/kb/suggestions?subject=printer",
+        200,
+        Some(1),
+    ),
+    (Role::MspAdmin, "GET", "/api/v1/kb/categories", 200, Some(1)),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/kb/categories",
+        200,
+        Some(1),
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/kb/categories",
+        200,
+        Some(1),
+    ),
+    (Role::Contact, "GET", "/api/v1/kb/categories", 200, Some(1)),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/kb/articles/{kb}/feedback",
+        204,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/kb/articles/{kb}/feedback",
+        204,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/kb/articles/{kb}/feedback",
+        204,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/kb/articles/{kb}/feedback",
+        204,
+        None,
+    ),
+    (Role::MspAdmin, "GET", "/api/v1/kb/stats", 200, None),
+    (Role::Technician, "GET", "/api/v1/kb/stats", 200, None),
+    (Role::MainContact, "GET", "/api/v1/kb/stats", 403, None),
+    (Role::Contact, "GET", "/api/v1/kb/stats", 403, None),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/kb/articles/{kb}/revisions",
+        200,
+        Some(1),
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/kb/articles/{kb}/revisions",
+        200,
+        Some(1),
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/kb/articles/{kb}/revisions",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/kb/articles/{kb}/revisions",
+        403,
+        None,
+    ),
+    (Role::MspAdmin, "POST", "/api/v1/kb/articles", 201, None),
+    (Role::Technician, "POST", "/api/v1/kb/articles", 201, None),
+    (Role::MainContact, "POST", "/api/v1/kb/articles", 403, None),
+    (Role::Contact, "POST", "/api/v1/kb/articles", 403, None),
+    (
+        Role::MspAdmin,
+        "PATCH",
+        "/api/v1/kb/articles/{kb}",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PATCH",
+        "/api/v1/kb/articles/{kb}",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PATCH",
+        "/api/v1/kb/articles/{kb}",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PATCH",
+        "/api/v1/kb/articles/{kb}",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "PUT",
+        "/api/v1/kb/articles/{kb}/translations/en",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/kb/articles/{kb}/translations/en",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/kb/articles/{kb}/translations/en",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PUT",
+        "/api/v1/kb/articles/{kb}/translations/en",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/unpublish",
+        204,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/unpublish",
+        204,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/unpublish",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/unpublish",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/publish",
+        204,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/publish",
+        204,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/publish",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/kb/articles/{kb}/translations/en/publish",
+        403,
+        None,
+    ),
+    (Role::MspAdmin, "POST", "/api/v1/kb/categories", 201, None),
+    (Role::Technician, "POST", "/api/v1/kb/categories", 403, None),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/kb/categories",
+        403,
+        None,
+    ),
+    (Role::Contact, "POST", "/api/v1/kb/categories", 403, None),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/tickets/{ticket}/messages/{msg}/kb-article",
+        201,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/tickets/{ticket}/messages/{msg}/kb-article",
+        201,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/tickets/{ticket}/messages/{msg}/kb-article",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/tickets/{ticket}/messages/{msg}/kb-article",
+        403,
+        None,
+    ),
+    (
+        Role::Technician,
+        "DELETE",
+        "/api/v1/kb/articles/{kb}",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "DELETE",
+        "/api/v1/kb/articles/{kb}",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "DELETE",
+        "/api/v1/kb/articles/{kb}",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "DELETE",
+        "/api/v1/kb/articles/{kb}",
+        204,
+        None,
+    ),
 ];
 
 /// What the matrix's rows refer to: people, requests, tickets, an endpoint and a
@@ -1794,6 +2128,8 @@ pub(crate) struct Fixture {
     technician: i64,
     hook: i64,
     delivery: i64,
+    kb: i64,
+    message: i64,
 }
 
 impl Fixture {
@@ -1941,6 +2277,38 @@ impl Fixture {
         )
         .await
         .expect("delivery")[0];
+        // A published article every reader may see, in a category, and the
+        // ticket's first message (to turn into an article).
+        portico_tenants::kb::create_category(&db, "printing", "Printing", 0, "test")
+            .await
+            .expect("category");
+        let kb = portico_tenants::kb::create_article(
+            &db,
+            portico_tenants::kb::NewArticle {
+                slug: None,
+                language: "en".to_owned(),
+                title: "Printer guide".to_owned(),
+                body: "Restart the printer spooler.".to_owned(),
+                category: Some("printing".to_owned()),
+                tags: Vec::new(),
+                visibility: portico_tenants::kb::Visibility::Customers,
+                organizations: Vec::new(),
+                publish: true,
+                source_ticket_id: None,
+            },
+            "test",
+        )
+        .await
+        .expect("article");
+        let mut tx = db.read().await.expect("read");
+        let message: i64 = sqlx::query_scalar(
+            "SELECT m.id FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.number = $1 ORDER BY m.id LIMIT 1",
+        )
+        .bind(ticket)
+        .fetch_one(tx.conn())
+        .await
+        .expect("first message");
+        tx.rollback().await.expect("rollback");
         Fixture {
             ids,
             requests,
@@ -1951,6 +2319,8 @@ impl Fixture {
             technician,
             hook,
             delivery,
+            kb,
+            message,
         }
     }
 
@@ -1964,6 +2334,8 @@ impl Fixture {
             second,
             hook,
             delivery,
+            kb,
+            message,
             ..
         } = self;
         path.replace("{id0}", &ids[0].to_string())
@@ -1978,6 +2350,8 @@ impl Fixture {
             .replace("{entry}", "1")
             .replace("{hook}", &hook.to_string())
             .replace("{delivery}", &delivery.to_string())
+            .replace("{kb}", &kb.to_string())
+            .replace("{msg}", &message.to_string())
     }
 
     /// The request with a valid body for the row's route (row `n`, for unique names).
@@ -1989,6 +2363,28 @@ impl Fixture {
         n: usize,
     ) -> reqwest::RequestBuilder {
         let (third, technician) = (self.third, self.technician);
+        if path.starts_with("/api/v1/kb/") {
+            let body = match (method, path) {
+                ("POST", "/api/v1/kb/articles") => Some(serde_json::json!({
+                    "language": "en", "title": format!("Matrix {n}"), "body": "Matrix", "visibility": "customers", "publish": true
+                })),
+                ("POST", "/api/v1/kb/categories") => Some(
+                    serde_json::json!({ "slug": format!("category-{n}"), "name": format!("Category {n}") }),
+                ),
+                ("PATCH", _) => Some(serde_json::json!({ "tags": ["printer", format!("t{n}")] })),
+                ("PUT", _) => Some(
+                    serde_json::json!({ "title": "Printer guide", "body": format!("Restart the printer spooler ({n})."), "note": "matrix" }),
+                ),
+                ("POST", p) if p.ends_with("/feedback") => {
+                    Some(serde_json::json!({ "helpful": n.is_multiple_of(2) }))
+                }
+                _ => None,
+            };
+            return match body {
+                Some(body) => request.json(&body),
+                None => request,
+            };
+        }
         if path == "/api/v1/identity-providers" && method == "POST" {
             request = request.json(&serde_json::json!({
                     "name": format!("IdP {n}"), "issuer": "https://idp.example", "client_id": "c", "client_secret": "s",
@@ -2097,6 +2493,11 @@ pub(crate) fn normalize(path: &str) -> String {
             "/settings/{key}",
         )
         .replace("/sections/devices", "/sections/{section}")
+        .replace("{kb}", "{key}")
+        .replace("/translations/en", "/translations/{lang}")
+        .replace("{msg}", "{id}")
+        .replace("?q=printer", "")
+        .replace("?subject=printer", "")
         .to_owned()
 }
 
@@ -2162,8 +2563,11 @@ async fn every_role_on_every_api_route(#[case] backend: Backend) {
             continue;
         }
         if let Some(count) = listed {
-            let body: Vec<serde_json::Value> = response.json().await.expect("json list");
-            assert_eq!(body.len(), *count, "{role:?} {method} {path}: scope");
+            let body: serde_json::Value = response.json().await.expect("json");
+            let items = body
+                .as_array()
+                .unwrap_or_else(|| panic!("{role:?} {method} {path}: a list, not {body}"));
+            assert_eq!(items.len(), *count, "{role:?} {method} {path}: scope");
         }
     }
     app.stop().await;

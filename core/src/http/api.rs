@@ -120,10 +120,23 @@ api_routes! {
     "/api/v1/webhooks/{id}/rotate-secret" => [post rotate_webhook_secret];
     "/api/v1/webhooks/{id}/deliveries" => [get list_webhook_deliveries];
     "/api/v1/webhooks/{id}/deliveries/{delivery}/retry" => [post retry_webhook_delivery];
+    "/api/v1/kb/articles" => [get list_kb_articles, post create_kb_article];
+    "/api/v1/kb/articles/{key}" => [get show_kb_article, patch update_kb_article, delete delete_kb_article];
+    "/api/v1/kb/articles/{key}/translations/{lang}" => [put save_kb_translation];
+    "/api/v1/kb/articles/{key}/translations/{lang}/publish" => [post publish_kb_translation];
+    "/api/v1/kb/articles/{key}/translations/{lang}/unpublish" => [post unpublish_kb_translation];
+    "/api/v1/kb/articles/{key}/revisions" => [get list_kb_revisions];
+    "/api/v1/kb/articles/{key}/feedback" => [post kb_feedback];
+    "/api/v1/kb/search" => [get search_kb];
+    "/api/v1/kb/suggestions" => [get suggest_kb];
+    "/api/v1/kb/categories" => [get list_kb_categories, post create_kb_category];
+    "/api/v1/kb/stats" => [get kb_stats];
+    "/api/v1/tickets/{number}/messages/{id}/kb-article" => [post draft_kb_from_message];
 }
 
 // Globs: each handler comes with the `__path_` item its annotation generates.
 use crate::http::approvals::*;
+use crate::http::kb_api::*;
 use crate::http::reports_api::*;
 use crate::http::ticket_config_api::*;
 use crate::http::tickets_api::*;
@@ -657,6 +670,7 @@ const SETTINGS: &[(&str, SettingKind)] = &[
         SettingKind::Bool,
     ),
     (portico_tenants::thread::REOPEN_SETTING, SettingKind::Bool),
+    (portico_tenants::kb::PUBLIC_SETTING, SettingKind::Bool),
     (
         portico_tenants::tickets::AUTO_CLOSE_SETTING,
         SettingKind::Integer(0, 3650),

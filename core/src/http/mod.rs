@@ -11,6 +11,7 @@ pub mod approvals;
 pub mod domains_api;
 pub mod error;
 pub mod health;
+pub mod kb_api;
 pub mod openapi;
 pub mod pages;
 pub mod reports_api;

@@ -90,7 +90,7 @@ pub(crate) struct ReportQuery {
     format: Option<String>,
 }
 
-fn day(field: &str, value: &str) -> Result<i64, ApiError> {
+pub(crate) fn day(field: &str, value: &str) -> Result<i64, ApiError> {
     reports::day_start_ms(value).ok_or_else(|| ApiError::Invalid {
         field: field.to_owned(),
         reason: "must be a date as YYYY-MM-DD".to_owned(),

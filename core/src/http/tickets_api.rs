@@ -458,10 +458,11 @@ pub(crate) struct ChangeTicket {
 }
 
 /// Tells a member set to `null` (`Some(None)`) from a missing one (`None`).
-mod serde_with_null {
+pub(crate) mod serde_with_null {
     use serde::{Deserialize, Deserializer};
 
-    pub(super) fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    /// Wraps a present value (`null` included) in `Some`.
+    pub(crate) fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
     where
         D: Deserializer<'de>,
         T: Deserialize<'de>,
