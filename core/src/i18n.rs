@@ -162,7 +162,8 @@ mod tests {
                             ("reason", "Not needed"),
                             ("rating", "1"),
                             ("comment", "Slow"),
-                            ("level", "2")
+                            ("level", "2"),
+                            ("count", "3")
                         ]
                     ),
                     *key,

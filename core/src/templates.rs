@@ -19,6 +19,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/enrol_totp.html"),
     ),
     ("invite.html", include_str!("../templates/invite.html")),
+    (
+        "kb_article.html",
+        include_str!("../templates/kb_article.html"),
+    ),
+    ("kb_index.html", include_str!("../templates/kb_index.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("message.html", include_str!("../templates/message.html")),
     (

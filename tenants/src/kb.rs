@@ -546,7 +546,8 @@ async fn publish_revision(
     match tx.tenant().store().backend() {
         Backend::Postgres => {
             sqlx::query(
-                "UPDATE kb_translations SET search = \
+                "UPDATE kb_translations SET title_search = to_tsvector(CAST($2 AS regconfig), $3) || to_tsvector('simple', $3), \
+                 search = \
                  setweight(to_tsvector(CAST($2 AS regconfig), $3), 'A') || setweight(to_tsvector('simple', $3), 'A') || \
                  setweight(to_tsvector(CAST($2 AS regconfig), $4), 'B') || setweight(to_tsvector('simple', $4), 'B') \
                  WHERE id = $1",
@@ -705,10 +706,12 @@ pub async fn unpublish(
 async fn unindex(tx: &mut TenantTx, translation: i64) -> Result<(), StoreError> {
     match tx.tenant().store().backend() {
         Backend::Postgres => {
-            sqlx::query("UPDATE kb_translations SET search = NULL WHERE id = $1")
-                .bind(translation)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query(
+                "UPDATE kb_translations SET search = NULL, title_search = NULL WHERE id = $1",
+            )
+            .bind(translation)
+            .execute(tx.conn())
+            .await?;
         }
         Backend::Sqlite => {
             sqlx::query("DELETE FROM kb_fts WHERE rowid = $1")
@@ -1388,15 +1391,29 @@ pub async fn list_articles(
     } else {
         None
     };
+    // Every version of the page's articles in one query: (article, language,
+    // published revision, published title, latest revision's title).
+    let mut versions: Vec<(i64, String, Option<i64>, String, String)> = Vec::new();
+    if !rows.is_empty() {
+        let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT t.article_id, t.language, t.published_revision_id, t.title, r.title FROM kb_translations t \
+             JOIN kb_revisions r ON r.id = t.latest_revision_id WHERE t.article_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut statement = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for row in &rows {
+            statement = statement.bind(row.0);
+        }
+        versions = statement.fetch_all(tx.conn()).await?;
+    }
     let mut articles = Vec::with_capacity(rows.len());
     for (id, slug, default_language, visibility, views, updated_at, category) in rows {
-        let versions: Vec<(String, Option<i64>, String, String)> = sqlx::query_as(
-            "SELECT t.language, t.published_revision_id, t.title, r.title FROM kb_translations t \
-             JOIN kb_revisions r ON r.id = t.latest_revision_id WHERE t.article_id = $1",
-        )
-        .bind(id)
-        .fetch_all(tx.conn())
-        .await?;
+        let versions: Vec<(String, Option<i64>, String, String)> = versions
+            .iter()
+            .filter(|v| v.0 == id)
+            .map(|v| (v.1.clone(), v.2, v.3.clone(), v.4.clone()))
+            .collect();
         let usable: Vec<&(String, Option<i64>, String, String)> = versions
             .iter()
             .filter(|v| viewer.is_staff() || v.1.is_some())
@@ -1458,6 +1475,11 @@ pub struct Hit {
 /// At most this many hits per search.
 pub const MAX_HITS: i64 = 50;
 
+/// Versions with a matching title a search ranks (at most).
+const TITLE_CANDIDATES: i64 = 200;
+/// Further matching versions a search ranks (at most).
+const BODY_CANDIDATES: i64 = 400;
+
 /// Searches the published articles `viewer` may read for `query` typed in
 /// `language`: the version in that language where the article has one published,
 /// else its own language's; best match first (title words weigh more), at most
@@ -1486,9 +1508,22 @@ pub async fn search(
          WHERE t2.article_id = a.id AND t2.language = {lang} AND t2.published_revision_id IS NOT NULL)))"
     );
     let limit = limit.clamp(1, MAX_HITS);
+    // Ranking reads every candidate's index entry, which for a word in thousands of
+    // articles costs more than the search itself. So the rank is computed over at
+    // most TITLE_CANDIDATES readable versions whose title matches plus
+    // BODY_CANDIDATES whose text does (found through the index, unranked): exact
+    // whenever fewer versions match, and otherwise the title matches — the ones
+    // that rank highest — are all there.
+    let filters =
+        format!("tr.published_revision_id IS NOT NULL AND {condition} AND {version_rule}");
     let sql = match db.store().backend() {
         Backend::Postgres => {
-            let Some(words) = search::pg_query_text(query) else {
+            let words = if any {
+                search::pg_any_query_text(query)
+            } else {
+                search::pg_query_text(query)
+            };
+            let Some(words) = words else {
                 return Ok(Vec::new());
             };
             let config = param(&mut binds, Bind::Text(searcher.pg_config().to_owned()));
@@ -1507,11 +1542,16 @@ pub async fn search(
             let stemmed = parsed(&format!("CAST({config} AS regconfig)"));
             let simple = parsed("'simple'");
             format!(
-                "SELECT a.id, a.slug, tr.language, tr.title, tr.body_text, a.visibility, c.slug, a.updated_at \
-                 FROM kb_translations tr JOIN kb_articles a ON a.id = tr.article_id \
-                 LEFT JOIN kb_categories c ON c.id = a.category_id, \
-                 (SELECT {stemmed} || {simple} AS q) qq \
-                 WHERE tr.search @@ qq.q AND tr.published_revision_id IS NOT NULL AND {condition} AND {version_rule} \
+                "WITH qq AS (SELECT {stemmed} || {simple} AS q), \
+                 candidates AS ( \
+                   (SELECT tr.id FROM kb_translations tr JOIN kb_articles a ON a.id = tr.article_id, qq \
+                    WHERE tr.title_search @@ qq.q AND {filters} LIMIT {TITLE_CANDIDATES}) \
+                   UNION \
+                   (SELECT tr.id FROM kb_translations tr JOIN kb_articles a ON a.id = tr.article_id, qq \
+                    WHERE tr.search @@ qq.q AND {filters} LIMIT {BODY_CANDIDATES})) \
+                 SELECT a.id, a.slug, tr.language, tr.title, tr.body_text, a.visibility, c.slug, a.updated_at \
+                 FROM candidates JOIN kb_translations tr ON tr.id = candidates.id JOIN kb_articles a ON a.id = tr.article_id \
+                 LEFT JOIN kb_categories c ON c.id = a.category_id, qq \
                  ORDER BY ts_rank(tr.search, qq.q) DESC, a.updated_at DESC LIMIT {l}"
             )
         }
@@ -1524,13 +1564,23 @@ pub async fn search(
             let Some(expression) = expression else {
                 return Ok(Vec::new());
             };
+            let title = param(
+                &mut binds,
+                Bind::Text(format!("{{title}} : ({expression})")),
+            );
             let m = param(&mut binds, Bind::Text(expression));
             let l = param(&mut binds, Bind::Int(limit));
             format!(
-                "SELECT a.id, a.slug, tr.language, tr.title, tr.body_text, a.visibility, c.slug, a.updated_at \
+                "WITH candidates(id) AS ( \
+                   SELECT id FROM (SELECT tr.id AS id FROM kb_fts f JOIN kb_translations tr ON tr.id = f.rowid \
+                    JOIN kb_articles a ON a.id = tr.article_id WHERE kb_fts MATCH {title} AND {filters} LIMIT {TITLE_CANDIDATES}) \
+                   UNION \
+                   SELECT id FROM (SELECT tr.id AS id FROM kb_fts f JOIN kb_translations tr ON tr.id = f.rowid \
+                    JOIN kb_articles a ON a.id = tr.article_id WHERE kb_fts MATCH {m} AND {filters} LIMIT {BODY_CANDIDATES})) \
+                 SELECT a.id, a.slug, tr.language, tr.title, tr.body_text, a.visibility, c.slug, a.updated_at \
                  FROM kb_fts f JOIN kb_translations tr ON tr.id = f.rowid JOIN kb_articles a ON a.id = tr.article_id \
                  LEFT JOIN kb_categories c ON c.id = a.category_id \
-                 WHERE kb_fts MATCH {m} AND tr.published_revision_id IS NOT NULL AND {condition} AND {version_rule} \
+                 WHERE kb_fts MATCH {m} AND f.rowid IN (SELECT id FROM candidates) \
                  ORDER BY bm25(kb_fts, 4.0, 1.0), a.updated_at DESC LIMIT {l}"
             )
         }

@@ -193,6 +193,23 @@ pub fn pg_query_text(query: &str) -> Option<String> {
     }
 }
 
+/// Like [`pg_query_text`] for a sentence any word of which may match: words of
+/// one or two letters are left out (unless nothing else is left).
+pub fn pg_any_query_text(query: &str) -> Option<String> {
+    let long: Vec<&str> = query
+        .split_whitespace()
+        .filter(|w| {
+            w.chars().filter(|c| c.is_alphanumeric()).count() >= 3 && w.chars().count() <= 64
+        })
+        .take(MAX_QUERY_WORDS)
+        .collect();
+    if long.is_empty() {
+        pg_query_text(query)
+    } else {
+        Some(long.join(" "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +281,11 @@ mod tests {
             Some("a b !c d:*")
         );
         assert_eq!(pg_query_text("&|!"), None);
+        assert_eq!(
+            pg_any_query_text("la mia stampante").as_deref(),
+            Some("mia stampante")
+        );
+        assert_eq!(pg_any_query_text("a b").as_deref(), Some("a b"));
     }
 
     #[test]

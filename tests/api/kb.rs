@@ -890,3 +890,77 @@ async fn a_technician_turns_a_reply_into_a_draft(#[case] backend: Backend) {
     assert_eq!(status, 404);
     kb.app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_pages_read_and_search_without_javascript(#[case] backend: Backend) {
+    let (_env, kb) = Kb::new(backend).await;
+    let page = |path: &'static str, language: &'static str| {
+        let app = &kb.app;
+        async move {
+            let response = app
+                .request(Method::GET, HOST, path)
+                .header("Accept-Language", language)
+                .send()
+                .await
+                .expect("sent");
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (status, location, response.text().await.expect("text"))
+        }
+    };
+    let (status, location, _) = page("/kb", "en").await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/login")),
+        "off by default"
+    );
+    kb.setting("kb_public_access", json!(true)).await;
+    kb.article(json!({ "language": "it", "title": "La stampante è bloccata",
+                       "body": "Riavviare lo **spooler** della stampante.\n\n<script>alert(1)</script>",
+                       "visibility": "public", "publish": true }))
+        .await;
+    kb.article(
+        json!({ "language": "it", "title": "Solo per i clienti", "body": "stampante",
+                       "visibility": "customers", "publish": true }),
+    )
+    .await;
+    let (status, _, html) = page("/kb", "it").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Base di conoscenza"), "Italian page: {html}");
+    assert!(html.contains("La stampante è bloccata"), "{html}");
+    assert!(
+        !html.contains("Solo per i clienti"),
+        "customers' article hidden from anonymous readers"
+    );
+    assert!(
+        html.contains("<form method=\"get\" action=\"/kb\""),
+        "a plain GET form"
+    );
+    let (status, _, html) = page("/kb?q=stampanti", "it").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Articoli trovati: 1"), "{html}");
+    assert!(html.contains("<mark>stampante</mark>"), "{html}");
+    let (status, _, html) = page("/kb?q=%3Cscript%3E", "it").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>"), "the query is escaped");
+    let (status, _, html) = page("/kb/la-stampante-e-bloccata", "en").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<strong>spooler</strong>"), "{html}");
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(
+        html.contains("lang=\"it\""),
+        "the article says its language"
+    );
+    let (status, _, _) = page("/kb/solo-per-i-clienti", "it").await;
+    assert_eq!(status, 404);
+    let (status, _, _) = page("/kb/nothing-here", "it").await;
+    assert_eq!(status, 404);
+    kb.app.stop().await;
+}

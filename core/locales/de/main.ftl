@@ -175,3 +175,12 @@ escalation-mail-body = Ticket #{ $number } ({ $subject }) wurde an Support-Stufe
         [breached] sein SLA verletzt wurde
        *[at_risk] sein SLA gefährdet ist
     }. Bitte übernehmen Sie es.
+
+kb-title = Wissensdatenbank
+kb-search-label = In der Wissensdatenbank suchen
+kb-search-button = Suchen
+kb-results = Gefundene Artikel: { $count }
+kb-no-results = Nichts gefunden. Versuchen Sie andere Wörter oder eröffnen Sie ein Ticket.
+kb-empty = Noch keine Artikel.
+kb-back = Alle Artikel
+kb-other-languages = Auch auf

@@ -175,3 +175,12 @@ escalation-mail-body = Ticket #{ $number } ({ $subject }) has moved to support l
         [breached] its SLA was breached
        *[at_risk] its SLA is at risk
     }. Please take it over.
+
+kb-title = Knowledge base
+kb-search-label = Search the knowledge base
+kb-search-button = Search
+kb-results = Articles found: { $count }
+kb-no-results = Nothing found. Try other words, or open a ticket.
+kb-empty = No articles yet.
+kb-back = All articles
+kb-other-languages = Also in

@@ -175,3 +175,12 @@ escalation-mail-body = El ticket n.º { $number } ({ $subject }) ha pasado al ni
         [breached] se ha incumplido su SLA
        *[at_risk] su SLA está en riesgo
     }. Por favor, encárguese de él.
+
+kb-title = Base de conocimientos
+kb-search-label = Buscar en la base de conocimientos
+kb-search-button = Buscar
+kb-results = Artículos encontrados: { $count }
+kb-no-results = No se encontró nada. Pruebe otras palabras o abra un ticket.
+kb-empty = Todavía no hay artículos.
+kb-back = Todos los artículos
+kb-other-languages = También en

@@ -175,3 +175,12 @@ escalation-mail-body = Le ticket n° { $number } ({ $subject }) est passé au ni
         [breached] son SLA n'a pas été respecté
        *[at_risk] son SLA est menacé
     }. Merci de le prendre en charge.
+
+kb-title = Base de connaissances
+kb-search-label = Rechercher dans la base de connaissances
+kb-search-button = Rechercher
+kb-results = Articles trouvés : { $count }
+kb-no-results = Aucun résultat. Essayez d'autres mots ou ouvrez un ticket.
+kb-empty = Aucun article pour l'instant.
+kb-back = Tous les articles
+kb-other-languages = Aussi en

@@ -175,3 +175,12 @@ escalation-mail-body = Il ticket n. { $number } ({ $subject }) è passato al liv
         [breached] il suo SLA è stato violato
        *[at_risk] il suo SLA è a rischio
     }. Per favore, prendetelo in carico.
+
+kb-title = Base di conoscenza
+kb-search-label = Cerca nella base di conoscenza
+kb-search-button = Cerca
+kb-results = Articoli trovati: { $count }
+kb-no-results = Nessun risultato. Provi altre parole o apra un ticket.
+kb-empty = Ancora nessun articolo.
+kb-back = Tutti gli articoli
+kb-other-languages = Anche in

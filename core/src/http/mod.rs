@@ -12,6 +12,7 @@ pub mod domains_api;
 pub mod error;
 pub mod health;
 pub mod kb_api;
+pub mod kb_pages;
 pub mod openapi;
 pub mod pages;
 pub mod reports_api;

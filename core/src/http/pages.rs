@@ -17,7 +17,9 @@ use crate::state::AppState;
 
 /// Pages on a tenant's host.
 pub fn portal_router() -> Router<AppState> {
-    Router::new().route("/", get(portal_home))
+    Router::new()
+        .route("/", get(portal_home))
+        .merge(crate::http::kb_pages::router())
 }
 
 /// Renders a template into a response with `status`; a template error is a 500.
