@@ -1475,6 +1475,21 @@ pub struct Hit {
 /// At most this many hits per search.
 pub const MAX_HITS: i64 = 50;
 
+/// The best-ranked matches SQLite's search filters for readability first.
+const RANK_WINDOW: i64 = 500;
+
+/// id, slug, language, title, text, visibility, category, updated at.
+type HitRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+);
+
 /// Versions with a matching title a search ranks (at most).
 const TITLE_CANDIDATES: i64 = 200;
 /// Further matching versions a search ranks (at most).
@@ -1508,12 +1523,12 @@ pub async fn search(
          WHERE t2.article_id = a.id AND t2.language = {lang} AND t2.published_revision_id IS NOT NULL)))"
     );
     let limit = limit.clamp(1, MAX_HITS);
-    // Ranking reads every candidate's index entry, which for a word in thousands of
-    // articles costs more than the search itself. So the rank is computed over at
-    // most TITLE_CANDIDATES readable versions whose title matches plus
-    // BODY_CANDIDATES whose text does (found through the index, unranked): exact
-    // whenever fewer versions match, and otherwise the title matches — the ones
-    // that rank highest — are all there.
+    // PostgreSQL: ranking reads every candidate's tsvector from the table, which for
+    // a word in thousands of articles costs more than the search itself, so the
+    // rank is computed over at most TITLE_CANDIDATES readable versions whose title
+    // matches plus BODY_CANDIDATES whose text does (found through the GIN indexes,
+    // unranked): exact whenever fewer versions match, and otherwise the title
+    // matches — the ones that rank highest — are all there.
     let filters =
         format!("tr.published_revision_id IS NOT NULL AND {condition} AND {version_rule}");
     let sql = match db.store().backend() {
@@ -1564,40 +1579,25 @@ pub async fn search(
             let Some(expression) = expression else {
                 return Ok(Vec::new());
             };
-            let title = param(
-                &mut binds,
-                Bind::Text(format!("{{title}} : ({expression})")),
-            );
+            // FTS5 ranks inside the index (bm25, title weighing 4) and keeps the best
+            // RANK_WINDOW; the visibility filters run on those only. Exact whenever at
+            // least `limit` of them are readable; otherwise the search runs again
+            // over every match (below).
             let m = param(&mut binds, Bind::Text(expression));
             let l = param(&mut binds, Bind::Int(limit));
+            let w = param(&mut binds, Bind::Int(RANK_WINDOW));
             format!(
-                "WITH candidates(id) AS ( \
-                   SELECT id FROM (SELECT tr.id AS id FROM kb_fts f JOIN kb_translations tr ON tr.id = f.rowid \
-                    JOIN kb_articles a ON a.id = tr.article_id WHERE kb_fts MATCH {title} AND {filters} LIMIT {TITLE_CANDIDATES}) \
-                   UNION \
-                   SELECT id FROM (SELECT tr.id AS id FROM kb_fts f JOIN kb_translations tr ON tr.id = f.rowid \
-                    JOIN kb_articles a ON a.id = tr.article_id WHERE kb_fts MATCH {m} AND {filters} LIMIT {BODY_CANDIDATES})) \
+                "WITH ranked(id, score) AS (SELECT rowid, rank FROM kb_fts \
+                   WHERE kb_fts MATCH {m} AND rank MATCH 'bm25(4.0, 1.0)' ORDER BY rank LIMIT {w}) \
                  SELECT a.id, a.slug, tr.language, tr.title, tr.body_text, a.visibility, c.slug, a.updated_at \
-                 FROM kb_fts f JOIN kb_translations tr ON tr.id = f.rowid JOIN kb_articles a ON a.id = tr.article_id \
+                 FROM ranked JOIN kb_translations tr ON tr.id = ranked.id JOIN kb_articles a ON a.id = tr.article_id \
                  LEFT JOIN kb_categories c ON c.id = a.category_id \
-                 WHERE kb_fts MATCH {m} AND f.rowid IN (SELECT id FROM candidates) \
-                 ORDER BY bm25(kb_fts, 4.0, 1.0), a.updated_at DESC LIMIT {l}"
+                 WHERE {filters} ORDER BY ranked.score, a.updated_at DESC LIMIT {l}"
             )
         }
     };
-    let mut statement = sqlx::query_as::<
-        _,
-        (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            i64,
-        ),
-    >(sqlx::AssertSqlSafe(sql));
+    let (sql_again, mut binds_again) = (sql.clone(), binds.clone());
+    let mut statement = sqlx::query_as::<_, HitRow>(sqlx::AssertSqlSafe(sql));
     for bind in binds {
         statement = match bind {
             Bind::Int(v) => statement.bind(v),
@@ -1605,7 +1605,22 @@ pub async fn search(
         };
     }
     let mut tx = db.read().await?;
-    let rows = statement.fetch_all(tx.conn()).await?;
+    let mut rows = statement.fetch_all(tx.conn()).await?;
+    if (rows.len() as i64) < limit && db.store().backend() == Backend::Sqlite {
+        // Fewer readable hits than asked among the best-ranked window: look at
+        // every match (the window is the last bind; -1 is no limit).
+        if let Some(Bind::Int(window)) = binds_again.last_mut() {
+            *window = -1;
+        }
+        let mut again = sqlx::query_as(sqlx::AssertSqlSafe(sql_again));
+        for bind in binds_again {
+            again = match bind {
+                Bind::Int(v) => again.bind(v),
+                Bind::Text(v) => again.bind(v),
+            };
+        }
+        rows = again.fetch_all(tx.conn()).await?;
+    }
     tx.rollback().await?;
     rows.into_iter()
         .map(
