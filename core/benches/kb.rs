@@ -414,24 +414,6 @@ async fn measure(
     Ok(())
 }
 
-fn psql(sql: &str) -> anyhow::Result<()> {
-    let status = std::process::Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-q",
-            "-c",
-            sql,
-        ])
-        .status()?;
-    anyhow::ensure!(status.success(), "psql {sql}");
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
@@ -449,10 +431,10 @@ async fn main() -> anyhow::Result<()> {
     let temporary = tempfile::tempdir()?;
     let mut env: Vec<(&str, String)> = Vec::new();
     if backend == "postgres" {
-        psql(&format!(
+        common::psql(&format!(
             "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
         ))?;
-        psql(&format!("CREATE DATABASE {PG_DATABASE}"))?;
+        common::psql(&format!("CREATE DATABASE {PG_DATABASE}"))?;
         env.push((
             "DATABASE_URL",
             format!("postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"),
@@ -667,7 +649,7 @@ async fn main() -> anyhow::Result<()> {
     shutdown.cancel();
     server.await??;
     if backend == "postgres" {
-        psql(&format!(
+        common::psql(&format!(
             "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
         ))?;
     }

@@ -805,24 +805,6 @@ async fn cursor_after(
     Ok(cursor)
 }
 
-fn psql(sql: &str) -> anyhow::Result<()> {
-    let status = std::process::Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-q",
-            "-c",
-            sql,
-        ])
-        .status()?;
-    anyhow::ensure!(status.success(), "psql {sql}");
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
@@ -852,10 +834,10 @@ async fn main() -> anyhow::Result<()> {
     if backend == "postgres" {
         let marker = data_dir.join("postgres-kept");
         if kept.is_none() || !marker.exists() {
-            psql(&format!(
+            common::psql(&format!(
                 "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
             ))?;
-            psql(&format!("CREATE DATABASE {PG_DATABASE}"))?;
+            common::psql(&format!("CREATE DATABASE {PG_DATABASE}"))?;
             std::fs::write(&marker, PG_DATABASE)?;
         }
         env.push((
@@ -962,7 +944,7 @@ async fn main() -> anyhow::Result<()> {
     shutdown.cancel();
     server.await??;
     if kept.is_none() && backend == "postgres" {
-        psql(&format!(
+        common::psql(&format!(
             "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
         ))?;
     }

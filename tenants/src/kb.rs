@@ -1531,6 +1531,7 @@ pub async fn search(
     // matches — the ones that rank highest — are all there.
     let filters =
         format!("tr.published_revision_id IS NOT NULL AND {condition} AND {version_rule}");
+    let mut fts_expression = None;
     let sql = match db.store().backend() {
         Backend::Postgres => {
             let words = if any {
@@ -1583,7 +1584,8 @@ pub async fn search(
             // RANK_WINDOW; the visibility filters run on those only. Exact whenever at
             // least `limit` of them are readable; otherwise the search runs again
             // over every match (below).
-            let m = param(&mut binds, Bind::Text(expression));
+            let m = param(&mut binds, Bind::Text(expression.clone()));
+            fts_expression = Some(expression);
             let l = param(&mut binds, Bind::Int(limit));
             let w = param(&mut binds, Bind::Int(RANK_WINDOW));
             format!(
@@ -1596,30 +1598,27 @@ pub async fn search(
             )
         }
     };
-    let (sql_again, mut binds_again) = (sql.clone(), binds.clone());
-    let mut statement = sqlx::query_as::<_, HitRow>(sqlx::AssertSqlSafe(sql));
-    for bind in binds {
-        statement = match bind {
-            Bind::Int(v) => statement.bind(v),
-            Bind::Text(v) => statement.bind(v),
-        };
-    }
     let mut tx = db.read().await?;
-    let mut rows = statement.fetch_all(tx.conn()).await?;
-    if (rows.len() as i64) < limit && db.store().backend() == Backend::Sqlite {
-        // Fewer readable hits than asked among the best-ranked window: look at
-        // every match (the window is the last bind; -1 is no limit).
-        if let Some(Bind::Int(window)) = binds_again.last_mut() {
-            *window = -1;
+    let mut rows = fetch_hits(&mut tx, &sql, &binds).await?;
+    if let Some(expression) = &fts_expression
+        && (rows.len() as i64) < limit
+    {
+        // Fewer readable hits than asked among the best-ranked window: readable
+        // matches can lie beyond it only if the window was full. Then rank every
+        // match (the window is the last bind; -1 is no limit).
+        let matches: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM kb_fts WHERE kb_fts MATCH $1 LIMIT $2) AS window_rows",
+        )
+        .bind(expression)
+        .bind(RANK_WINDOW + 1)
+        .fetch_one(tx.conn())
+        .await?;
+        if matches > RANK_WINDOW {
+            if let Some(Bind::Int(window)) = binds.last_mut() {
+                *window = -1;
+            }
+            rows = fetch_hits(&mut tx, &sql, &binds).await?;
         }
-        let mut again = sqlx::query_as(sqlx::AssertSqlSafe(sql_again));
-        for bind in binds_again {
-            again = match bind {
-                Bind::Int(v) => again.bind(v),
-                Bind::Text(v) => again.bind(v),
-            };
-        }
-        rows = again.fetch_all(tx.conn()).await?;
     }
     tx.rollback().await?;
     rows.into_iter()
@@ -1640,6 +1639,22 @@ pub async fn search(
             },
         )
         .collect()
+}
+
+/// Runs a search statement with its binds.
+async fn fetch_hits(
+    tx: &mut TenantTx,
+    sql: &str,
+    binds: &[Bind],
+) -> Result<Vec<HitRow>, StoreError> {
+    let mut statement = sqlx::query_as::<_, HitRow>(sqlx::AssertSqlSafe(sql.to_owned()));
+    for bind in binds {
+        statement = match bind {
+            Bind::Int(v) => statement.bind(*v),
+            Bind::Text(v) => statement.bind(v.clone()),
+        };
+    }
+    Ok(statement.fetch_all(tx.conn()).await?)
 }
 
 /// A ticket reply turned into an article: a draft, internal until someone changes
@@ -1748,8 +1763,7 @@ pub async fn stats(db: &TenantDb, from: i64, to: i64) -> Result<Stats, StoreErro
     .fetch_one(tx.conn())
     .await?;
     tx.rollback().await?;
-    let mut top = list_top(db).await?;
-    top.truncate(10);
+    let top = list_top(db).await?;
     Ok(Stats {
         articles,
         published,

@@ -61,18 +61,7 @@ pub fn plain_text(markdown: &str) -> String {
 pub fn slugify(title: &str) -> String {
     let mut slug = String::new();
     for c in title.chars().flat_map(char::to_lowercase) {
-        let c = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-            'ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'ý' | 'ÿ' => 'y',
-            'ß' => 's',
-            other => other,
-        };
+        let c = if c == 'ß' { 's' } else { search::fold_char(c) };
         if c.is_ascii_alphanumeric() {
             slug.push(c);
         } else if !slug.is_empty() && !slug.ends_with('-') {
@@ -193,8 +182,7 @@ impl Highlighter {
         if best_start > 0 {
             out.push('…');
         }
-        for (w, (piece, is_word)) in pieces[from..=to].iter().enumerate() {
-            let _ = w;
+        for (piece, is_word) in &pieces[from..=to] {
             let piece = if *is_word {
                 *piece
             } else {

@@ -705,7 +705,7 @@ async fn drafts_revisions_publication_and_rollback(#[case] backend: Backend) {
 async fn feedback_views_and_deflections_are_counted(#[case] backend: Backend) {
     let (_env, kb) = Kb::new(backend).await;
     let org = kb.app.organization("acme", "Ours", "ours.example").await;
-    let (anna_id, anna) = kb
+    let (_, anna) = kb
         .app
         .person("acme", "anna@ours.example", Role::Contact, Some(org))
         .await;
@@ -827,7 +827,6 @@ async fn feedback_views_and_deflections_are_counted(#[case] backend: Backend) {
             .0,
         403
     );
-    let _ = anna_id;
     kb.app.stop().await;
 }
 
@@ -962,5 +961,53 @@ async fn the_pages_read_and_search_without_javascript(#[case] backend: Backend) 
     assert_eq!(status, 404);
     let (status, _, _) = page("/kb/nothing-here", "it").await;
     assert_eq!(status, 404);
+    kb.app.stop().await;
+}
+
+/// More matching versions than a search ranks at once, nearly all unreadable for
+/// the searcher and ranking above the one they may read: it is still found.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_readable_hit_is_found_behind_many_better_ranked_unreadable_ones(
+    #[case] backend: Backend,
+) {
+    let (_env, kb) = Kb::new(backend).await;
+    let org = kb.app.organization("acme", "Ours", "ours.example").await;
+    let (_, contact) = kb
+        .app
+        .person("acme", "anna@ours.example", Role::Contact, Some(org))
+        .await;
+    let db = kb.app.tenant("acme").await;
+    for n in 0..620 {
+        portico_tenants::kb::create_article(
+            &db,
+            portico_tenants::kb::NewArticle {
+                slug: None,
+                language: "en".to_owned(),
+                title: format!("Printer printer notes {n}"),
+                body: "printer printer printer".to_owned(),
+                category: None,
+                tags: Vec::new(),
+                visibility: portico_tenants::kb::Visibility::Internal,
+                organizations: Vec::new(),
+                publish: true,
+                source_ticket_id: None,
+            },
+            "test",
+        )
+        .await
+        .expect("article");
+    }
+    let readable = kb
+        .article(json!({ "language": "en", "title": "Toner", "body": "Replace the toner, then the printer works.",
+                         "visibility": "customers", "publish": true }))
+        .await;
+    let (status, hits) = kb
+        .call(&contact, Method::GET, "/api/v1/kb/search?q=printer", None)
+        .await;
+    assert_eq!(status, 200, "{hits}");
+    assert_eq!(ids(&hits), vec![readable]);
     kb.app.stop().await;
 }

@@ -67,3 +67,23 @@ pub fn positional(args: &[String], options_with_values: &[&str]) -> Vec<String> 
     }
     out
 }
+
+/// Runs one SQL statement on the local PostgreSQL's `postgres` database with `psql`.
+#[allow(dead_code)]
+pub fn psql(sql: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-q",
+            "-c",
+            sql,
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "psql {sql}");
+    Ok(())
+}

@@ -99,16 +99,12 @@ impl KbCaller {
                     }
                     None => ("en".to_owned(), None),
                 };
-                if viewer != Viewer::Staff {
-                    let on =
-                        sections::enabled_sections(&caller.db, user_id.unwrap_or(-1), organization)
-                            .await?;
-                    if !on.contains(&"knowledge_base") {
-                        return Err(ApiError::Refused {
-                            code: "section_disabled",
-                            reason: "the knowledge base is switched off for you".to_owned(),
-                        });
-                    }
+                if viewer != Viewer::Staff && !section_on(&caller.db, user_id, organization).await?
+                {
+                    return Err(ApiError::Refused {
+                        code: "section_disabled",
+                        reason: "the knowledge base is switched off for you".to_owned(),
+                    });
                 }
                 Ok(Reading {
                     viewer,
@@ -120,8 +116,7 @@ impl KbCaller {
                 db,
                 accept_language,
             } => {
-                let on = sections::enabled_sections(db, -1, None).await?;
-                if !kb::public_access(db).await? || !on.contains(&"knowledge_base") {
+                if !anonymous_may_read(db).await? {
                     return Err(ApiError::Unauthorized);
                 }
                 let language = chosen.unwrap_or_else(|| {
@@ -140,6 +135,26 @@ impl KbCaller {
             }
         }
     }
+}
+
+/// Whether the knowledge-base section is on for person `user_id` (if any) of
+/// `organization` (if any); `None` and `None` ask for the switch for everyone.
+pub(crate) async fn section_on(
+    db: &portico_tenants::TenantDb,
+    user_id: Option<i64>,
+    organization: Option<i64>,
+) -> Result<bool, ApiError> {
+    Ok(
+        sections::enabled_sections(db, user_id.unwrap_or(-1), organization)
+            .await?
+            .contains(&"knowledge_base"),
+    )
+}
+
+/// Whether readers without a session or token may read the public articles: the
+/// tenant allows it and the section is on for everyone.
+pub(crate) async fn anonymous_may_read(db: &portico_tenants::TenantDb) -> Result<bool, ApiError> {
+    Ok(kb::public_access(db).await? && section_on(db, None, None).await?)
 }
 
 /// An article's id, or its slug, readable by `reading`.

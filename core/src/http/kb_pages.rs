@@ -14,11 +14,11 @@ use minijinja::context;
 use portico_tenants::TenantDb;
 use portico_tenants::accounts::SessionState;
 use portico_tenants::kb::{self, ArticleFilter, Viewer};
-use portico_tenants::sections;
 use serde::Deserialize;
 
 use crate::http::CurrentTenant;
 use crate::http::error::ApiError;
+use crate::http::kb_api::{anonymous_may_read, section_on};
 use crate::http::pages::{not_found_page, render};
 use crate::i18n::Locale;
 use crate::state::AppState;
@@ -37,14 +37,13 @@ async fn reader(
     db: &TenantDb,
     headers: &http::HeaderMap,
     locale: Locale,
-) -> Result<Result<(Viewer, Option<i64>, Locale), Response>, ApiError> {
+) -> Result<Result<(Viewer, Locale), Response>, ApiError> {
     let current = crate::identity::session::load(state, db, headers)
         .await?
         .filter(|c| c.session.state == SessionState::Active);
     let Some(current) = current else {
-        let on = sections::enabled_sections(db, -1, None).await?;
-        if kb::public_access(db).await? && on.contains(&"knowledge_base") {
-            return Ok(Ok((Viewer::Anonymous, None, locale)));
+        if anonymous_may_read(db).await? {
+            return Ok(Ok((Viewer::Anonymous, locale)));
         }
         return Ok(Err(Redirect::to("/login").into_response()));
     };
@@ -68,14 +67,11 @@ async fn reader(
         crate::permissions::scope_for(kind, Some(user_id), organization),
         Some(user_id),
     );
-    if viewer != Viewer::Staff {
-        let on = sections::enabled_sections(db, user_id, organization).await?;
-        if !on.contains(&"knowledge_base") {
-            return Ok(Err(not_found_page(state, locale)));
-        }
+    if viewer != Viewer::Staff && !section_on(db, Some(user_id), organization).await? {
+        return Ok(Err(not_found_page(state, locale)));
     }
     let locale = Locale::from_tag(&current.user.locale).unwrap_or(locale);
-    Ok(Ok((viewer, Some(user_id), locale)))
+    Ok(Ok((viewer, locale)))
 }
 
 /// Query of `/kb`.
@@ -93,7 +89,7 @@ async fn kb_index(
     Query(query): Query<IndexQuery>,
 ) -> Result<Response, ApiError> {
     let db = tenant.db(&state.store)?;
-    let (viewer, _, locale) = match reader(&state, &tenant, &db, &headers, locale).await? {
+    let (viewer, locale) = match reader(&state, &tenant, &db, &headers, locale).await? {
         Ok(reader) => reader,
         Err(response) => return Ok(response),
     };
@@ -170,7 +166,7 @@ async fn kb_article(
     Query(query): Query<ArticleQuery>,
 ) -> Result<Response, ApiError> {
     let db = tenant.db(&state.store)?;
-    let (viewer, _, locale) = match reader(&state, &tenant, &db, &headers, locale).await? {
+    let (viewer, locale) = match reader(&state, &tenant, &db, &headers, locale).await? {
         Ok(reader) => reader,
         Err(response) => return Ok(response),
     };
