@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-target="${PORTICO_GUEST_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}-guests}"
+target="${PORTICO_GUEST_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/guests}"
 out="${PORTICO_PLUGIN_OUT:-$root/target/plugins}"
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2

@@ -52,6 +52,8 @@ pub struct StartupReport {
     pub operator_setup_link: Option<String>,
     /// Single-use link to set up the demo tenant's first MSP admin, while there is none.
     pub demo_admin_link: Option<String>,
+    /// First-party plugin components found in `plugins_dir` (`None`: the folder is absent).
+    pub first_party_plugins: Option<Vec<String>>,
 }
 
 /// A built application, ready to run.
@@ -237,6 +239,13 @@ impl Application {
         // Every event may become webhook deliveries; the deliveries are jobs of the
         // tenant, so the worker finds them through the work index like any job.
         subscribers.push(Arc::new(crate::webhooks::WebhookEvents));
+        // Ticket hooks of the tenants' installed plugins.
+        let plugins = crate::plugins::Plugins::new(&settings, store.clone(), &master_key)?;
+        subscribers.push(Arc::new(crate::plugins::PluginEvents {
+            plugins: plugins.clone(),
+            mailer: mailer.clone(),
+        }));
+        report.first_party_plugins = crate::plugins::first_party(&settings.plugins_dir);
         subscribers.extend(extensions.subscribers);
         let mut job_handlers = JobHandlers::default();
         job_handlers.register(Arc::new(portico_tenants::tickets::AutoClose));

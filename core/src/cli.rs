@@ -67,6 +67,138 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Plugins: publisher keys, signed bundles, the catalogue and tenants' installs.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+/// Plugin commands.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Create a publisher key pair: the secret key goes to a file, the public key is printed.
+    Keygen {
+        /// Where to write the secret key (created with mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a plugin: a directory with plugin.toml and plugin.wasm becomes a bundle.
+    Pack {
+        /// The directory.
+        dir: PathBuf,
+        /// The publisher's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The bundle to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Trust a publisher's public key on this platform.
+    Trust {
+        /// The publisher's name, as in its manifests.
+        #[arg(long)]
+        publisher: String,
+        /// Its public key (ed25519:…).
+        #[arg(long)]
+        key: String,
+    },
+    /// Verify, compile and add a signed bundle to the platform's catalogue.
+    Publish {
+        /// The bundle file.
+        bundle: PathBuf,
+    },
+    /// The catalogue, or a tenant's installed plugins.
+    List {
+        /// A tenant's installs instead of the catalogue.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install a plugin in a tenant, or upgrade it (the version in use becomes the rollback target).
+    Install {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's id.
+        id: String,
+        /// A published version (default: the newest).
+        #[arg(long)]
+        version: Option<String>,
+        /// Capabilities granted, comma-separated (read-tickets,update-tickets,…).
+        #[arg(long, value_delimiter = ',')]
+        grant: Vec<String>,
+        /// Hosts granted for the http capability, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        hosts: Vec<String>,
+        /// The configuration, JSON (checked against the plugin's schema).
+        #[arg(long)]
+        config: Option<String>,
+    },
+    /// Enable a plugin (for all organizations, or only those named).
+    Enable {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's id.
+        id: String,
+        /// Organization ids it runs for (repeatable); none: all.
+        #[arg(long = "organization")]
+        organizations: Vec<i64>,
+    },
+    /// Disable a plugin (it stays installed with its data).
+    Disable {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's id.
+        id: String,
+    },
+    /// Replace a plugin's configuration.
+    Configure {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's id.
+        id: String,
+        /// The configuration, JSON.
+        #[arg(long)]
+        config: String,
+    },
+    /// Set or remove a secret the plugin may name in its egress headers.
+    Secret {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's id.
+        id: String,
+        /// The secret's name.
+        name: String,
+        /// Its value (read from PORTICO_PLUGIN_SECRET when omitted, so it stays out of shell history).
+        #[arg(long, env = "PORTICO_PLUGIN_SECRET", hide_env_values = true)]
+        value: Option<String>,
+        /// Remove it instead.
+        #[arg(long, conflicts_with = "value")]
+        remove: bool,
+    },
+    /// Go back to the version used before the last upgrade.
+    Rollback {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's id.
+        id: String,
+    },
+    /// Remove a plugin from a tenant with its key-value store and secrets.
+    Uninstall {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's id.
+        id: String,
+    },
 }
 
 /// Audit commands.
@@ -213,6 +345,23 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl From<crate::plugins::PluginsError> for Failure {
+    fn from(error: crate::plugins::PluginsError) -> Self {
+        use crate::plugins::PluginsError as E;
+        match error {
+            E::Store(store) => store_failure(&store),
+            E::Package(_) | E::Admission(_) | E::Invalid(_) => Failure {
+                code: 2,
+                message: error.to_string(),
+            },
+            E::Plugin(_) => Failure {
+                code: 1,
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         store_failure(&error)
@@ -272,6 +421,7 @@ async fn serve(mut settings: Settings) -> Result<(), Failure> {
         "PostgreSQL".to_owned()
     };
     let operator_url = settings.operator_url();
+    let plugins_dir = settings.plugins_dir.clone();
     let application = Application::build(settings, listener, Extensions::default()).await?;
     let report = application.report();
     // The handlers are installed before anything is printed: whoever reads the
@@ -287,6 +437,19 @@ async fn serve(mut settings: Settings) -> Result<(), Failure> {
         println!("  Demo tenant:  {url}");
     }
     println!("  Operator:     {operator_url}");
+    match &report.first_party_plugins {
+        Some(ids) if !ids.is_empty() => {
+            println!(
+                "  Plugin components in {}: {}",
+                plugins_dir.display(),
+                ids.join(", ")
+            );
+        }
+        _ => println!(
+            "  No plugin components in {} (build them with plugins/build.sh; see plugins/README.md)",
+            plugins_dir.display()
+        ),
+    }
     if let Some(link) = &report.operator_setup_link {
         println!("  Set up the first platform admin (single use, valid 72 hours):\n    {link}");
     }
@@ -349,6 +512,7 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
             match other {
                 Command::Tenant { command } => tenant_command(&store, &settings, command).await,
                 Command::ApiToken { command } => api_token_command(&store, command).await,
+                Command::Plugin { command } => plugin_command(&store, &settings, command).await,
                 Command::Admin {
                     command: AdminCommand::Create { email },
                 } => {
@@ -671,6 +835,185 @@ async fn tenant_command(
             )
             .await?;
             println!("Tenant {slug} deleted.");
+        }
+    }
+    Ok(())
+}
+
+fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, Failure> {
+    serde_json::from_str(text).map_err(|e| Failure {
+        code: 2,
+        message: format!("{what}: not JSON: {e}"),
+    })
+}
+
+async fn plugin_command(
+    store: &Store,
+    settings: &Settings,
+    command: PluginCommand,
+) -> Result<(), Failure> {
+    use portico_plugins::package;
+    const ACTOR: &str = "operator:cli";
+    let invalid = |message: String| Failure { code: 2, message };
+    let plugins = || -> Result<crate::plugins::Plugins, Failure> {
+        let key = crate::secrets::MasterKey::load(settings).map_err(|e| Failure {
+            code: 2,
+            message: e.to_string(),
+        })?;
+        Ok(crate::plugins::Plugins::new(settings, store.clone(), &key)?)
+    };
+    match command {
+        PluginCommand::Keygen { out } => {
+            let (secret, public) = package::generate_key();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(&out)
+                .map_err(|e| invalid(format!("{}: {e}", out.display())))?;
+            std::io::Write::write_all(&mut file, format!("{secret}\n").as_bytes())
+                .map_err(|e| invalid(format!("{}: {e}", out.display())))?;
+            println!("{public}");
+        }
+        PluginCommand::Pack { dir, key, out } => {
+            let secret = std::fs::read_to_string(&key)
+                .map_err(|e| invalid(format!("{}: {e}", key.display())))?;
+            let bytes = crate::plugins::pack(&dir, &secret)?;
+            std::fs::write(&out, &bytes).map_err(|e| invalid(format!("{}: {e}", out.display())))?;
+            println!("{} ({} bytes)", out.display(), bytes.len());
+        }
+        PluginCommand::Trust { publisher, key } => {
+            package::parse_public_key(&key).map_err(|e| invalid(e.to_string()))?;
+            portico_tenants::plugins::trust_publisher(store, &publisher, key.trim(), ACTOR).await?;
+            println!("Publisher {publisher} trusted.");
+        }
+        PluginCommand::Publish { bundle } => {
+            let bytes = std::fs::read(&bundle)
+                .map_err(|e| invalid(format!("{}: {e}", bundle.display())))?;
+            let (package, new) = plugins()?.publish(&bytes, ACTOR).await?;
+            let state = if new {
+                "published"
+            } else {
+                "already published"
+            };
+            println!(
+                "{}@{} ({}, {} world) {state}.",
+                package.plugin_id, package.version, package.publisher, package.world
+            );
+        }
+        PluginCommand::List { tenant, json } => match tenant {
+            None => {
+                let packages = portico_tenants::plugins::packages(store).await?;
+                if json {
+                    println!("{}", serde_json::json!(packages));
+                } else {
+                    for p in packages {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            p.plugin_id, p.version, p.publisher, p.world, p.name
+                        );
+                    }
+                }
+            }
+            Some(slug) => {
+                let db = store.tenant_by_slug(&slug).await?;
+                let installs = portico_tenants::plugins::installs(&db).await?;
+                if json {
+                    println!("{}", serde_json::json!(installs));
+                } else {
+                    for i in installs {
+                        let state = if i.enabled { "enabled" } else { "disabled" };
+                        println!("{}\t{}\t{state}\t{}", i.plugin_id, i.version, i.grant);
+                    }
+                }
+            }
+        },
+        PluginCommand::Install {
+            tenant,
+            id,
+            version,
+            grant,
+            hosts,
+            config,
+        } => {
+            let db = store.tenant_by_slug(&tenant).await?;
+            let capabilities = grant
+                .iter()
+                .filter(|g| !g.trim().is_empty())
+                .map(|g| g.trim().parse::<portico_plugins::Capability>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| invalid(e.to_string()))?;
+            let grant = portico_plugins::Grant {
+                capabilities,
+                hosts: hosts
+                    .into_iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
+            };
+            let config = config.map(|c| parse_json(&c, "--config")).transpose()?;
+            let install = plugins()?
+                .install(&db, &id, version.as_deref(), grant, config, ACTOR)
+                .await?;
+            println!(
+                "{}@{} installed in {tenant}.",
+                install.plugin_id, install.version
+            );
+        }
+        PluginCommand::Enable {
+            tenant,
+            id,
+            organizations,
+        } => {
+            let db = store.tenant_by_slug(&tenant).await?;
+            let list = (!organizations.is_empty()).then_some(organizations);
+            portico_tenants::plugins::set_enabled(&db, &id, true, Some(list), ACTOR).await?;
+            println!("{id} enabled in {tenant}.");
+        }
+        PluginCommand::Disable { tenant, id } => {
+            let db = store.tenant_by_slug(&tenant).await?;
+            portico_tenants::plugins::set_enabled(&db, &id, false, None, ACTOR).await?;
+            println!("{id} disabled in {tenant}.");
+        }
+        PluginCommand::Configure { tenant, id, config } => {
+            let db = store.tenant_by_slug(&tenant).await?;
+            let config = parse_json(&config, "--config")?;
+            plugins()?.configure(&db, &id, config, ACTOR).await?;
+            println!("{id} configured in {tenant}.");
+        }
+        PluginCommand::Secret {
+            tenant,
+            id,
+            name,
+            value,
+            remove,
+        } => {
+            let db = store.tenant_by_slug(&tenant).await?;
+            if value.is_none() && !remove {
+                return Err(invalid(
+                    "give --value (or PORTICO_PLUGIN_SECRET) or --remove".into(),
+                ));
+            }
+            let key =
+                crate::secrets::MasterKey::load(settings).map_err(|e| invalid(e.to_string()))?;
+            plugins()?
+                .set_secret(&db, &key, &id, &name, value.as_deref(), ACTOR)
+                .await?;
+            println!(
+                "Secret {name} of {id} {}.",
+                if remove { "removed" } else { "set" }
+            );
+        }
+        PluginCommand::Rollback { tenant, id } => {
+            let db = store.tenant_by_slug(&tenant).await?;
+            let install = plugins()?.rollback(&db, &id, ACTOR).await?;
+            println!("{id} rolled back to {} in {tenant}.", install.version);
+        }
+        PluginCommand::Uninstall { tenant, id } => {
+            let db = store.tenant_by_slug(&tenant).await?;
+            portico_tenants::plugins::uninstall(&db, &id, ACTOR).await?;
+            println!("{id} uninstalled from {tenant}.");
         }
     }
     Ok(())

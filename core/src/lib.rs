@@ -13,6 +13,7 @@ pub mod mail;
 pub mod metrics;
 pub mod outbound;
 pub mod permissions;
+pub mod plugins;
 pub mod ratelimit;
 pub mod secrets;
 pub mod settings;

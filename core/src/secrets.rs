@@ -166,6 +166,25 @@ impl MasterKey {
         format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed))
     }
 
+    /// A 32-byte key for `context`, derived deterministically from the master key
+    /// (the same on every instance sharing it): for MACs such as the plugin host's
+    /// compiled-code cache tags.
+    pub fn derive(&self, context: &str) -> [u8; 32] {
+        use sha2::Digest;
+        let nonce = XNonce::default();
+        let block = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: &[0u8; 32],
+                    aad: format!("derive:{context}").as_bytes(),
+                },
+            )
+            .unwrap_or_default();
+        sha2::Sha256::digest(&block).into()
+    }
+
     /// Decrypts a value made by [`MasterKey::seal`] with the same `context`.
     pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, UnsealError> {
         let body = sealed.strip_prefix(SEALED_PREFIX).ok_or(UnsealError)?;

@@ -84,6 +84,9 @@ pub struct Settings {
     /// Let tenant-configured URLs reach loopback and private addresses. Tests only
     /// (`PORTICO_OUTBOUND_ALLOW_PRIVATE`).
     pub outbound_allow_private: bool,
+    /// Where `serve` looks for first-party plugin components built by
+    /// `plugins/build.sh` (`PORTICO_PLUGINS_DIR`).
+    pub plugins_dir: PathBuf,
     /// Milliseconds between checks that routing and background work are current when
     /// no notification arrives (`PORTICO_POLL_MS`).
     pub poll_ms: u64,
@@ -209,6 +212,7 @@ impl Default for Settings {
             demo_tenant: true,
             mail_sink: MailSink::File,
             outbound_allow_private: false,
+            plugins_dir: PathBuf::from("./target/plugins"),
             poll_ms: 500,
             shutdown_grace: 20,
             session_idle_minutes: 30,
@@ -597,6 +601,7 @@ const KNOWN_KEYS: &[&str] = &[
     "demo_tenant",
     "mail_sink",
     "outbound_allow_private",
+    "plugins_dir",
     "poll_ms",
     "shutdown_grace",
     "session_idle_minutes",
@@ -636,6 +641,7 @@ const KNOWN_KEYS: &[&str] = &[
 const STRING_KEYS: &[&str] = &[
     "listen",
     "data_dir",
+    "plugins_dir",
     "base_domain",
     "public_scheme",
     "database_url",

@@ -23,6 +23,7 @@ pub mod operators;
 pub mod organizations;
 pub mod outbox;
 pub mod people;
+pub mod plugins;
 pub mod policy;
 pub mod registry;
 pub mod reports;
