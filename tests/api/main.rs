@@ -15,6 +15,7 @@ mod openapi;
 mod operator;
 mod outbox;
 mod permissions;
+mod plugins;
 mod reports;
 mod routing;
 mod sla_approvals;

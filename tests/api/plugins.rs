@@ -1,0 +1,412 @@
+//! Plugins against Portico itself, on both backends: the auto-triage example built
+//! from source (plugins/build.sh, run by tests/run.sh), signed with a fresh
+//! publisher key, published, installed for one tenant and seen acting on a ticket
+//! created through the API — and not acting for a tenant that did not install it.
+//! A hostile plugin's endless loop in the same tenant is contained while the host
+//! keeps serving; a tampered bundle is refused; upgrade, rollback, per-organization
+//! enablement and the audit trail.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use portico_core::plugins::{Plugins, PluginsError};
+use portico_core::secrets::MasterKey;
+use portico_plugins::package;
+use portico_plugins::{Capability, Grant};
+use portico_tenants::Role;
+use portico_tests::{Backend, TestEnv, eventually};
+use reqwest::Method;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+fn component(name: &str) -> (String, Vec<u8>) {
+    let dir = std::env::var_os("PORTICO_PLUGIN_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"))
+        .join(name);
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run plugins/build.sh (tests/run.sh does)",
+            dir.display()
+        )
+    });
+    (
+        manifest,
+        std::fs::read(dir.join("plugin.wasm")).expect("component"),
+    )
+}
+
+fn grant(capabilities: &[Capability]) -> Grant {
+    Grant {
+        capabilities: capabilities.iter().copied().collect(),
+        hosts: Default::default(),
+    }
+}
+
+async fn audit_actions(db: &portico_tenants::TenantDb) -> Vec<String> {
+    portico_tenants::audit::recent(db, 500)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|r| r.action)
+        .collect()
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_triage_acts_for_the_tenant_that_installed_it(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let mut settings = env.settings();
+    settings.master_key = Some(env.master_key().to_owned().into());
+    let app = env.spawn_with(settings.clone(), Default::default()).await;
+    app.create_tenant("acme", "Acme IT").await;
+    app.create_tenant("beta", "Beta IT").await;
+    let acme_admin = app.token("acme", Role::MspAdmin).await;
+    let beta_admin = app.token("beta", Role::MspAdmin).await;
+    let key = MasterKey::from_base64(env.master_key(), "test").expect("key");
+    let plugins = Plugins::new(&settings, app.store().clone(), &key).expect("plugins");
+
+    // A publisher key, trusted by the platform; bundles signed with it.
+    let (secret, public) = package::generate_key();
+    let signing = package::parse_secret_key(&secret).expect("secret");
+    portico_tenants::plugins::trust_publisher(app.store(), "portico", &public, "test")
+        .await
+        .expect("trusted");
+    let (manifest, wasm) = component("auto-triage");
+    let bundle = package::build(&manifest, &wasm, &signing).expect("bundle");
+    // Tampered: refused before anything is stored.
+    let mut tampered = bundle.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 1;
+    assert!(matches!(
+        plugins.publish(&tampered, "test").await,
+        Err(PluginsError::Package(_))
+    ));
+    let (published, new) = plugins.publish(&bundle, "test").await.expect("published");
+    assert!(new && published.version == "0.1.0" && published.world == "ticket-hooks");
+    assert!(!plugins.publish(&bundle, "test").await.expect("again").1);
+
+    let acme = app.tenant("acme").await;
+    let beta = app.tenant("beta").await;
+    // Capabilities it did not ask for cannot be granted.
+    assert!(matches!(
+        plugins
+            .install(
+                &acme,
+                "auto-triage",
+                None,
+                grant(&[Capability::Http]),
+                None,
+                "test"
+            )
+            .await,
+        Err(PluginsError::Invalid(_))
+    ));
+    // Nor a configuration its schema refuses.
+    assert!(matches!(
+        plugins
+            .install(
+                &acme,
+                "auto-triage",
+                None,
+                grant(&[Capability::UpdateTickets]),
+                Some(json!({"rules": "printers"})),
+                "test"
+            )
+            .await,
+        Err(PluginsError::Invalid(_))
+    ));
+    let install = plugins
+        .install(
+            &acme,
+            "auto-triage",
+            None,
+            grant(&[Capability::UpdateTickets, Capability::Kv]),
+            None,
+            "test",
+        )
+        .await
+        .expect("installed");
+    assert_eq!(install.version, "0.1.0");
+
+    let create = |token: String, subject: &'static str| {
+        let app = &app;
+        async move {
+            let (status, ticket) = app
+                .api(
+                    "acme.localhost",
+                    Method::POST,
+                    &token,
+                    "/api/v1/tickets",
+                    Some(json!({"subject": subject, "description": "Since this morning.", "requester_email": "ada@example.com"})),
+                )
+                .await;
+            assert_eq!(status, 201, "{ticket}");
+            ticket["number"].as_i64().expect("number")
+        }
+    };
+    let number = create(acme_admin.clone(), "I cannot log in").await;
+    let ticket = eventually(Duration::from_secs(20), "auto-triage to act", || {
+        let app = &app;
+        let token = acme_admin.clone();
+        async move {
+            let (_, ticket) = app
+                .api(
+                    "acme.localhost",
+                    Method::GET,
+                    &token,
+                    &format!("/api/v1/tickets/{number}"),
+                    None,
+                )
+                .await;
+            (ticket["priority"] == "high").then_some(ticket)
+        }
+    })
+    .await;
+    assert_eq!(ticket["priority"], "high");
+    // The note is the plugin's last effect.
+    let text = eventually(Duration::from_secs(20), "the triage note", || {
+        let app = &app;
+        let token = acme_admin.clone();
+        async move {
+            let (status, messages) = app
+                .api(
+                    "acme.localhost",
+                    Method::GET,
+                    &token,
+                    &format!("/api/v1/tickets/{number}/messages"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{messages}");
+            let text = messages.to_string();
+            text.contains("Auto-triage set priority high")
+                .then_some(text)
+        }
+    })
+    .await;
+    assert!(text.contains("cannot log in"), "{text}");
+    assert_eq!(
+        portico_tenants::plugins::kv_get(&acme, "auto-triage", "triaged")
+            .await
+            .expect("kv"),
+        Some(b"1".to_vec())
+    );
+    assert!(
+        audit_actions(&acme)
+            .await
+            .iter()
+            .any(|a| a == "plugin.effect_applied")
+    );
+
+    // Beta did not install it: the same ticket stays as created.
+    let (status, beta_ticket) = app
+        .api(
+            "beta.localhost",
+            Method::POST,
+            &beta_admin,
+            "/api/v1/tickets",
+            Some(json!({"subject": "I cannot log in", "requester_email": "bob@beta.example"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{beta_ticket}");
+    let beta_number = beta_ticket["number"].as_i64().expect("number");
+    // Once beta's events are delivered (a later ticket in acme proves the worker
+    // passed), beta's ticket is unchanged and its audit has no plugin entry.
+    let later = create(acme_admin.clone(), "Outage: nobody can print").await;
+    eventually(
+        Duration::from_secs(20),
+        "the second acme ticket triaged",
+        || {
+            let app = &app;
+            let token = acme_admin.clone();
+            async move {
+                let (_, t) = app
+                    .api(
+                        "acme.localhost",
+                        Method::GET,
+                        &token,
+                        &format!("/api/v1/tickets/{later}"),
+                        None,
+                    )
+                    .await;
+                (t["priority"] == "critical").then_some(())
+            }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, beta_ticket) = app
+        .api(
+            "beta.localhost",
+            Method::GET,
+            &beta_admin,
+            &format!("/api/v1/tickets/{beta_number}"),
+            None,
+        )
+        .await;
+    assert_eq!(beta_ticket["priority"], "medium", "{beta_ticket}");
+    assert!(
+        !audit_actions(&beta)
+            .await
+            .iter()
+            .any(|a| a.starts_with("plugin."))
+    );
+
+    // A hostile plugin looping forever in the same tenant: contained, audited, and
+    // the host keeps serving and the other plugin keeps acting.
+    let (hostile_manifest, hostile_wasm) = component("hostile");
+    let hostile = package::build(&hostile_manifest, &hostile_wasm, &signing).expect("bundle");
+    plugins.publish(&hostile, "test").await.expect("published");
+    plugins
+        .install(
+            &acme,
+            "hostile",
+            None,
+            grant(&[Capability::UpdateTickets]),
+            Some(json!({"mode": "loop"})),
+            "test",
+        )
+        .await
+        .expect("installed");
+    let third = create(acme_admin.clone(), "Blocked: cannot work at all").await;
+    eventually(
+        Duration::from_secs(20),
+        "triage beside the looping plugin",
+        || {
+            let app = &app;
+            let token = acme_admin.clone();
+            async move {
+                let (_, t) = app
+                    .api(
+                        "acme.localhost",
+                        Method::GET,
+                        &token,
+                        &format!("/api/v1/tickets/{third}"),
+                        None,
+                    )
+                    .await;
+                (t["priority"] == "high").then_some(())
+            }
+        },
+    )
+    .await;
+    let actions = eventually(
+        Duration::from_secs(20),
+        "the loop's failure audited",
+        || {
+            let acme = &acme;
+            async move {
+                let actions = audit_actions(acme).await;
+                actions
+                    .iter()
+                    .any(|a| a == "plugin.failed")
+                    .then_some(actions)
+            }
+        },
+    )
+    .await;
+    let health = app.get("acme.localhost", "/readyz").await;
+    assert!(health.status().is_success());
+
+    // Upgrade to a new version (compiled and warmed before the switch), then roll back.
+    let upgraded = manifest.replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    let bundle2 = package::build(&upgraded, &wasm, &signing).expect("bundle");
+    plugins
+        .publish(&bundle2, "test")
+        .await
+        .expect("published 0.2.0");
+    let install = plugins
+        .install(
+            &acme,
+            "auto-triage",
+            None,
+            grant(&[Capability::UpdateTickets, Capability::Kv]),
+            None,
+            "test",
+        )
+        .await
+        .expect("upgraded");
+    assert_eq!(
+        (
+            install.version.as_str(),
+            install.previous_version.as_deref()
+        ),
+        ("0.2.0", Some("0.1.0"))
+    );
+    let install = plugins
+        .rollback(&acme, "auto-triage", "test")
+        .await
+        .expect("rolled back");
+    assert_eq!(
+        (
+            install.version.as_str(),
+            install.previous_version.as_deref()
+        ),
+        ("0.1.0", Some("0.2.0"))
+    );
+
+    // Enabled only for one organization: a ticket without it is left alone.
+    let org = app.organization("acme", "Contoso", "contoso.example").await;
+    portico_tenants::plugins::set_enabled(
+        &acme,
+        "auto-triage",
+        true,
+        Some(Some(vec![org])),
+        "test",
+    )
+    .await
+    .expect("per organization");
+    portico_tenants::plugins::uninstall(&acme, "hostile", "test")
+        .await
+        .expect("uninstalled");
+    let outside = create(acme_admin.clone(), "Locked out of my account").await;
+    let inside = {
+        let (status, ticket) = app
+            .api(
+                "acme.localhost",
+                Method::POST,
+                &acme_admin,
+                "/api/v1/tickets",
+                Some(json!({"subject": "Locked out of my account", "requester_email": "eve@contoso.example"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{ticket}");
+        ticket["number"].as_i64().expect("number")
+    };
+    eventually(
+        Duration::from_secs(20),
+        "triage inside the organization",
+        || {
+            let app = &app;
+            let token = acme_admin.clone();
+            async move {
+                let (_, t) = app
+                    .api(
+                        "acme.localhost",
+                        Method::GET,
+                        &token,
+                        &format!("/api/v1/tickets/{inside}"),
+                        None,
+                    )
+                    .await;
+                (t["priority"] == "high").then_some(())
+            }
+        },
+    )
+    .await;
+    let (_, t) = app
+        .api(
+            "acme.localhost",
+            Method::GET,
+            &acme_admin,
+            &format!("/api/v1/tickets/{outside}"),
+            None,
+        )
+        .await;
+    assert_eq!(t["priority"], "medium", "{t}");
+    let actions: Vec<Value> = actions.into_iter().map(Value::String).collect();
+    assert!(actions.contains(&json!("plugin.installed")));
+}
