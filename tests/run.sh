@@ -2,7 +2,8 @@
 # Runs Portico's whole test suite on both backends: every unit, black-box and CLI
 # test against the embedded SQLite default and against PostgreSQL, plus doc tests.
 # Starts PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) if they are stopped,
-# and installs cargo-nextest if it is missing. Safe to run repeatedly.
+# builds the plugin components (plugins/build.sh, adding the wasm32-wasip2 target if
+# missing) and installs cargo-nextest if it is missing. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,9 @@ tests/oidc/setup.sh
 tests/acme/setup.sh
 # moto's S3-compatible server for the attachment-storage test (PyPI).
 tests/s3/setup.sh
+# The plugin components the host, API and CLI tests load: the SDK's examples built
+# from source for wasm32-wasip2 by a separate cargo invocation (own target dir).
+plugins/build.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi

@@ -134,8 +134,8 @@ pub enum PluginCommand {
         #[arg(long, value_delimiter = ',')]
         hosts: Vec<String>,
         /// The configuration, JSON (checked against the plugin's schema).
-        #[arg(long)]
-        config: Option<String>,
+        #[arg(long, value_name = "JSON")]
+        plugin_config: Option<String>,
     },
     /// Enable a plugin (for all organizations, or only those named).
     Enable {
@@ -163,9 +163,9 @@ pub enum PluginCommand {
         tenant: String,
         /// The plugin's id.
         id: String,
-        /// The configuration, JSON.
-        #[arg(long)]
-        config: String,
+        /// The configuration, JSON (checked against the plugin's schema).
+        #[arg(long, value_name = "JSON")]
+        plugin_config: String,
     },
     /// Set or remove a secret the plugin may name in its egress headers.
     Secret {
@@ -935,7 +935,7 @@ async fn plugin_command(
             version,
             grant,
             hosts,
-            config,
+            plugin_config: config,
         } => {
             let db = store.tenant_by_slug(&tenant).await?;
             let capabilities = grant
@@ -952,7 +952,9 @@ async fn plugin_command(
                     .filter(|h| !h.is_empty())
                     .collect(),
             };
-            let config = config.map(|c| parse_json(&c, "--config")).transpose()?;
+            let config = config
+                .map(|c| parse_json(&c, "--plugin-config"))
+                .transpose()?;
             let install = plugins()?
                 .install(&db, &id, version.as_deref(), grant, config, ACTOR)
                 .await?;
@@ -976,9 +978,13 @@ async fn plugin_command(
             portico_tenants::plugins::set_enabled(&db, &id, false, None, ACTOR).await?;
             println!("{id} disabled in {tenant}.");
         }
-        PluginCommand::Configure { tenant, id, config } => {
+        PluginCommand::Configure {
+            tenant,
+            id,
+            plugin_config: config,
+        } => {
             let db = store.tenant_by_slug(&tenant).await?;
-            let config = parse_json(&config, "--config")?;
+            let config = parse_json(&config, "--plugin-config")?;
             plugins()?.configure(&db, &id, config, ACTOR).await?;
             println!("{id} configured in {tenant}.");
         }

@@ -348,3 +348,124 @@ fn serve_creates_the_demo_tenant_prints_links_and_stops_on_sigterm(#[case] postg
     let tenants: serde_json::Value = serde_json::from_slice(&second.stdout).expect("json");
     assert_eq!(tenants.as_array().map(Vec::len), Some(1));
 }
+
+/// `portico plugin …` from a built component to an installed, configured,
+/// disabled and uninstalled plugin, with exit codes for bad input.
+#[rstest]
+#[case::sqlite(false)]
+#[case::postgres(true)]
+fn plugin_commands_take_a_component_from_source_to_installed(#[case] postgres: bool) {
+    let component = std::env::var_os("PORTICO_PLUGIN_OUT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"))
+        .join("auto-triage");
+    assert!(
+        component.join("plugin.wasm").exists(),
+        "{} is missing: run plugins/build.sh (tests/run.sh does)",
+        component.display()
+    );
+    let place = Place::new(postgres);
+    let ok = |args: &[&str]| {
+        let out = place.run(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&["tenant", "create", "--slug", "acme", "--name", "Acme IT"]);
+    let key = place.data.path().join("publisher.key");
+    let public = ok(&["plugin", "keygen", "--out", key.to_str().expect("path")]);
+    assert!(public.trim().starts_with("ed25519:"), "{public}");
+    // Never overwrites a key.
+    assert_eq!(
+        code(&place.run(&["plugin", "keygen", "--out", key.to_str().expect("path")])),
+        2
+    );
+    let bundle = place.data.path().join("auto-triage.portico");
+    ok(&[
+        "plugin",
+        "pack",
+        component.to_str().expect("path"),
+        "--key",
+        key.to_str().expect("path"),
+        "--out",
+        bundle.to_str().expect("path"),
+    ]);
+    // Not trusted yet.
+    let refused = place.run(&["plugin", "publish", bundle.to_str().expect("path")]);
+    assert_eq!(code(&refused), 2);
+    assert!(
+        text(&refused.stderr).contains("not trusted"),
+        "{}",
+        text(&refused.stderr)
+    );
+    ok(&[
+        "plugin",
+        "trust",
+        "--publisher",
+        "portico",
+        "--key",
+        public.trim(),
+    ]);
+    assert!(
+        ok(&["plugin", "publish", bundle.to_str().expect("path")]).contains("auto-triage@0.1.0")
+    );
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&ok(&["plugin", "list", "--json"])).expect("json");
+    assert_eq!(catalogue[0]["plugin_id"], "auto-triage");
+
+    let unknown = place.run(&[
+        "plugin",
+        "install",
+        "--tenant",
+        "acme",
+        "auto-triage",
+        "--grant",
+        "root",
+    ]);
+    assert_eq!(code(&unknown), 2);
+    assert!(text(&unknown.stderr).contains("unknown capability"));
+    ok(&[
+        "plugin",
+        "install",
+        "--tenant",
+        "acme",
+        "auto-triage",
+        "--grant",
+        "update-tickets,kv",
+    ]);
+    let bad = place.run(&[
+        "plugin",
+        "configure",
+        "--tenant",
+        "acme",
+        "auto-triage",
+        "--plugin-config",
+        "{\"rules\": 3}",
+    ]);
+    assert_eq!(code(&bad), 2, "{}", text(&bad.stderr));
+    ok(&[
+        "plugin",
+        "configure",
+        "--tenant",
+        "acme",
+        "auto-triage",
+        "--plugin-config",
+        "{\"rules\": [{\"words\": [\"printer\"], \"priority\": \"low\"}]}",
+    ]);
+    ok(&["plugin", "disable", "--tenant", "acme", "auto-triage"]);
+    let installs: serde_json::Value =
+        serde_json::from_str(&ok(&["plugin", "list", "--tenant", "acme", "--json"])).expect("json");
+    assert_eq!(installs[0]["enabled"], false);
+    assert_eq!(installs[0]["config"]["rules"][0]["priority"], "low");
+    assert_eq!(
+        installs[0]["grant"]["capabilities"],
+        serde_json::json!(["update-tickets", "kv"])
+    );
+    ok(&["plugin", "enable", "--tenant", "acme", "auto-triage"]);
+    ok(&["plugin", "uninstall", "--tenant", "acme", "auto-triage"]);
+    assert_eq!(
+        code(&place.run(&["plugin", "uninstall", "--tenant", "acme", "auto-triage"])),
+        3
+    );
+    let audit = ok(&["audit", "verify", "--tenant", "acme"]);
+    assert!(audit.contains("intact"), "{audit}");
+}

@@ -46,6 +46,9 @@ pub struct HostConfig {
     pub epoch_tick: Duration,
     /// What plugins may do on this platform at all.
     pub policy: PlatformPolicy,
+    /// CPU-time limits through epoch interruption. Off only to measure their
+    /// overhead: without them an endless loop runs until its wall time.
+    pub cpu_limits: bool,
 }
 
 impl Default for HostConfig {
@@ -61,6 +64,7 @@ impl Default for HostConfig {
             breaker_cool_down: Duration::from_secs(30),
             epoch_tick: Duration::from_millis(10),
             policy: PlatformPolicy::default(),
+            cpu_limits: true,
         }
     }
 }
@@ -365,7 +369,7 @@ impl PluginHost {
             .max_memory_size(crate::manifest::MAX_LIMITS.memory_mib as usize * (1 << 20));
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
-            .epoch_interruption(true)
+            .epoch_interruption(config.cpu_limits)
             .max_wasm_stack(512 * 1024)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm)?;
@@ -602,14 +606,16 @@ impl PluginHost {
         // Every tick the guest runs, the callback checks its CPU time (wall time
         // minus host calls) and yields to the runtime so a busy guest never holds a
         // worker thread; past its limit it traps.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |ctx| {
-            if ctx.data().guest_time() > cpu {
-                Err(wasmtime::Trap::Interrupt.into())
-            } else {
-                Ok(wasmtime::UpdateDeadline::Yield(1))
-            }
-        });
+        if self.config.cpu_limits {
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |ctx| {
+                if ctx.data().guest_time() > cpu {
+                    Err(wasmtime::Trap::Interrupt.into())
+                } else {
+                    Ok(wasmtime::UpdateDeadline::Yield(1))
+                }
+            });
+        }
         store
     }
 
@@ -946,6 +952,25 @@ impl PluginHost {
         })
     }
 
+    /// An instance kept alive without running anything (for measuring the memory
+    /// of idle instances, and for warm pools).
+    pub async fn instantiate_idle(
+        &self,
+        invocation: &Invocation,
+    ) -> Result<IdleInstance, PluginError> {
+        let mut store = self.store(invocation);
+        let instance = invocation
+            .plugin
+            .base
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| self.classify(&store, e))?;
+        Ok(IdleInstance {
+            _store: store,
+            _instance: instance,
+        })
+    }
+
     /// Instantiates and drops (warming a new version before it is swapped in).
     pub async fn warm(&self, invocation: &Invocation) -> Result<(), PluginError> {
         let mut store = self.store(invocation);
@@ -957,6 +982,12 @@ impl PluginHost {
             .map(|_| ())
             .map_err(|e| self.classify(&store, e))
     }
+}
+
+/// A live instance with its store.
+pub struct IdleInstance {
+    _store: Store<HostState>,
+    _instance: bindings::base::Base,
 }
 
 struct AdmittedCall {
