@@ -486,11 +486,7 @@ impl Plugins {
                 }
             };
             if loaded.manifest.world != World::TicketHooks
-                || !loaded
-                    .manifest
-                    .events
-                    .iter()
-                    .any(|e| *e == event.event_type)
+                || !loaded.manifest.events.contains(&event.event_type)
             {
                 continue;
             }

@@ -56,6 +56,17 @@ pub struct PackageBundle {
 }
 
 type PackageRow = (String, String, String, String, String, String, String, i64);
+type PackageBundleRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+);
 
 fn package_of(row: PackageRow) -> Package {
     let (plugin_id, version, publisher, name, world, manifest, wasm_sha256, published_at) = row;
@@ -220,7 +231,7 @@ pub async fn package(
     plugin_id: &str,
     version: &str,
 ) -> Result<PackageBundle, StoreError> {
-    let row: Option<(String, String, String, String, String, String, String, i64, String)> =
+    let row: Option<PackageBundleRow> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {PACKAGE_COLUMNS}, bundle FROM plugin_packages WHERE plugin_id = $1 AND version = $2"
         )))
