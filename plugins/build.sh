@@ -15,11 +15,14 @@ fi
 mkdir -p "$out"
 build() { # workspace manifest, crates directory
     local manifest=$1 dir=$2
-    CARGO_TARGET_DIR="$target" cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$manifest"
     for crate in "$dir"/*/; do
         [ -f "$crate/plugin.toml" ] || continue
         local name wasm
         name=$(basename "$crate")
+        # One crate per invocation: each plugin enables one world feature of the
+        # SDK, and cargo would unify the features of crates built together.
+        CARGO_TARGET_DIR="$target" cargo build --quiet --release --target wasm32-wasip2 \
+            --manifest-path "$manifest" -p "$name"
         wasm="$target/wasm32-wasip2/release/${name//-/_}.wasm"
         if [ ! -f "$wasm" ]; then echo "plugins/build.sh: $wasm was not built" >&2; exit 1; fi
         mkdir -p "$out/$name"

@@ -324,6 +324,7 @@ impl Application {
         };
         let blobs = crate::blobs::Blobs::open(&settings).context("opening file storage")?;
         let state = AppState::new(AppParts {
+            plugins,
             blobs,
             templates: Templates::load().context("loading templates")?,
             worker_stats: worker.stats(),

@@ -329,7 +329,17 @@ impl Plugins {
             .ok_or(PluginsError::Store(StoreError::NotFound("plugin package")))
     }
 
-    fn invocation(
+    /// The call identity for a tenant's install of `plugin`.
+    pub fn invocation(
+        &self,
+        db: &TenantDb,
+        plugin: Arc<LoadedPlugin>,
+        install: &Install,
+    ) -> Invocation {
+        self.invocation_with(db, plugin, &parse_grant(&install.grant), &install.config)
+    }
+
+    fn invocation_with(
         &self,
         db: &TenantDb,
         plugin: Arc<LoadedPlugin>,
@@ -382,7 +392,7 @@ impl Plugins {
                 "the plugin does not ask for capability {extra}"
             )));
         }
-        let invocation = self.invocation(db, loaded.clone(), &grant, &config);
+        let invocation = self.invocation_with(db, loaded.clone(), &grant, &config);
         self.host.on_install(&invocation).await?;
         let grant =
             serde_json::to_value(&grant).map_err(|e| PluginsError::Invalid(e.to_string()))?;
@@ -416,8 +426,7 @@ impl Plugins {
         let install = store_plugins::install_of_plugin(db, plugin_id).await?;
         if let Some(previous) = &install.previous_version {
             let loaded = self.load(plugin_id, previous).await?;
-            let invocation =
-                self.invocation(db, loaded, &parse_grant(&install.grant), &install.config);
+            let invocation = self.invocation(db, loaded, &install);
             self.host.warm(&invocation).await?;
         }
         Ok(store_plugins::rollback(db, plugin_id, actor).await?)
@@ -490,12 +499,7 @@ impl Plugins {
             {
                 continue;
             }
-            let invocation = self.invocation(
-                db,
-                loaded.clone(),
-                &parse_grant(&install.grant),
-                &install.config,
-            );
+            let invocation = self.invocation(db, loaded.clone(), install);
             let actor = format!("plugin:{}", install.plugin_id);
             match self.host.on_ticket_event(&invocation, &hook_event).await {
                 Ok(outcome) => {

@@ -62,6 +62,8 @@ pub struct AppParts {
     pub blobs: crate::blobs::Blobs,
     /// Redis, when configured.
     pub redis: Option<redis::aio::ConnectionManager>,
+    /// The plugin host with Portico's services.
+    pub plugins: crate::plugins::Plugins,
 }
 
 impl std::fmt::Debug for AppParts {

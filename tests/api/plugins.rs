@@ -410,3 +410,97 @@ async fn auto_triage_acts_for_the_tenant_that_installed_it(#[case] backend: Back
     let actions: Vec<Value> = actions.into_iter().map(Value::String).collect();
     assert!(actions.contains(&json!("plugin.installed")));
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_plugin_answers_under_its_path_for_its_tenant_only(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let mut settings = env.settings();
+    settings.master_key = Some(env.master_key().to_owned().into());
+    let app = env.spawn_with(settings.clone(), Default::default()).await;
+    app.create_tenant("acme", "Acme IT").await;
+    app.create_tenant("beta", "Beta IT").await;
+    let key = MasterKey::from_base64(env.master_key(), "test").expect("key");
+    let plugins = Plugins::new(&settings, app.store().clone(), &key).expect("plugins");
+    let (secret, public) = package::generate_key();
+    let signing = package::parse_secret_key(&secret).expect("secret");
+    portico_tenants::plugins::trust_publisher(app.store(), "portico", &public, "test")
+        .await
+        .expect("trusted");
+    let (manifest, wasm) = component("status-page");
+    let bundle = package::build(&manifest, &wasm, &signing).expect("bundle");
+    plugins.publish(&bundle, "test").await.expect("published");
+    let acme = app.tenant("acme").await;
+    plugins
+        .install(
+            &acme,
+            "status-page",
+            None,
+            grant(&[]),
+            Some(json!({"message": "Maintenance tonight"})),
+            "test",
+        )
+        .await
+        .expect("installed");
+
+    let response = app
+        .get("acme.localhost", "/plugins/status-page/status")
+        .await;
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(csp.starts_with("sandbox"), "{csp}");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["message"], "Maintenance tonight");
+
+    // The caller's credentials are kept back from the plugin.
+    let response = app
+        .request(
+            Method::POST,
+            "acme.localhost",
+            "/plugins/status-page/echo?a=1",
+        )
+        .header("Cookie", "portico_session=secret")
+        .header("Authorization", "Bearer pt_secret")
+        .header("X-Custom", "kept")
+        .body("hello")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let echo: Value = response.json().await.expect("json");
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["path"], "/echo");
+    assert_eq!(echo["query"], "a=1");
+    assert_eq!(echo["body_length"], 5);
+    let names = echo["headers"].to_string();
+    assert!(names.contains("x-custom"), "{names}");
+    assert!(
+        !names.contains("cookie") && !names.contains("authorization"),
+        "{names}"
+    );
+
+    // HTML (script on the tenant's origin) is never served.
+    let response = app.get("acme.localhost", "/plugins/status-page/html").await;
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "plugin_answer_refused");
+
+    // Another tenant, or a disabled install: nothing there.
+    let response = app
+        .get("beta.localhost", "/plugins/status-page/status")
+        .await;
+    assert_eq!(response.status(), 404);
+    portico_tenants::plugins::set_enabled(&acme, "status-page", false, None, "test")
+        .await
+        .expect("disabled");
+    let response = app
+        .get("acme.localhost", "/plugins/status-page/status")
+        .await;
+    assert_eq!(response.status(), 404);
+}

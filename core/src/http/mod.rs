@@ -15,6 +15,7 @@ pub mod kb_api;
 pub mod kb_pages;
 pub mod openapi;
 pub mod pages;
+pub mod plugins_http;
 pub mod reports_api;
 pub mod ticket_config_api;
 pub mod tickets_api;
@@ -164,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::identity::sso::router())
         .merge(api::router())
         .merge(openapi::router())
+        .merge(plugins_http::router())
         .fallback(pages::not_found)
         .route_layer(middleware::from_fn(tag_route))
         .with_state(state.clone());
