@@ -88,7 +88,9 @@ pub struct HostState {
     pub(crate) services: Arc<dyn PluginServices>,
     pub(crate) policy: Arc<PlatformPolicy>,
     pub(crate) limiter: MemoryLimiter,
-    wasi: WasiCtx,
+    /// Built on the first WASI call: most calls make none, and building it is a
+    /// good part of a fresh store's cost.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     /// Capabilities the guest tried to use without a grant.
     pub(crate) denied: Vec<Capability>,
@@ -113,8 +115,7 @@ impl HostState {
             services,
             policy,
             limiter: MemoryLimiter::new(memory_limit),
-            // No files, no environment, no arguments, no sockets, no stdio.
-            wasi: WasiCtx::builder().build(),
+            wasi: None,
             table: ResourceTable::new(),
             denied: Vec::new(),
             log_lines: 0,
@@ -150,8 +151,10 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        // No files, no environment, no arguments, no sockets, no stdio.
+        let ctx = self.wasi.get_or_insert_with(|| WasiCtx::builder().build());
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
     }
@@ -259,6 +262,36 @@ impl egress::Host for HostState {
     }
 }
 
+/// Replaces each `{{secret:NAME}}` in a header value by the tenant's secret.
+async fn substitute_secrets(
+    services: &dyn PluginServices,
+    call: &CallContext,
+    value: String,
+) -> Result<String, String> {
+    const OPEN: &str = "{{secret:";
+    if !value.contains(OPEN) {
+        return Ok(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value.as_str();
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + OPEN.len()..];
+        let end = after
+            .find("}}")
+            .ok_or("unclosed {{secret:…}} in a header")?;
+        let name = &after[..end];
+        let secret = services
+            .secret(&call.tenant, &call.plugin, name)
+            .await?
+            .ok_or_else(|| format!("secret {name} is not set for this plugin"))?;
+        out.push_str(&secret);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 fn private(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(v4) => {
@@ -330,17 +363,7 @@ async fn fetch(
         .map_err(|e| e.to_string())?;
     let mut builder = client.request(method, url);
     for header in request.headers {
-        let value = match header
-            .value
-            .strip_prefix("{{secret:")
-            .and_then(|v| v.strip_suffix("}}"))
-        {
-            Some(name) => services
-                .secret(&call.tenant, &call.plugin, name)
-                .await?
-                .ok_or_else(|| format!("secret {name} is not set for this plugin"))?,
-            None => header.value,
-        };
+        let value = substitute_secrets(&*services, &call, header.value).await?;
         builder = builder.header(header.name, value);
     }
     let mut response = builder

@@ -193,6 +193,9 @@ impl TenantLimits {
     /// Waits up to `wait` for one of the tenant's slots.
     pub async fn acquire(&self, tenant: &str, wait: Duration) -> Option<OwnedSemaphorePermit> {
         let slots = self.slots(tenant);
+        if let Ok(permit) = slots.clone().try_acquire_owned() {
+            return Some(permit);
+        }
         tokio::time::timeout(wait, slots.acquire_owned())
             .await
             .ok()

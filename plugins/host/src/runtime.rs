@@ -645,11 +645,17 @@ impl PluginHost {
             .acquire(tenant, self.config.queue_wait)
             .await
             .ok_or(PluginError::Busy)?;
-        let slot = tokio::time::timeout(self.config.queue_wait, self.slots.clone().acquire_owned())
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .ok_or(PluginError::Busy)?;
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            // The queue in front of the pool: wait for a free instance slot.
+            Err(_) => {
+                tokio::time::timeout(self.config.queue_wait, self.slots.clone().acquire_owned())
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
+                    .ok_or(PluginError::Busy)?
+            }
+        };
         Ok(AdmittedCall {
             breaker,
             _slots: (tenant_slot, slot),

@@ -47,8 +47,8 @@ impl PluginServices for Memory {
     async fn llm_complete(&self, _: &str, _: &str, _: u32) -> Result<String, String> {
         Err("no model".into())
     }
-    async fn secret(&self, _: &str, _: &str, _: &str) -> Result<Option<String>, String> {
-        Ok(None)
+    async fn secret(&self, tenant: &str, _: &str, name: &str) -> Result<Option<String>, String> {
+        Ok((tenant == "acme" && name == "TOKEN").then(|| "s3cret".to_owned()))
     }
 }
 
@@ -421,4 +421,145 @@ fn compiled_code_is_cached_and_only_our_own_is_loaded() {
             .expect("recompiled")
             .from_cache
     );
+}
+
+/// A one-request-per-connection HTTP server on loopback answering with the request
+/// head it received.
+async fn echo_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let Ok(n) = socket.read(&mut buffer).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buffer[..n]);
+                }
+                let body = String::from_utf8_lossy(&head).to_lowercase();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_reaches_only_granted_hosts_with_secrets_substituted() {
+    let port = echo_server().await;
+    let open = host(HostConfig {
+        policy: portico_plugins::PlatformPolicy {
+            allow_private_network: true,
+            allow_plain_http: true,
+            ..Default::default()
+        },
+        ..HostConfig::default()
+    });
+    let (hostile, _, _) = bundle("hostile");
+    let fetch = |url: String| {
+        serde_json::json!({
+            "mode": "fetch",
+            "url": url,
+            "headers": { "authorization": "Bearer {{secret:TOKEN}}", "x-plain": "visible" }
+        })
+    };
+    let granted = |host: &PluginHost, config: serde_json::Value, hosts: &[&str]| {
+        let plugin = host.prepare(&hostile).expect("admitted");
+        let grant = Grant {
+            capabilities: [Capability::UpdateTickets, Capability::Http]
+                .into_iter()
+                .collect(),
+            hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+        };
+        Invocation {
+            plugin,
+            call: CallContext {
+                tenant: "acme".into(),
+                plugin: "hostile".into(),
+                version: "0.1.0".into(),
+                grant: Arc::new(portico_plugins::manifest::effective(
+                    &hostile.manifest,
+                    &grant,
+                    host.policy(),
+                )),
+                config: config.to_string().into(),
+            },
+        }
+    };
+    let note = |outcome: portico_plugins::Outcome<Vec<Effect>>| match &outcome.value[0] {
+        Effect::AddNote(n) => n.clone(),
+        other => panic!("{other:?}"),
+    };
+    let url = format!("http://127.0.0.1:{port}/hook");
+    // Granted: the request goes out with the secret put in by the host.
+    let call = granted(&open, fetch(url.clone()), &["127.0.0.1"]);
+    let answer = note(
+        open.on_ticket_event(&call, &event(1, "x"))
+            .await
+            .expect("ran"),
+    );
+    assert!(answer.starts_with("200 get /hook"), "{answer}");
+    assert!(answer.contains("authorization: bearer s3cret"), "{answer}");
+    assert!(answer.contains("x-plain: visible"), "{answer}");
+    // A host the manifest asks for but the administrator did not grant.
+    let call = granted(&open, fetch(url.clone()), &["example.com"]);
+    let answer = note(
+        open.on_ticket_event(&call, &event(1, "x"))
+            .await
+            .expect("ran"),
+    );
+    assert!(
+        answer.contains("not among the plugin's granted hosts"),
+        "{answer}"
+    );
+    // A host outside the manifest, even if granted.
+    let call = granted(
+        &open,
+        fetch(format!("http://localhost:{port}/")),
+        &["127.0.0.1", "localhost"],
+    );
+    let answer = note(
+        open.on_ticket_event(&call, &event(1, "x"))
+            .await
+            .expect("ran"),
+    );
+    assert!(
+        answer.contains("not among the plugin's granted hosts"),
+        "{answer}"
+    );
+    // The default platform policy: https only, public addresses only.
+    let strict = host(HostConfig::default());
+    let call = granted(&strict, fetch(url.clone()), &["127.0.0.1"]);
+    let answer = note(
+        strict
+            .on_ticket_event(&call, &event(1, "x"))
+            .await
+            .expect("ran"),
+    );
+    assert!(answer.contains("scheme http is not allowed"), "{answer}");
+    let call = granted(
+        &strict,
+        fetch(format!("https://127.0.0.1:{port}/")),
+        &["127.0.0.1"],
+    );
+    let answer = note(
+        strict
+            .on_ticket_event(&call, &event(1, "x"))
+            .await
+            .expect("ran"),
+    );
+    assert!(answer.contains("private addresses"), "{answer}");
 }

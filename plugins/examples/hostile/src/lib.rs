@@ -73,6 +73,35 @@ impl ticket_hooks::Guest for Hostile {
                 }
                 Ok(vec![Effect::AddNote(format!("computed {x}"))])
             }
+            "fetch" => {
+                let config = config_json();
+                let headers = config["headers"]
+                    .as_object()
+                    .map(|h| {
+                        h.iter()
+                            .map(|(name, value)| egress::Header {
+                                name: name.clone(),
+                                value: value.as_str().unwrap_or_default().to_owned(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let answer = egress::fetch(&egress::Request {
+                    method: "GET".into(),
+                    url: config["url"].as_str().unwrap_or_default().to_owned(),
+                    headers,
+                    body: Vec::new(),
+                });
+                let note = match answer {
+                    Ok(response) => format!(
+                        "{} {}",
+                        response.status,
+                        String::from_utf8_lossy(&response.body)
+                    ),
+                    Err(e) => format!("refused: {e}"),
+                };
+                Ok(vec![Effect::AddNote(note)])
+            }
             "huge-output" => Ok(vec![Effect::AddNote("x".repeat(8 << 20))]),
             _ => Ok(vec![Effect::AddNote(format!(
                 "hostile plugin behaved on #{}",
