@@ -250,6 +250,10 @@ impl Application {
         let mut job_handlers = JobHandlers::default();
         job_handlers.register(Arc::new(portico_tenants::tickets::AutoClose));
         job_handlers.register(Arc::new(portico_tenants::ticket_sla::SlaCheck));
+        job_handlers.register(Arc::new(crate::plugins::PluginSchedule {
+            plugins: plugins.clone(),
+            mailer: mailer.clone(),
+        }));
         job_handlers.register(crate::webhooks::WebhookDelivery::new(
             OutboundHttp::without_redirects(settings.outbound_allow_private)?,
             master_key.clone(),

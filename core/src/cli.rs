@@ -970,7 +970,7 @@ async fn plugin_command(
         } => {
             let db = store.tenant_by_slug(&tenant).await?;
             let list = (!organizations.is_empty()).then_some(organizations);
-            portico_tenants::plugins::set_enabled(&db, &id, true, Some(list), ACTOR).await?;
+            plugins()?.enable(&db, &id, list, ACTOR).await?;
             println!("{id} enabled in {tenant}.");
         }
         PluginCommand::Disable { tenant, id } => {

@@ -18,6 +18,7 @@ use portico_plugins::{
     PluginError, PluginHost, PluginServices, World,
 };
 use portico_tenants::audit::AuditEntry;
+use portico_tenants::jobs::{JobError, JobHandler, JobScope};
 use portico_tenants::outbox::{DeliveryError, Event, Subscriber};
 use portico_tenants::plugins::{self as store_plugins, Install, Package};
 use portico_tenants::tickets::{self, Priority, Reader, TicketChange};
@@ -396,7 +397,149 @@ impl Plugins {
         self.host.on_install(&invocation).await?;
         let grant =
             serde_json::to_value(&grant).map_err(|e| PluginsError::Invalid(e.to_string()))?;
-        Ok(store_plugins::install(db, plugin_id, &version, &grant, &config, actor).await?)
+        let install =
+            store_plugins::install(db, plugin_id, &version, &grant, &config, actor).await?;
+        self.schedule_next(db, &loaded).await?;
+        Ok(install)
+    }
+
+    /// Enables a plugin (for the organizations named, or all) and, for a scheduled
+    /// one, schedules its next run.
+    pub async fn enable(
+        &self,
+        db: &TenantDb,
+        plugin_id: &str,
+        organizations: Option<Vec<i64>>,
+        actor: &str,
+    ) -> Result<Install, PluginsError> {
+        let install =
+            store_plugins::set_enabled(db, plugin_id, true, Some(organizations), actor).await?;
+        let loaded = self.load(plugin_id, &install.version).await?;
+        self.schedule_next(db, &loaded).await?;
+        Ok(install)
+    }
+
+    /// A scheduled plugin's next run: the next multiple of its period.
+    async fn schedule_next(
+        &self,
+        db: &TenantDb,
+        loaded: &LoadedPlugin,
+    ) -> Result<(), PluginsError> {
+        let (World::Scheduled, Some(minutes)) =
+            (loaded.manifest.world, loaded.manifest.every_minutes)
+        else {
+            return Ok(());
+        };
+        let period = i64::from(minutes) * 60_000;
+        let now = portico_tenants::clock::now_ms();
+        let next = (now / period + 1) * period;
+        Ok(store_plugins::schedule(db, &loaded.manifest.id, next).await?)
+    }
+
+    /// Runs a scheduled plugin now (the `plugin.scheduled` job) and applies what it
+    /// proposes; the next run is scheduled whatever happened.
+    async fn run_scheduled(
+        &self,
+        db: &TenantDb,
+        plugin_id: &str,
+        mailer: &Mailer,
+    ) -> Result<(), JobError> {
+        let install = match store_plugins::install_of_plugin(db, plugin_id).await {
+            Ok(install) if install.enabled => install,
+            // Uninstalled or disabled: the schedule ends (enabling starts it again).
+            Ok(_) | Err(StoreError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(JobError::Retry(text(e))),
+        };
+        let loaded = self
+            .load(plugin_id, &install.version)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        if loaded.manifest.world != World::Scheduled {
+            return Ok(());
+        }
+        let invocation = self.invocation(db, loaded.clone(), &install);
+        let actor = format!("plugin:{plugin_id}");
+        let target = format!("plugin:{plugin_id}");
+        let now = portico_tenants::clock::now_ms();
+        let log = |action: &'static str, details: serde_json::Value| {
+            let (actor, target) = (actor.clone(), target.clone());
+            async move {
+                portico_tenants::audit::append(
+                    db,
+                    AuditEntry {
+                        actor,
+                        action,
+                        target,
+                        details,
+                    },
+                )
+                .await
+                .map_err(|e| JobError::Retry(text(e)))
+            }
+        };
+        match self.host.run_scheduled(&invocation, now).await {
+            Ok(outcome) => {
+                for (effect, capability) in &outcome.refused {
+                    log(
+                        "plugin.effect_refused",
+                        serde_json::json!({ "effect": effect, "missing": capability.as_str() }),
+                    )
+                    .await?;
+                }
+                for capability in &outcome.denied {
+                    log(
+                        "plugin.call_denied",
+                        serde_json::json!({ "capability": capability.as_str() }),
+                    )
+                    .await?;
+                }
+                for effect in outcome.value {
+                    let name = effect_name(&effect);
+                    let applied = match effect {
+                        Effect::SendEmail(mail) => mailer
+                            .send(&OutboundEmail {
+                                to: mail.to,
+                                subject: mail.subject,
+                                text: mail.text,
+                                html: None,
+                                automatic: true,
+                            })
+                            .await
+                            .map_err(|e| e.to_string()),
+                        _ => Err(
+                            "a scheduled run has no ticket to change or take a requester from"
+                                .to_owned(),
+                        ),
+                    };
+                    match applied {
+                        Ok(()) => {
+                            log(
+                                "plugin.effect_applied",
+                                serde_json::json!({ "effect": name }),
+                            )
+                            .await?
+                        }
+                        Err(reason) => {
+                            log(
+                                "plugin.effect_refused",
+                                serde_json::json!({ "effect": name, "reason": reason }),
+                            )
+                            .await?
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                log(
+                    "plugin.failed",
+                    serde_json::json!({ "error": error.to_string() }),
+                )
+                .await?;
+            }
+        }
+        self.schedule_next(db, &loaded)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))
     }
 
     /// Checks and stores a new configuration.
@@ -686,6 +829,40 @@ impl Subscriber for PluginEvents {
                 return Ok(());
             }
             self.plugins.ticket_event(tenant, event, &self.mailer).await
+        })
+    }
+}
+
+/// The job running scheduled plugins.
+pub struct PluginSchedule {
+    /// The plugins.
+    pub plugins: Plugins,
+    /// For send-email effects.
+    pub mailer: Mailer,
+}
+
+impl JobHandler for PluginSchedule {
+    fn kind(&self) -> &'static str {
+        store_plugins::SCHEDULE_JOB
+    }
+
+    fn run<'a>(
+        &'a self,
+        scope: JobScope<'a>,
+        payload: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async move {
+            let JobScope::Tenant(db) = scope else {
+                return Err(JobError::Permanent(
+                    "a plugin schedule belongs to a tenant".into(),
+                ));
+            };
+            let Some(plugin_id) = payload["plugin_id"].as_str() else {
+                return Err(JobError::Permanent("no plugin_id".into()));
+            };
+            self.plugins
+                .run_scheduled(db, plugin_id, &self.mailer)
+                .await
         })
     }
 }

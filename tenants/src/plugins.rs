@@ -709,3 +709,21 @@ pub async fn secret(
     tx.commit().await?;
     Ok(sealed)
 }
+
+/// The job kind that runs scheduled plugins.
+pub const SCHEDULE_JOB: &str = "plugin.scheduled";
+
+/// Schedules a run of a scheduled plugin at `run_at` (once per plugin and slot,
+/// however often it is asked).
+pub async fn schedule(db: &TenantDb, plugin_id: &str, run_at: i64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    tx.enqueue(crate::jobs::NewJob {
+        kind: SCHEDULE_JOB,
+        payload: serde_json::json!({ "plugin_id": plugin_id, "run_at": run_at }),
+        run_at,
+        max_attempts: 3,
+        dedup_key: Some(format!("plugin-schedule:{plugin_id}:{run_at}")),
+    })
+    .await?;
+    tx.commit().await
+}

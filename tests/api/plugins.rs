@@ -504,3 +504,113 @@ async fn http_plugin_answers_under_its_path_for_its_tenant_only(#[case] backend:
         .await;
     assert_eq!(response.status(), 404);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_plugin_runs_as_a_job_and_schedules_its_next_run(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let mut settings = env.settings();
+    settings.master_key = Some(env.master_key().to_owned().into());
+    let app = env.spawn_with(settings.clone(), Default::default()).await;
+    app.create_tenant("acme", "Acme IT").await;
+    let key = MasterKey::from_base64(env.master_key(), "test").expect("key");
+    let plugins = Plugins::new(&settings, app.store().clone(), &key).expect("plugins");
+    let (secret, public) = package::generate_key();
+    let signing = package::parse_secret_key(&secret).expect("secret");
+    portico_tenants::plugins::trust_publisher(app.store(), "portico", &public, "test")
+        .await
+        .expect("trusted");
+    let (manifest, wasm) = component("reminder");
+    let bundle = package::build(&manifest, &wasm, &signing).expect("bundle");
+    plugins.publish(&bundle, "test").await.expect("published");
+    let acme = app.tenant("acme").await;
+    // on-install refuses a configuration without an address.
+    assert!(matches!(
+        plugins
+            .install(
+                &acme,
+                "reminder",
+                None,
+                grant(&[Capability::SendEmail, Capability::Kv]),
+                Some(json!({"to": "nobody", "text": "x"})),
+                "test"
+            )
+            .await,
+        Err(PluginsError::Plugin(_))
+    ));
+    plugins
+        .install(
+            &acme,
+            "reminder",
+            None,
+            grant(&[Capability::SendEmail, Capability::Kv]),
+            Some(json!({"to": "ops@acme.example", "text": "Check the backup report"})),
+            "test",
+        )
+        .await
+        .expect("installed");
+    // The next run waits for the next full hour.
+    let jobs = portico_tenants::jobs::list_tenant_jobs(&acme)
+        .await
+        .expect("jobs");
+    let scheduled: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.kind == "plugin.scheduled")
+        .collect();
+    assert_eq!(scheduled.len(), 1, "{jobs:?}");
+    assert_eq!(scheduled[0].run_at % 3_600_000, 0);
+    assert!(scheduled[0].run_at > portico_tenants::clock::now_ms());
+
+    // A run due now: the worker runs it, the e-mail goes out, the count is kept.
+    portico_tenants::plugins::schedule(&acme, "reminder", portico_tenants::clock::now_ms())
+        .await
+        .expect("scheduled");
+    let mail = eventually(Duration::from_secs(20), "the reminder e-mail", || async {
+        let dir = env.data_dir().join("mail");
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let text = std::fs::read_to_string(entry.path()).ok()?;
+            if text.contains("Reminder #1") {
+                return Some(text);
+            }
+        }
+        None
+    })
+    .await;
+    assert!(
+        mail.contains("ops@acme.example") && mail.contains("Check the backup report"),
+        "{mail}"
+    );
+    assert!(mail.contains("Auto-Submitted: auto-generated"), "{mail}");
+    assert_eq!(
+        portico_tenants::plugins::kv_get(&acme, "reminder", "runs")
+            .await
+            .expect("kv"),
+        Some(b"1".to_vec())
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the applied effect audited",
+        || {
+            let acme = &acme;
+            async move {
+                audit_actions(acme)
+                    .await
+                    .iter()
+                    .any(|a| a == "plugin.effect_applied")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    // Still exactly one pending future run (the slot deduplicates).
+    let jobs = portico_tenants::jobs::list_tenant_jobs(&acme)
+        .await
+        .expect("jobs");
+    let pending = jobs
+        .iter()
+        .filter(|j| j.kind == "plugin.scheduled" && j.run_at > portico_tenants::clock::now_ms())
+        .count();
+    assert_eq!(pending, 1, "{jobs:?}");
+}
