@@ -13,6 +13,9 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 mkdir -p "$out"
+# A 64 KiB shadow stack (Rust's default is 1 MiB): stack and data then sit in the
+# first pages of linear memory, which the host keeps resident between calls.
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="${CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS:--C link-arg=-zstack-size=65536}"
 build() { # workspace manifest, crates directory
     local manifest=$1 dir=$2
     for crate in "$dir"/*/; do
