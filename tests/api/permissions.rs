@@ -1588,6 +1588,123 @@ pub(crate) const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         None,
     ),
     // Webhooks: the MSP admin's alone. The endpoint is removed last.
+    // Plugins: the fixture publishes none, so the admin passes the check and finds nothing.
+    (Role::MspAdmin, "GET", "/api/v1/plugins", 200, None),
+    (Role::Technician, "GET", "/api/v1/plugins", 403, None),
+    (Role::MainContact, "GET", "/api/v1/plugins", 403, None),
+    (Role::Contact, "GET", "/api/v1/plugins", 403, None),
+    (
+        Role::MspAdmin,
+        "PUT",
+        "/api/v1/plugins/matrix-plugin",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PUT",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PUT",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PUT",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "PATCH",
+        "/api/v1/plugins/matrix-plugin",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PATCH",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PATCH",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PATCH",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/plugins/matrix-plugin/rollback",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/plugins/matrix-plugin/rollback",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/plugins/matrix-plugin/rollback",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/plugins/matrix-plugin/rollback",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "DELETE",
+        "/api/v1/plugins/matrix-plugin",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "DELETE",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "DELETE",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "DELETE",
+        "/api/v1/plugins/matrix-plugin",
+        403,
+        None,
+    ),
     (Role::MspAdmin, "GET", "/api/v1/webhooks", 200, Some(1)),
     (Role::Technician, "GET", "/api/v1/webhooks", 403, None),
     (Role::MainContact, "GET", "/api/v1/webhooks", 403, None),
@@ -2363,6 +2480,13 @@ impl Fixture {
         n: usize,
     ) -> reqwest::RequestBuilder {
         let (third, technician) = (self.third, self.technician);
+        if path.starts_with("/api/v1/plugins/") {
+            return match method {
+                "PUT" => request.json(&serde_json::json!({ "grant": { "capabilities": [] } })),
+                "PATCH" => request.json(&serde_json::json!({ "enabled": false })),
+                _ => request,
+            };
+        }
         if path.starts_with("/api/v1/kb/") {
             let body = match (method, path) {
                 ("POST", "/api/v1/kb/articles") => Some(serde_json::json!({
@@ -2496,6 +2620,7 @@ pub(crate) fn normalize(path: &str) -> String {
         .replace("{kb}", "{key}")
         .replace("/translations/en", "/translations/{lang}")
         .replace("{msg}", "{id}")
+        .replace("/plugins/matrix-plugin", "/plugins/{id}")
         .replace("?q=printer", "")
         .replace("?subject=printer", "")
         .to_owned()

@@ -491,6 +491,68 @@ async fn http_plugin_answers_under_its_path_for_its_tenant_only(#[case] backend:
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"]["code"], "plugin_answer_refused");
 
+    // The same through the admin API: the catalogue shows what each version asks
+    // for and its configuration schema; disable, enable, uninstall.
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let (status, overview) = app
+        .api(
+            "acme.localhost",
+            Method::GET,
+            &admin,
+            "/api/v1/plugins",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{overview}");
+    assert_eq!(overview["catalogue"][0]["plugin_id"], "status-page");
+    assert_eq!(overview["catalogue"][0]["world"], "http");
+    assert_eq!(
+        overview["catalogue"][0]["config_schema"]["properties"]["message"]["type"],
+        "string"
+    );
+    assert_eq!(
+        overview["installed"][0]["config"]["message"],
+        "Maintenance tonight"
+    );
+    let (status, answer) = app
+        .api(
+            "acme.localhost",
+            Method::PUT,
+            &admin,
+            "/api/v1/plugins/status-page",
+            Some(json!({"grant": {"capabilities": ["kv"]}})),
+        )
+        .await;
+    assert_eq!(status, 422, "a capability it does not ask for: {answer}");
+    let (status, answer) = app
+        .api(
+            "acme.localhost",
+            Method::PATCH,
+            &admin,
+            "/api/v1/plugins/status-page",
+            Some(json!({"config": {"message": "All good"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let body: Value = app
+        .get("acme.localhost", "/plugins/status-page/status")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["message"], "All good");
+    let technician = app.token("acme", Role::Technician).await;
+    let (status, _) = app
+        .api(
+            "acme.localhost",
+            Method::PATCH,
+            &technician,
+            "/api/v1/plugins/status-page",
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 403);
+
     // Another tenant, or a disabled install: nothing there.
     let response = app
         .get("beta.localhost", "/plugins/status-page/status")

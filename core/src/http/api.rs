@@ -132,11 +132,15 @@ api_routes! {
     "/api/v1/kb/categories" => [get list_kb_categories, post create_kb_category];
     "/api/v1/kb/stats" => [get kb_stats];
     "/api/v1/tickets/{number}/messages/{id}/kb-article" => [post draft_kb_from_message];
+    "/api/v1/plugins" => [get list_plugins];
+    "/api/v1/plugins/{id}" => [put install_plugin, patch change_plugin, delete uninstall_plugin];
+    "/api/v1/plugins/{id}/rollback" => [post rollback_plugin];
 }
 
 // Globs: each handler comes with the `__path_` item its annotation generates.
 use crate::http::approvals::*;
 use crate::http::kb_api::*;
+use crate::http::plugins_api::*;
 use crate::http::reports_api::*;
 use crate::http::ticket_config_api::*;
 use crate::http::tickets_api::*;

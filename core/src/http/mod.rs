@@ -15,6 +15,7 @@ pub mod kb_api;
 pub mod kb_pages;
 pub mod openapi;
 pub mod pages;
+pub mod plugins_api;
 pub mod plugins_http;
 pub mod reports_api;
 pub mod ticket_config_api;

@@ -125,6 +125,7 @@ impl utoipa::Modify for Additions {
         (name = "approvals", description = "Approvals of tickets"),
         (name = "sla", description = "Service-level calendars and policies"),
         (name = "webhooks", description = "Webhook endpoints and deliveries"),
+        (name = "plugins", description = "The plugin catalogue and the tenant's installs"),
         (name = "knowledge base", description = "Articles, their versions and revisions, search and suggestions"),
     )
 )]
