@@ -496,16 +496,7 @@ impl Plugins {
                 for effect in outcome.value {
                     let name = effect_name(&effect);
                     let applied = match effect {
-                        Effect::SendEmail(mail) => mailer
-                            .send(&OutboundEmail {
-                                to: mail.to,
-                                subject: mail.subject,
-                                text: mail.text,
-                                html: None,
-                                automatic: true,
-                            })
-                            .await
-                            .map_err(|e| e.to_string()),
+                        Effect::SendEmail(mail) => send_mail(mailer, mail).await,
                         _ => Err(
                             "a scheduled run has no ticket to change or take a requester from"
                                 .to_owned(),
@@ -697,6 +688,20 @@ async fn audit(
     .map_err(|e| DeliveryError(text(e)))
 }
 
+/// A plugin's e-mail, sent as automatic mail from the tenant.
+async fn send_mail(mailer: &Mailer, mail: portico_plugins::bindings::Email) -> Result<(), String> {
+    mailer
+        .send(&OutboundEmail {
+            to: mail.to,
+            subject: mail.subject,
+            text: mail.text,
+            html: None,
+            automatic: true,
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Applies one granted effect through the data layer's own checks.
 async fn apply(
     db: &TenantDb,
@@ -793,16 +798,7 @@ async fn apply(
             "device action {} on {} cannot run: no endpoint agent is connected to this platform yet",
             action.action, action.device_id
         )),
-        Effect::SendEmail(mail) => mailer
-            .send(&OutboundEmail {
-                to: mail.to,
-                subject: mail.subject,
-                text: mail.text,
-                html: None,
-                automatic: true,
-            })
-            .await
-            .map_err(|e| e.to_string()),
+        Effect::SendEmail(mail) => send_mail(mailer, mail).await,
     }
 }
 

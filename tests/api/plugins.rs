@@ -43,6 +43,73 @@ fn grant(capabilities: &[Capability]) -> Grant {
     }
 }
 
+/// A running instance with tenants `acme` (and `beta`), the plugins service, and a
+/// publisher key the platform trusts.
+struct Platform {
+    env: std::sync::Arc<TestEnv>,
+    app: portico_tests::TestApp,
+    plugins: Plugins,
+    signing: package::SigningKey,
+}
+
+impl Platform {
+    async fn new(backend: Backend, tenants: &[&str]) -> Platform {
+        let env = TestEnv::new(backend).await;
+        let mut settings = env.settings();
+        settings.master_key = Some(env.master_key().to_owned().into());
+        let app = env.spawn_with(settings.clone(), Default::default()).await;
+        for slug in tenants {
+            app.create_tenant(slug, &format!("{slug} IT")).await;
+        }
+        let key = MasterKey::from_base64(env.master_key(), "test").expect("key");
+        let plugins = Plugins::new(&settings, app.store().clone(), &key).expect("plugins");
+        let (secret, public) = package::generate_key();
+        let signing = package::parse_secret_key(&secret).expect("secret");
+        portico_tenants::plugins::trust_publisher(app.store(), "portico", &public, "test")
+            .await
+            .expect("trusted");
+        Platform {
+            env,
+            app,
+            plugins,
+            signing,
+        }
+    }
+
+    /// Signs and publishes an example component.
+    async fn publish(&self, name: &str) {
+        let (manifest, wasm) = component(name);
+        let bundle = package::build(&manifest, &wasm, &self.signing).expect("bundle");
+        self.plugins
+            .publish(&bundle, "test")
+            .await
+            .expect("published");
+    }
+}
+
+/// Waits until ticket `number` of acme has `priority` (a plugin's effect).
+async fn priority_becomes(
+    app: &portico_tests::TestApp,
+    token: &str,
+    number: i64,
+    priority: &str,
+    what: &str,
+) {
+    eventually(Duration::from_secs(20), what, || async move {
+        let (_, ticket) = app
+            .api(
+                "acme.localhost",
+                Method::GET,
+                token,
+                &format!("/api/v1/tickets/{number}"),
+                None,
+            )
+            .await;
+        (ticket["priority"] == priority).then_some(())
+    })
+    .await;
+}
+
 async fn audit_actions(db: &portico_tenants::TenantDb) -> Vec<String> {
     portico_tenants::audit::recent(db, 500)
         .await
@@ -148,24 +215,7 @@ async fn auto_triage_acts_for_the_tenant_that_installed_it(#[case] backend: Back
         }
     };
     let number = create(acme_admin.clone(), "I cannot log in").await;
-    let ticket = eventually(Duration::from_secs(20), "auto-triage to act", || {
-        let app = &app;
-        let token = acme_admin.clone();
-        async move {
-            let (_, ticket) = app
-                .api(
-                    "acme.localhost",
-                    Method::GET,
-                    &token,
-                    &format!("/api/v1/tickets/{number}"),
-                    None,
-                )
-                .await;
-            (ticket["priority"] == "high").then_some(ticket)
-        }
-    })
-    .await;
-    assert_eq!(ticket["priority"], "high");
+    priority_becomes(&app, &acme_admin, number, "high", "auto-triage to act").await;
     // The note is the plugin's last effect.
     let text = eventually(Duration::from_secs(20), "the triage note", || {
         let app = &app;
@@ -216,25 +266,12 @@ async fn auto_triage_acts_for_the_tenant_that_installed_it(#[case] backend: Back
     // Once beta's events are delivered (a later ticket in acme proves the worker
     // passed), beta's ticket is unchanged and its audit has no plugin entry.
     let later = create(acme_admin.clone(), "Outage: nobody can print").await;
-    eventually(
-        Duration::from_secs(20),
+    priority_becomes(
+        &app,
+        &acme_admin,
+        later,
+        "critical",
         "the second acme ticket triaged",
-        || {
-            let app = &app;
-            let token = acme_admin.clone();
-            async move {
-                let (_, t) = app
-                    .api(
-                        "acme.localhost",
-                        Method::GET,
-                        &token,
-                        &format!("/api/v1/tickets/{later}"),
-                        None,
-                    )
-                    .await;
-                (t["priority"] == "critical").then_some(())
-            }
-        },
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -272,25 +309,12 @@ async fn auto_triage_acts_for_the_tenant_that_installed_it(#[case] backend: Back
         .await
         .expect("installed");
     let third = create(acme_admin.clone(), "Blocked: cannot work at all").await;
-    eventually(
-        Duration::from_secs(20),
+    priority_becomes(
+        &app,
+        &acme_admin,
+        third,
+        "high",
         "triage beside the looping plugin",
-        || {
-            let app = &app;
-            let token = acme_admin.clone();
-            async move {
-                let (_, t) = app
-                    .api(
-                        "acme.localhost",
-                        Method::GET,
-                        &token,
-                        &format!("/api/v1/tickets/{third}"),
-                        None,
-                    )
-                    .await;
-                (t["priority"] == "high").then_some(())
-            }
-        },
     )
     .await;
     let actions = eventually(
@@ -376,25 +400,12 @@ async fn auto_triage_acts_for_the_tenant_that_installed_it(#[case] backend: Back
         assert_eq!(status, 201, "{ticket}");
         ticket["number"].as_i64().expect("number")
     };
-    eventually(
-        Duration::from_secs(20),
+    priority_becomes(
+        &app,
+        &acme_admin,
+        inside,
+        "high",
         "triage inside the organization",
-        || {
-            let app = &app;
-            let token = acme_admin.clone();
-            async move {
-                let (_, t) = app
-                    .api(
-                        "acme.localhost",
-                        Method::GET,
-                        &token,
-                        &format!("/api/v1/tickets/{inside}"),
-                        None,
-                    )
-                    .await;
-                (t["priority"] == "high").then_some(())
-            }
-        },
     )
     .await;
     let (_, t) = app
@@ -416,22 +427,9 @@ async fn auto_triage_acts_for_the_tenant_that_installed_it(#[case] backend: Back
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_plugin_answers_under_its_path_for_its_tenant_only(#[case] backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let mut settings = env.settings();
-    settings.master_key = Some(env.master_key().to_owned().into());
-    let app = env.spawn_with(settings.clone(), Default::default()).await;
-    app.create_tenant("acme", "Acme IT").await;
-    app.create_tenant("beta", "Beta IT").await;
-    let key = MasterKey::from_base64(env.master_key(), "test").expect("key");
-    let plugins = Plugins::new(&settings, app.store().clone(), &key).expect("plugins");
-    let (secret, public) = package::generate_key();
-    let signing = package::parse_secret_key(&secret).expect("secret");
-    portico_tenants::plugins::trust_publisher(app.store(), "portico", &public, "test")
-        .await
-        .expect("trusted");
-    let (manifest, wasm) = component("status-page");
-    let bundle = package::build(&manifest, &wasm, &signing).expect("bundle");
-    plugins.publish(&bundle, "test").await.expect("published");
+    let platform = Platform::new(backend, &["acme", "beta"]).await;
+    platform.publish("status-page").await;
+    let (app, plugins) = (&platform.app, &platform.plugins);
     let acme = app.tenant("acme").await;
     plugins
         .install(
@@ -572,21 +570,9 @@ async fn http_plugin_answers_under_its_path_for_its_tenant_only(#[case] backend:
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_plugin_runs_as_a_job_and_schedules_its_next_run(#[case] backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let mut settings = env.settings();
-    settings.master_key = Some(env.master_key().to_owned().into());
-    let app = env.spawn_with(settings.clone(), Default::default()).await;
-    app.create_tenant("acme", "Acme IT").await;
-    let key = MasterKey::from_base64(env.master_key(), "test").expect("key");
-    let plugins = Plugins::new(&settings, app.store().clone(), &key).expect("plugins");
-    let (secret, public) = package::generate_key();
-    let signing = package::parse_secret_key(&secret).expect("secret");
-    portico_tenants::plugins::trust_publisher(app.store(), "portico", &public, "test")
-        .await
-        .expect("trusted");
-    let (manifest, wasm) = component("reminder");
-    let bundle = package::build(&manifest, &wasm, &signing).expect("bundle");
-    plugins.publish(&bundle, "test").await.expect("published");
+    let platform = Platform::new(backend, &["acme"]).await;
+    platform.publish("reminder").await;
+    let (env, app, plugins) = (&platform.env, &platform.app, &platform.plugins);
     let acme = app.tenant("acme").await;
     // on-install refuses a configuration without an address.
     assert!(matches!(

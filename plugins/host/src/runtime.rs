@@ -281,6 +281,32 @@ fn view_size(view: &bindings::ui::exports::portico::plugin::ui::View) -> usize {
             .sum::<usize>()
 }
 
+/// One call in a fresh store: admission (budget, breaker, slots), instantiation
+/// from the version's `InstancePre`, the export `$call` under the wall-time limit,
+/// the guest's own error or a trap turned into a `PluginError`, `$check` on the
+/// value, then the call's accounting (`settle`).
+macro_rules! hook {
+    ($host:ident, $invocation:ident, $pre:expr, |$instance:ident, $store:ident| $call:expr, |$value:ident| $check:expr) => {{
+        let admitted = $host.admit($invocation).await?;
+        let mut store = $host.store($invocation);
+        let result = tokio::time::timeout(Self::wall($invocation), async {
+            let instance = $pre.instantiate_async(&mut store).await;
+            let $instance = instance.map_err(|e| $host.classify(&store, e))?;
+            let called = {
+                let $store = &mut store;
+                $call.await
+            };
+            match called {
+                Ok(Ok($value)) => $check,
+                Ok(Err(message)) => Err(PluginError::Guest(truncate(message))),
+                Err(e) => Err($host.classify(&store, e)),
+            }
+        })
+        .await;
+        $host.settle($invocation, admitted, &store, result)?
+    }};
+}
+
 /// The plugin host.
 pub struct PluginHost {
     engine: Engine,
@@ -735,23 +761,15 @@ impl PluginHost {
         let WorldPre::TicketHooks(pre) = &invocation.plugin.pre else {
             return Err(PluginError::WrongWorld("ticket hooks"));
         };
-        let admitted = self.admit(invocation).await?;
-        let mut store = self.store(invocation);
-        let result = tokio::time::timeout(Self::wall(invocation), async {
-            let instance = pre.instantiate_async(&mut store).await;
-            let instance = instance.map_err(|e| self.classify(&store, e))?;
-            let called = instance
+        let ((value, refused), denied, cpu) = hook!(
+            self,
+            invocation,
+            pre,
+            |instance, store| instance
                 .portico_plugin_ticket_hooks()
-                .call_on_ticket_event(&mut store, event)
-                .await;
-            match called {
-                Ok(Ok(effects)) => Self::filter_effects(invocation, effects),
-                Ok(Err(message)) => Err(PluginError::Guest(truncate(message))),
-                Err(e) => Err(self.classify(&store, e)),
-            }
-        })
-        .await;
-        let ((value, refused), denied, cpu) = self.settle(invocation, admitted, &store, result)?;
+                .call_on_ticket_event(store, event),
+            |effects| Self::filter_effects(invocation, effects)
+        );
         Ok(Outcome {
             value,
             refused,
@@ -769,23 +787,13 @@ impl PluginHost {
         let WorldPre::Scheduled(pre) = &invocation.plugin.pre else {
             return Err(PluginError::WrongWorld("a schedule"));
         };
-        let admitted = self.admit(invocation).await?;
-        let mut store = self.store(invocation);
-        let result = tokio::time::timeout(Self::wall(invocation), async {
-            let instance = pre.instantiate_async(&mut store).await;
-            let instance = instance.map_err(|e| self.classify(&store, e))?;
-            let called = instance
-                .portico_plugin_scheduled()
-                .call_run(&mut store, now_ms)
-                .await;
-            match called {
-                Ok(Ok(effects)) => Self::filter_effects(invocation, effects),
-                Ok(Err(message)) => Err(PluginError::Guest(truncate(message))),
-                Err(e) => Err(self.classify(&store, e)),
-            }
-        })
-        .await;
-        let ((value, refused), denied, cpu) = self.settle(invocation, admitted, &store, result)?;
+        let ((value, refused), denied, cpu) = hook!(
+            self,
+            invocation,
+            pre,
+            |instance, store| instance.portico_plugin_scheduled().call_run(store, now_ms),
+            |effects| Self::filter_effects(invocation, effects)
+        );
         Ok(Outcome {
             value,
             refused,
@@ -806,25 +814,20 @@ impl PluginHost {
         let WorldPre::Http(pre) = &invocation.plugin.pre else {
             return Err(PluginError::WrongWorld("HTTP answers"));
         };
-        let admitted = self.admit(invocation).await?;
-        let mut store = self.store(invocation);
         let limit = Self::output_limit(invocation);
-        let result = tokio::time::timeout(Self::wall(invocation), async {
-            let instance = pre.instantiate_async(&mut store).await;
-            let instance = instance.map_err(|e| self.classify(&store, e))?;
-            let called = instance
+        let (value, denied, cpu) = hook!(
+            self,
+            invocation,
+            pre,
+            |instance, store| instance
                 .portico_plugin_http_handler()
-                .call_handle(&mut store, request)
-                .await;
-            match called {
-                Ok(Ok(response)) if response.body.len() > limit => Err(PluginError::OutputTooLarge),
-                Ok(Ok(response)) => Ok(response),
-                Ok(Err(message)) => Err(PluginError::Guest(truncate(message))),
-                Err(e) => Err(self.classify(&store, e)),
+                .call_handle(store, request),
+            |response| if response.body.len() > limit {
+                Err(PluginError::OutputTooLarge)
+            } else {
+                Ok(response)
             }
-        })
-        .await;
-        let (value, denied, cpu) = self.settle(invocation, admitted, &store, result)?;
+        );
         Ok(Outcome {
             value,
             refused: Vec::new(),
@@ -846,26 +849,26 @@ impl PluginHost {
         let WorldPre::Ui(pre) = &invocation.plugin.pre else {
             return Err(PluginError::WrongWorld("views"));
         };
-        let admitted = self.admit(invocation).await?;
-        let mut store = self.store(invocation);
         let limit = Self::output_limit(invocation);
-        let result = tokio::time::timeout(Self::wall(invocation), async {
-            let instance = pre.instantiate_async(&mut store).await;
-            let instance = instance.map_err(|e| self.classify(&store, e))?;
-            let ui = instance.portico_plugin_ui();
-            let called = match submit {
-                None => ui.call_render(&mut store, request).await,
-                Some((action, values)) => ui.call_submit(&mut store, request, action, values).await,
-            };
-            match called {
-                Ok(Ok(view)) if view_size(&view) > limit => Err(PluginError::OutputTooLarge),
-                Ok(Ok(view)) => Ok(view),
-                Ok(Err(message)) => Err(PluginError::Guest(truncate(message))),
-                Err(e) => Err(self.classify(&store, e)),
+        let (value, denied, cpu) = hook!(
+            self,
+            invocation,
+            pre,
+            |instance, store| async {
+                let ui = instance.portico_plugin_ui();
+                match submit {
+                    None => ui.call_render(&mut *store, request).await,
+                    Some((action, values)) => {
+                        ui.call_submit(&mut *store, request, action, values).await
+                    }
+                }
+            },
+            |view| if view_size(&view) > limit {
+                Err(PluginError::OutputTooLarge)
+            } else {
+                Ok(view)
             }
-        })
-        .await;
-        let (value, denied, cpu) = self.settle(invocation, admitted, &store, result)?;
+        );
         Ok(Outcome {
             value,
             refused: Vec::new(),
@@ -884,38 +887,31 @@ impl PluginHost {
         let WorldPre::DeviceActions(pre) = &invocation.plugin.pre else {
             return Err(PluginError::WrongWorld("device actions"));
         };
-        let admitted = self.admit(invocation).await?;
-        let mut store = self.store(invocation);
         let limit = Self::output_limit(invocation);
+        let (actions, denied, cpu) = hook!(
+            self,
+            invocation,
+            pre,
+            |instance, store| instance
+                .portico_plugin_device_actions()
+                .call_propose(store, device, problem),
+            |actions| {
+                let size: usize = actions
+                    .iter()
+                    .map(|a| a.device_id.len() + a.action.len() + a.reason.len() + 16)
+                    .sum();
+                if size > limit {
+                    Err(PluginError::OutputTooLarge)
+                } else {
+                    Ok(actions)
+                }
+            }
+        );
         let granted = invocation
             .call
             .grant
             .capabilities
             .contains(&Capability::DeviceActions);
-        let result = tokio::time::timeout(Self::wall(invocation), async {
-            let instance = pre.instantiate_async(&mut store).await;
-            let instance = instance.map_err(|e| self.classify(&store, e))?;
-            let called = instance
-                .portico_plugin_device_actions()
-                .call_propose(&mut store, device, problem)
-                .await;
-            match called {
-                Ok(Ok(actions))
-                    if actions
-                        .iter()
-                        .map(|a| a.device_id.len() + a.action.len() + a.reason.len() + 16)
-                        .sum::<usize>()
-                        > limit =>
-                {
-                    Err(PluginError::OutputTooLarge)
-                }
-                Ok(Ok(actions)) => Ok(actions),
-                Ok(Err(message)) => Err(PluginError::Guest(truncate(message))),
-                Err(e) => Err(self.classify(&store, e)),
-            }
-        })
-        .await;
-        let (actions, denied, cpu) = self.settle(invocation, admitted, &store, result)?;
         let (value, refused) = if granted {
             (actions, Vec::new())
         } else {
@@ -940,24 +936,14 @@ impl PluginHost {
 
     /// Calls the plugin's `on-install` (at install and upgrade).
     pub async fn on_install(&self, invocation: &Invocation) -> Result<Outcome<()>, PluginError> {
-        let admitted = self.admit(invocation).await?;
-        let mut store = self.store(invocation);
         let base = &invocation.plugin.base;
-        let result = tokio::time::timeout(Self::wall(invocation), async {
-            let instance = base.instantiate_async(&mut store).await;
-            let instance = instance.map_err(|e| self.classify(&store, e))?;
-            match instance
-                .portico_plugin_lifecycle()
-                .call_on_install(&mut store)
-                .await
-            {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(message)) => Err(PluginError::Guest(truncate(message))),
-                Err(e) => Err(self.classify(&store, e)),
-            }
-        })
-        .await;
-        let (value, denied, cpu) = self.settle(invocation, admitted, &store, result)?;
+        let (value, denied, cpu) = hook!(
+            self,
+            invocation,
+            base,
+            |instance, store| instance.portico_plugin_lifecycle().call_on_install(store),
+            |done| Ok(done)
+        );
         Ok(Outcome {
             value,
             refused: Vec::new(),
