@@ -69,7 +69,9 @@ impl ticket_hooks::Guest for Hostile {
                 let rounds = config_json()["rounds"].as_u64().unwrap_or(1_000_000);
                 let mut x: u64 = event.ticket.number as u64;
                 for i in 0..rounds {
-                    x = std::hint::black_box(x ^ i).wrapping_mul(6364136223846793005).rotate_left(17);
+                    x = std::hint::black_box(x ^ i)
+                        .wrapping_mul(6364136223846793005)
+                        .rotate_left(17);
                 }
                 Ok(vec![Effect::AddNote(format!("computed {x}"))])
             }

@@ -19,7 +19,10 @@ impl lifecycle::Guest for Reminder {
 impl scheduled::Guest for Reminder {
     fn run(now: i64) -> Result<Vec<Effect>, String> {
         let config = config_json();
-        let to = config["to"].as_str().ok_or("no address configured")?.to_owned();
+        let to = config["to"]
+            .as_str()
+            .ok_or("no address configured")?
+            .to_owned();
         let text = config["text"].as_str().unwrap_or("Reminder").to_owned();
         let count = kv::get("runs")?
             .and_then(|v| String::from_utf8(v).ok())

@@ -30,7 +30,10 @@ impl http_handler::Guest for StatusPage {
                     .as_str()
                     .unwrap_or("All systems operational")
                     .to_owned();
-                Ok(json(200, serde_json::json!({ "status": "ok", "message": message })))
+                Ok(json(
+                    200,
+                    serde_json::json!({ "status": "ok", "message": message }),
+                ))
             }
             "/echo" => {
                 let names: Vec<String> = request.headers.iter().map(|h| h.name.clone()).collect();
