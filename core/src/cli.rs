@@ -354,7 +354,7 @@ impl From<crate::plugins::PluginsError> for Failure {
                 code: 2,
                 message: error.to_string(),
             },
-            E::Plugin(_) => Failure {
+            E::Plugin(_) | E::Host(_) => Failure {
                 code: 1,
                 message: error.to_string(),
             },

@@ -40,6 +40,9 @@ pub enum PluginsError {
     /// The component was not admitted.
     #[error(transparent)]
     Admission(#[from] portico_plugins::runtime::AdmissionError),
+    /// The plugin host could not start.
+    #[error("{0}")]
+    Host(String),
     /// The plugin failed while installing.
     #[error("the plugin refused the install: {0}")]
     Plugin(#[from] PluginError),
@@ -51,7 +54,10 @@ pub enum PluginsError {
 /// The plugin host with Portico's services behind it.
 #[derive(Clone)]
 pub struct Plugins {
-    host: Arc<PluginHost>,
+    host: Arc<tokio::sync::OnceCell<Arc<PluginHost>>>,
+    config: Arc<HostConfig>,
+    policy: Arc<PlatformPolicy>,
+    services: Arc<Services>,
     store: Store,
 }
 
@@ -245,17 +251,27 @@ impl Plugins {
             store: store.clone(),
             master_key: master_key.clone(),
         });
-        let host = PluginHost::new(config, services)
-            .map_err(|e| anyhow::anyhow!("starting the plugin host: {e:#}"))?;
         Ok(Plugins {
-            host: Arc::new(host),
+            host: Arc::new(tokio::sync::OnceCell::new()),
+            policy: Arc::new(config.policy.clone()),
+            config: Arc::new(config),
+            services,
             store,
         })
     }
 
-    /// The host itself.
-    pub fn host(&self) -> &PluginHost {
-        &self.host
+    /// The host, started on first use: an installation (or a test) that never
+    /// runs a plugin never reserves the engine's instance pool nor starts its
+    /// epoch ticker.
+    pub async fn host(&self) -> Result<Arc<PluginHost>, PluginsError> {
+        self.host
+            .get_or_try_init(|| async {
+                PluginHost::new((*self.config).clone(), self.services.clone())
+                    .map(Arc::new)
+                    .map_err(|e| PluginsError::Host(format!("starting the plugin host: {e:#}")))
+            })
+            .await
+            .cloned()
     }
 
     async fn trusted(&self) -> Result<HashMap<String, package::VerifyingKey>, PluginsError> {
@@ -268,7 +284,7 @@ impl Plugins {
 
     /// Compiles and admits a bundle off the async runtime's threads.
     async fn prepare(&self, bundle: VerifiedBundle) -> Result<Arc<LoadedPlugin>, PluginsError> {
-        let host = self.host.clone();
+        let host = self.host().await?;
         let loaded = tokio::task::spawn_blocking(move || host.prepare(&bundle))
             .await
             .map_err(|e| PluginsError::Invalid(format!("compilation stopped: {e}")))??;
@@ -305,7 +321,11 @@ impl Plugins {
         plugin_id: &str,
         version: &str,
     ) -> Result<Arc<LoadedPlugin>, PluginsError> {
-        if let Some(loaded) = self.host.get(&format!("{plugin_id}@{version}")) {
+        if let Some(loaded) = self
+            .host
+            .get()
+            .and_then(|host| host.get(&format!("{plugin_id}@{version}")))
+        {
             return Ok(loaded);
         }
         let stored = store_plugins::package(&self.store, plugin_id, version).await?;
@@ -347,8 +367,7 @@ impl Plugins {
         grant: &Grant,
         config: &serde_json::Value,
     ) -> Invocation {
-        let effective =
-            portico_plugins::manifest::effective(&plugin.manifest, grant, self.host.policy());
+        let effective = portico_plugins::manifest::effective(&plugin.manifest, grant, &self.policy);
         Invocation {
             call: CallContext {
                 tenant: db.slug().to_owned(),
@@ -394,7 +413,7 @@ impl Plugins {
             )));
         }
         let invocation = self.invocation_with(db, loaded.clone(), &grant, &config);
-        self.host.on_install(&invocation).await?;
+        self.host().await?.on_install(&invocation).await?;
         let grant =
             serde_json::to_value(&grant).map_err(|e| PluginsError::Invalid(e.to_string()))?;
         let install =
@@ -477,7 +496,11 @@ impl Plugins {
                 .map_err(|e| JobError::Retry(text(e)))
             }
         };
-        match self.host.run_scheduled(&invocation, now).await {
+        let host = self
+            .host()
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        match host.run_scheduled(&invocation, now).await {
             Ok(outcome) => {
                 for (effect, capability) in &outcome.refused {
                     log(
@@ -561,7 +584,7 @@ impl Plugins {
         if let Some(previous) = &install.previous_version {
             let loaded = self.load(plugin_id, previous).await?;
             let invocation = self.invocation(db, loaded, &install);
-            self.host.warm(&invocation).await?;
+            self.host().await?.warm(&invocation).await?;
         }
         Ok(store_plugins::rollback(db, plugin_id, actor).await?)
     }
@@ -635,7 +658,11 @@ impl Plugins {
             }
             let invocation = self.invocation(db, loaded.clone(), install);
             let actor = format!("plugin:{}", install.plugin_id);
-            match self.host.on_ticket_event(&invocation, &hook_event).await {
+            let host = self
+                .host()
+                .await
+                .map_err(|e| DeliveryError(e.to_string()))?;
+            match host.on_ticket_event(&invocation, &hook_event).await {
                 Ok(outcome) => {
                     for (effect, capability) in &outcome.refused {
                         audit(db, &actor, "plugin.effect_refused", number, serde_json::json!({ "effect": effect, "missing": capability.as_str(), "version": install.version })).await?;

@@ -109,12 +109,14 @@ async fn serve(
         body: body.to_vec(),
     };
     let invocation = state.plugins.invocation(&db, loaded, &install);
-    let answer = match state
-        .plugins
-        .host()
-        .handle_http(&invocation, &request)
-        .await
-    {
+    let Ok(host) = state.plugins.host().await else {
+        return Ok(error(
+            StatusCode::BAD_GATEWAY,
+            "plugin_unavailable",
+            "the plugin host is not running",
+        ));
+    };
+    let answer = match host.handle_http(&invocation, &request).await {
         Ok(outcome) => outcome.value,
         Err(e) => {
             let (status, code) = match e {

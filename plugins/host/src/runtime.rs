@@ -56,7 +56,7 @@ impl Default for HostConfig {
         HostConfig {
             cache_dir: None,
             cache_key: [0; 32],
-            max_instances: 256,
+            max_instances: 128,
             queue_wait: Duration::from_secs(2),
             tenant_concurrency: 8,
             tenant_daily_cpu: Duration::from_secs(600),
