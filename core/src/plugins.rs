@@ -656,6 +656,14 @@ impl Plugins {
             {
                 continue;
             }
+            // Already handled when an earlier delivery of this event stopped at a
+            // fail-closed plugin after it.
+            if store_plugins::event_handled(db, &install.plugin_id, event.id)
+                .await
+                .map_err(|e| DeliveryError(text(e)))?
+            {
+                continue;
+            }
             let invocation = self.invocation(db, loaded.clone(), install);
             let actor = format!("plugin:{}", install.plugin_id);
             let host = self
@@ -690,6 +698,9 @@ impl Plugins {
                     }
                 }
             }
+            store_plugins::mark_event_handled(db, &install.plugin_id, event.id)
+                .await
+                .map_err(|e| DeliveryError(text(e)))?;
         }
         Ok(())
     }

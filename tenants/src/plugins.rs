@@ -727,3 +727,48 @@ pub async fn schedule(db: &TenantDb, plugin_id: &str, run_at: i64) -> Result<(),
     .await?;
     tx.commit().await
 }
+
+/// Whether `plugin_id` already handled outbox event `event_id`.
+pub async fn event_handled(
+    db: &TenantDb,
+    plugin_id: &str,
+    event_id: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.read().await?;
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT event_id FROM plugin_event_runs WHERE plugin_id = $1 AND event_id = $2",
+    )
+    .bind(plugin_id)
+    .bind(event_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(found.is_some())
+}
+
+/// Records that `plugin_id` handled outbox event `event_id` (and, now and then,
+/// forgets records older than 30 days).
+pub async fn mark_event_handled(
+    db: &TenantDb,
+    plugin_id: &str,
+    event_id: i64,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO plugin_event_runs (plugin_id, event_id, at) VALUES ($1, $2, $3) \
+         ON CONFLICT (plugin_id, event_id) DO NOTHING",
+    )
+    .bind(plugin_id)
+    .bind(event_id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    if event_id % 500 == 0 {
+        sqlx::query("DELETE FROM plugin_event_runs WHERE at < $1")
+            .bind(now - 30 * 86_400_000)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.commit().await
+}

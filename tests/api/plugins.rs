@@ -662,3 +662,96 @@ async fn scheduled_plugin_runs_as_a_job_and_schedules_its_next_run(#[case] backe
         .count();
     assert_eq!(pending, 1, "{jobs:?}");
 }
+
+/// A fail-closed plugin that fails holds its event: the outbox retries it until
+/// the plugin succeeds, and the plugins that already handled it do not run again.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fail_closed_plugin_holds_its_event_without_rerunning_the_others(
+    #[case] backend: Backend,
+) {
+    let platform = Platform::new(backend, &["acme"]).await;
+    let (app, plugins) = (&platform.app, &platform.plugins);
+    platform.publish("auto-triage").await;
+    let (manifest, wasm) = component("hostile");
+    let strict = manifest
+        .replace("id = \"hostile\"", "id = \"strict\"")
+        .replace("on_failure = \"open\"", "on_failure = \"closed\"");
+    let bundle = package::build(&strict, &wasm, &platform.signing).expect("bundle");
+    plugins.publish(&bundle, "test").await.expect("published");
+    let acme = app.tenant("acme").await;
+    for (id, config) in [
+        ("auto-triage", json!({})),
+        ("strict", json!({"mode": "panic"})),
+    ] {
+        plugins
+            .install(
+                &acme,
+                id,
+                None,
+                grant(&[Capability::UpdateTickets, Capability::Kv]),
+                Some(config),
+                "test",
+            )
+            .await
+            .expect("installed");
+    }
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let (status, ticket) = app
+        .api(
+            "acme.localhost",
+            Method::POST,
+            &admin,
+            "/api/v1/tickets",
+            Some(json!({"subject": "I cannot log in", "requester_email": "ada@example.com"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{ticket}");
+    let number = ticket["number"].as_i64().expect("number");
+    // Two failed deliveries: the event was retried.
+    eventually(Duration::from_secs(20), "two failed deliveries", || {
+        let acme = &acme;
+        async move {
+            let failures = audit_actions(acme)
+                .await
+                .iter()
+                .filter(|a| *a == "plugin.failed")
+                .count();
+            (failures >= 2).then_some(())
+        }
+    })
+    .await;
+    // The plugin is fixed: the held event reaches it.
+    plugins
+        .configure(&acme, "strict", json!({"mode": "fine"}), "test")
+        .await
+        .expect("configured");
+    let messages = eventually(Duration::from_secs(30), "the held event handled", || {
+        let app = &app;
+        let token = admin.clone();
+        async move {
+            let (_, messages) = app
+                .api(
+                    "acme.localhost",
+                    Method::GET,
+                    &token,
+                    &format!("/api/v1/tickets/{number}/messages"),
+                    None,
+                )
+                .await;
+            messages
+                .to_string()
+                .contains("hostile plugin behaved")
+                .then_some(messages)
+        }
+    })
+    .await;
+    let text = messages.to_string();
+    assert_eq!(
+        text.matches("Auto-triage set priority high").count(),
+        1,
+        "auto-triage ran once however often the event was retried: {text}"
+    );
+}

@@ -31,3 +31,14 @@ CREATE TABLE plugin_secrets (
     sealed TEXT NOT NULL,
     PRIMARY KEY (plugin_id, name)
 );
+
+-- Which plugin has handled which outbox event: when a fail-closed plugin makes
+-- the outbox retry an event, the plugins that already handled it are not run
+-- again. Pruned after 30 days.
+CREATE TABLE plugin_event_runs (
+    plugin_id TEXT NOT NULL,
+    event_id BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (plugin_id, event_id)
+);
+CREATE INDEX plugin_event_runs_at ON plugin_event_runs (at);
