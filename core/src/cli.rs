@@ -1001,10 +1001,8 @@ async fn plugin_command(
                     "give --value (or PORTICO_PLUGIN_SECRET) or --remove".into(),
                 ));
             }
-            let key =
-                crate::secrets::MasterKey::load(settings).map_err(|e| invalid(e.to_string()))?;
             plugins()?
-                .set_secret(&db, &key, &id, &name, value.as_deref(), ACTOR)
+                .set_secret(&db, &id, &name, value.as_deref(), ACTOR)
                 .await?;
             println!(
                 "Secret {name} of {id} {}.",

@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use portico_plugins::bindings::base::portico::plugin::knowledge::ArticleHit;
 use portico_plugins::bindings::{Effect, Ticket as PluginTicket, TicketEvent};
 use portico_plugins::package::{self, VerifiedBundle};
-use portico_plugins::runtime::{effect_name, sha256_hex};
+use portico_plugins::runtime::effect_name;
 use portico_plugins::{
     CallContext, FailurePolicy, Grant, HostConfig, Invocation, LoadedPlugin, PlatformPolicy,
     PluginError, PluginHost, PluginServices, World,
@@ -593,15 +593,17 @@ impl Plugins {
     pub async fn set_secret(
         &self,
         db: &TenantDb,
-        master_key: &MasterKey,
         plugin_id: &str,
         name: &str,
         value: Option<&str>,
         actor: &str,
     ) -> Result<(), PluginsError> {
         store_plugins::install_of_plugin(db, plugin_id).await?;
-        let sealed =
-            value.map(|v| master_key.seal(&secret_context(db, plugin_id, name), v.as_bytes()));
+        let sealed = value.map(|v| {
+            self.services
+                .master_key
+                .seal(&secret_context(db, plugin_id, name), v.as_bytes())
+        });
         Ok(store_plugins::set_secret(db, plugin_id, name, sealed.as_deref(), actor).await?)
     }
 
@@ -622,7 +624,24 @@ impl Plugins {
         let installs = store_plugins::installs(db)
             .await
             .map_err(|e| DeliveryError(text(e)))?;
-        if !installs.iter().any(|i| i.enabled) {
+        // Only the enabled ticket-hook plugins that asked for this event; the ticket
+        // is read only when there is one.
+        let mut relevant = Vec::new();
+        for install in installs.iter().filter(|i| i.enabled) {
+            match self.load(&install.plugin_id, &install.version).await {
+                Ok(loaded)
+                    if loaded.manifest.world == World::TicketHooks
+                        && loaded.manifest.events.contains(&event.event_type) =>
+                {
+                    relevant.push((install, loaded));
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(tenant = db.slug(), plugin = %install.plugin_id, %error, "plugin not loaded");
+                }
+            }
+        }
+        if relevant.is_empty() {
             return Ok(());
         }
         let Some(number) = event.payload["number"]
@@ -640,27 +659,21 @@ impl Plugins {
             event_type: event.event_type.clone(),
             ticket: plugin_ticket(db, &ticket).await,
         };
-        for install in installs
+        // Which plugin handled the event is recorded only when a fail-closed one can
+        // make the outbox deliver it again.
+        let track = relevant
             .iter()
-            .filter(|i| i.runs_for(ticket.organization_id))
+            .any(|(_, loaded)| loaded.manifest.on_failure == FailurePolicy::Closed);
+        for (install, loaded) in relevant
+            .iter()
+            .filter(|(i, _)| i.runs_for(ticket.organization_id))
         {
-            let loaded = match self.load(&install.plugin_id, &install.version).await {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    tracing::warn!(tenant = db.slug(), plugin = %install.plugin_id, %error, "plugin not loaded");
-                    continue;
-                }
-            };
-            if loaded.manifest.world != World::TicketHooks
-                || !loaded.manifest.events.contains(&event.event_type)
-            {
-                continue;
-            }
             // Already handled when an earlier delivery of this event stopped at a
             // fail-closed plugin after it.
-            if store_plugins::event_handled(db, &install.plugin_id, event.id)
-                .await
-                .map_err(|e| DeliveryError(text(e)))?
+            if track
+                && store_plugins::event_handled(db, &install.plugin_id, event.id)
+                    .await
+                    .map_err(|e| DeliveryError(text(e)))?
             {
                 continue;
             }
@@ -698,9 +711,11 @@ impl Plugins {
                     }
                 }
             }
-            store_plugins::mark_event_handled(db, &install.plugin_id, event.id)
-                .await
-                .map_err(|e| DeliveryError(text(e)))?;
+            if track {
+                store_plugins::mark_event_handled(db, &install.plugin_id, event.id)
+                    .await
+                    .map_err(|e| DeliveryError(text(e)))?;
+            }
         }
         Ok(())
     }
@@ -924,9 +939,4 @@ pub fn pack(dir: &std::path::Path, secret_key: &str) -> Result<Vec<u8>, PluginsE
     let wasm = read("plugin.wasm")?;
     let key = package::parse_secret_key(secret_key)?;
     Ok(package::build(&manifest, &wasm, &key)?)
-}
-
-/// SHA-256 of a component, for listings.
-pub fn component_hash(bytes: &[u8]) -> String {
-    sha256_hex(bytes)
 }

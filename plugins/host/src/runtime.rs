@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
@@ -1016,9 +1016,4 @@ fn subtle_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
         return subtle::Choice::from(0);
     }
     a.ct_eq(b)
-}
-
-/// SHA-256 of bytes, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
