@@ -62,6 +62,7 @@ pub struct Application {
     listener: TcpListener,
     tls_listener: Option<TcpListener>,
     metrics_listener: Option<TcpListener>,
+    smtp_listener: Option<TcpListener>,
     worker: Arc<Worker>,
     report: StartupReport,
 }
@@ -183,24 +184,45 @@ impl Application {
         let hosts = Arc::new(HostIndex::new(&settings.base_domain));
         hosts.reload(&store).await?;
 
-        let transport: Arc<dyn MailTransport> =
-            match (extensions.mail_transport, settings.mail_sink) {
-                (Some(transport), _) => transport,
-                (None, MailSink::File) => Arc::new(
-                    FileSink::new(settings.data_dir.join("mail")).with_context(|| {
-                        format!(
-                            "PORTICO_DATA_DIR: cannot create {}",
-                            settings.data_dir.join("mail").display()
-                        )
-                    })?,
-                ),
-                (None, MailSink::Log) => Arc::new(LogSink),
-            };
+        let transport: Arc<dyn MailTransport> = match (
+            extensions.mail_transport,
+            &settings.smtp_url,
+            settings.mail_sink,
+        ) {
+            (Some(transport), _, _) => transport,
+            (None, Some(url), _) => Arc::new(
+                crate::mail::SmtpSink::from_url(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("PORTICO_SMTP_URL: {e}"))?,
+            ),
+            (None, None, MailSink::File) => Arc::new(
+                FileSink::new(settings.data_dir.join("mail")).with_context(|| {
+                    format!(
+                        "PORTICO_DATA_DIR: cannot create {}",
+                        settings.data_dir.join("mail").display()
+                    )
+                })?,
+            ),
+            (None, None, MailSink::Log) => Arc::new(LogSink),
+        };
+        let dkim = match (&settings.dkim_selector, &settings.dkim_key_file) {
+            (Some(selector), Some(file)) => Some(crate::mail::load_dkim(
+                selector,
+                &settings.base_domain,
+                file,
+            )?),
+            _ => None,
+        };
         let mailer = Mailer::new(
             transport,
             &format!("Portico <noreply@{}>", settings.base_domain),
+            crate::mail::ThreadKeys::new(
+                master_key.derive("mail-thread-keys"),
+                &settings.base_domain,
+            ),
+            dkim,
+            hosts.clone(),
         )
-        .context("PORTICO_BASE_DOMAIN: not usable in a sender address")?;
+        .map_err(|e| anyhow::anyhow!("PORTICO_BASE_DOMAIN: not usable in a sender address: {e}"))?;
         let outbound = OutboundHttp::new(settings.outbound_allow_private)?;
         let redis = match &settings.redis_url {
             Some(url) => {
@@ -236,6 +258,11 @@ impl Application {
                 hosts: hosts.clone(),
             }),
         ];
+        subscribers.push(Arc::new(crate::mail::notify::TicketMail {
+            mailer: mailer.clone(),
+            settings: settings.clone(),
+            hosts: hosts.clone(),
+        }));
         // Every event may become webhook deliveries; the deliveries are jobs of the
         // tenant, so the worker finds them through the work index like any job.
         subscribers.push(Arc::new(crate::webhooks::WebhookEvents));
@@ -260,7 +287,28 @@ impl Application {
             settings.webhook_retry_schedule(),
             Duration::from_secs(settings.webhook_timeout_seconds),
         ));
+        let blobs = crate::blobs::Blobs::open(&settings).context("opening file storage")?;
+        let intake = crate::mail::intake::Intake {
+            blobs: blobs.clone(),
+            mailer: mailer.clone(),
+            hosts: hosts.clone(),
+            settings: settings.clone(),
+        };
+        job_handlers.register(Arc::new(crate::mail::SendMail {
+            mailer: mailer.clone(),
+        }));
+        job_handlers.register(Arc::new(crate::mail::intake::ProcessMail {
+            intake: intake.clone(),
+        }));
         job_handlers.extend(extensions.job_handlers);
+        let smtp_listener = match settings.smtp_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("PORTICO_SMTP_LISTEN: cannot bind {address}"))?,
+            ),
+            None => None,
+        };
         let worker = Arc::new(Worker::new(
             store.clone(),
             subscribers,
@@ -326,8 +374,8 @@ impl Application {
             )),
             (None, _) => Arc::new(crate::sms::LogProvider),
         };
-        let blobs = crate::blobs::Blobs::open(&settings).context("opening file storage")?;
         let state = AppState::new(AppParts {
+            intake,
             plugins,
             blobs,
             templates: Templates::load().context("loading templates")?,
@@ -357,6 +405,7 @@ impl Application {
             listener,
             tls_listener,
             metrics_listener,
+            smtp_listener,
             worker,
             report,
         })
@@ -370,6 +419,13 @@ impl Application {
     /// The address of the HTTPS listener, when enabled.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The address of the built-in SMTP receiver, when enabled.
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.smtp_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The address of the metrics listener, when enabled.
@@ -402,6 +458,7 @@ impl Application {
             listener,
             tls_listener,
             metrics_listener,
+            smtp_listener,
             worker,
             report: _,
         } = self;
@@ -415,6 +472,28 @@ impl Application {
         let worker_task = tokio::spawn(worker.run(background.clone()));
         let sweeper = tokio::spawn(state.domains.clone().run(state.clone(), background.clone()));
         let cert_watcher = tokio::spawn(watch_certificates(state.clone(), background.clone()));
+        if let Some(smtp_listener) = smtp_listener {
+            let receiver = Arc::new(crate::mail::smtp::Receiver::new(
+                state.intake.clone(),
+                state.store.clone(),
+                state.settings.smtp_lmtp,
+                state.settings.mail_max_bytes,
+                state.settings.mail_sender_rate,
+            ));
+            tokio::spawn(crate::mail::smtp::serve(
+                smtp_listener,
+                receiver,
+                background.clone(),
+            ));
+        }
+        let imap = Arc::new(crate::mail::imap::ImapService::new(
+            state.intake.clone(),
+            state.store.clone(),
+            state.master_key.clone(),
+            Duration::from_secs(state.settings.imap_poll_seconds.max(1)),
+            Duration::from_millis(state.settings.poll_ms.max(100) * 10),
+        ));
+        let imap_task = tokio::spawn(imap.run(background.clone()));
         if let Some(metrics_listener) = metrics_listener {
             let metrics_app = Router::new()
                 .route("/metrics", get(render_metrics))
@@ -485,6 +564,7 @@ impl Application {
             let _ = watcher.await;
             let _ = sweeper.await;
             let _ = cert_watcher.await;
+            let _ = imap_task.await;
         })
         .await;
         state.store.close().await;

@@ -72,6 +72,74 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// The e-mail channel.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+/// `portico mail …`
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Print, as JSON, what Portico makes of a raw message (the intake pipeline's own
+    /// reading: reply text, automated kind, thread keys, sender, attachments).
+    Inspect {
+        /// The `.eml` file (`-` reads standard input).
+        file: PathBuf,
+    },
+}
+
+/// What `portico mail inspect` prints.
+pub fn inspect_mail(raw: &[u8]) -> Result<serde_json::Value, portico_mailtext::ParseError> {
+    let parsed = portico_mailtext::parse(raw)?;
+    Ok(serde_json::json!({
+        "reply_text": crate::mail::intake::reply_text(&parsed),
+        "auto": parsed.auto,
+        "message_id": parsed.message_id,
+        "in_reply_to": parsed.in_reply_to,
+        "references": parsed.references,
+        "subject": parsed.subject,
+        "subject_token": parsed.subject_token.as_ref().map(|t| format!("[#{}-{}]", t.number, t.tag)),
+        "markers": parsed.markers.iter().map(|t| format!("portico-ref:{}-{}", t.number, t.tag)).collect::<Vec<_>>(),
+        "sender": parsed.from,
+        "reply_to": parsed.reply_to,
+        "to": parsed.to,
+        "cc": parsed.cc,
+        "date": parsed.date,
+        "close_command": portico_mailtext::close_command(&crate::mail::intake::reply_text(&parsed)),
+        "attachments": parsed.attachments.iter().map(|a| serde_json::json!({
+            "name": a.filename,
+            "type": a.content_type,
+            "size": a.size,
+            "inline": a.inline,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+fn mail_inspect(file: &std::path::Path) -> Result<(), Failure> {
+    let raw = if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| Failure {
+            code: 2,
+            message: format!("cannot read standard input: {e}"),
+        })?;
+        buf
+    } else {
+        std::fs::read(file).map_err(|e| Failure {
+            code: 2,
+            message: format!("cannot read {}: {e}", file.display()),
+        })?
+    };
+    let report = inspect_mail(&raw).map_err(|e| Failure {
+        code: 2,
+        message: format!("{}: {e}", file.display()),
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    Ok(())
 }
 
 /// Plugin commands.
@@ -392,6 +460,9 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Mail {
+            command: MailCommand::Inspect { file },
+        } => mail_inspect(&file),
         command => {
             if matches!(command, Command::Migrate { .. }) {
                 crate::telemetry::init(&settings);
@@ -592,7 +663,7 @@ async fn operate(settings: Settings, command: Command) -> Result<(), Failure> {
                         }),
                     }
                 }
-                Command::Serve | Command::Migrate { .. } => Ok(()),
+                Command::Serve | Command::Migrate { .. } | Command::Mail { .. } => Ok(()),
             }
         }
     };

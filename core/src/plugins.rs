@@ -750,6 +750,7 @@ async fn send_mail(mailer: &Mailer, mail: portico_plugins::bindings::Email) -> R
             text: mail.text,
             html: None,
             automatic: true,
+            locale: crate::i18n::Locale::default(),
         })
         .await
         .map_err(|e| e.to_string())

@@ -81,6 +81,27 @@ pub struct Settings {
     pub demo_tenant: bool,
     /// Outbound mail sink until SMTP is configured: `file` or `log` (`PORTICO_MAIL_SINK`).
     pub mail_sink: MailSink,
+    /// SMTP server for outbound mail, `smtp://[user:password@]host[:port][?tls=required]`
+    /// (STARTTLS) or `smtps://…` (TLS); when set it replaces the mail sink
+    /// (`PORTICO_SMTP_URL`).
+    #[serde(serialize_with = "serialize_secret_option")]
+    pub smtp_url: Option<SecretString>,
+    /// Address of the built-in SMTP receiver for MX delivery to
+    /// `<slug>@inbound.<base>`; off when unset (`PORTICO_SMTP_LISTEN`).
+    pub smtp_listen: Option<SocketAddr>,
+    /// Speak LMTP instead of SMTP on that address, behind a local MTA (`PORTICO_SMTP_LMTP`).
+    pub smtp_lmtp: bool,
+    /// Largest inbound message accepted, bytes (`PORTICO_MAIL_MAX_BYTES`).
+    pub mail_max_bytes: usize,
+    /// Messages one sender may deliver per minute to the receiver (`PORTICO_MAIL_SENDER_RATE`).
+    pub mail_sender_rate: u32,
+    /// DKIM selector; signing is on when it and the key file are set (`PORTICO_DKIM_SELECTOR`).
+    pub dkim_selector: Option<String>,
+    /// DKIM private key, PEM: RSA (PKCS#1) or Ed25519 (`PORTICO_DKIM_KEY_FILE`).
+    pub dkim_key_file: Option<PathBuf>,
+    /// Seconds between IMAP polls of a mailbox whose server has no IDLE, and the
+    /// longest IDLE before it is renewed (`PORTICO_IMAP_POLL_SECONDS`).
+    pub imap_poll_seconds: u64,
     /// Let tenant-configured URLs reach loopback and private addresses. Tests only
     /// (`PORTICO_OUTBOUND_ALLOW_PRIVATE`).
     pub outbound_allow_private: bool,
@@ -211,6 +232,14 @@ impl Default for Settings {
             migrate_on_start: true,
             demo_tenant: true,
             mail_sink: MailSink::File,
+            smtp_url: None,
+            smtp_listen: None,
+            smtp_lmtp: false,
+            mail_max_bytes: 25 * 1024 * 1024,
+            mail_sender_rate: 60,
+            dkim_selector: None,
+            dkim_key_file: None,
+            imap_poll_seconds: 60,
             outbound_allow_private: false,
             plugins_dir: PathBuf::from("./target/plugins"),
             poll_ms: 500,
@@ -600,6 +629,14 @@ const KNOWN_KEYS: &[&str] = &[
     "migrate_on_start",
     "demo_tenant",
     "mail_sink",
+    "smtp_url",
+    "smtp_listen",
+    "smtp_lmtp",
+    "mail_max_bytes",
+    "mail_sender_rate",
+    "dkim_selector",
+    "dkim_key_file",
+    "imap_poll_seconds",
     "outbound_allow_private",
     "plugins_dir",
     "poll_ms",
@@ -652,6 +689,10 @@ const STRING_KEYS: &[&str] = &[
     "log_format",
     "log",
     "mail_sink",
+    "smtp_url",
+    "smtp_listen",
+    "dkim_selector",
+    "dkim_key_file",
     "sms_provider",
     "sms_base_url",
     "sms_account_sid",

@@ -60,6 +60,8 @@ pub struct AppParts {
     pub certs: Arc<crate::domains::tls::CertStore>,
     /// Files outside the database (attachments).
     pub blobs: crate::blobs::Blobs,
+    /// The inbound-mail pipeline.
+    pub intake: crate::mail::intake::Intake,
     /// Redis, when configured.
     pub redis: Option<redis::aio::ConnectionManager>,
     /// The plugin host with Portico's services.

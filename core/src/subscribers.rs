@@ -14,10 +14,34 @@ use crate::i18n::Locale;
 use crate::mail::{MailError, Mailer, OutboundEmail};
 use crate::settings::Settings;
 
-/// Sends `email`; a message that can never be sent (a malformed address) is logged
-/// and dropped as `what`, a transport failure is retried by the outbox.
-async fn deliver(mailer: &Mailer, email: &OutboundEmail, what: &str) -> Result<(), DeliveryError> {
-    match mailer.send(email).await {
+/// Queues `email` durably in the tenant's outbound queue (once per event, recipient
+/// and `what`); a message that can never be sent (a malformed address) is logged and
+/// dropped, a storage failure is retried by the outbox.
+async fn deliver(
+    mailer: &Mailer,
+    tenant: &TenantDb,
+    event: &Event,
+    email: &OutboundEmail,
+    what: &'static str,
+) -> Result<(), DeliveryError> {
+    let letter = crate::mail::compose::Letter {
+        to: email.to.clone(),
+        kind: what,
+        subject: email.subject.clone(),
+        text: email.text.clone(),
+        automatic: email.automatic,
+        locale: email.locale,
+        brand: mailer.brand(tenant).await,
+        thread: None,
+    };
+    match mailer
+        .queue(
+            tenant,
+            format!("ev:{}:{what}:{}", event.id, email.to),
+            letter,
+        )
+        .await
+    {
         Ok(()) => Ok(()),
         Err(MailError::Invalid(reason)) => {
             tracing::warn!(what, reason = %reason, "mail not sent: invalid message");
@@ -88,8 +112,9 @@ impl InvitationMail {
             text: locale.text_with("invitation-body", &args),
             html: None,
             automatic: true,
+            locale,
         };
-        deliver(&self.mailer, &email, "invitation").await
+        deliver(&self.mailer, tenant, event, &email, "invitation").await
     }
 }
 
@@ -132,8 +157,9 @@ impl InvitationMail {
             text: locale.text_with("password-reset-body", &args),
             html: None,
             automatic: true,
+            locale,
         };
-        deliver(&self.mailer, &email, "password reset").await
+        deliver(&self.mailer, tenant, event, &email, "password_reset").await
     }
 }
 
@@ -195,8 +221,9 @@ impl DomainMail {
                 text: locale.text_with(body_id, &args),
                 html: None,
                 automatic: true,
+                locale,
             };
-            deliver(&self.mailer, &email, "domain notice").await?;
+            deliver(&self.mailer, tenant, event, &email, "domain_notice").await?;
         }
         Ok(())
     }
@@ -239,8 +266,13 @@ impl ApprovalMail {
         }
     }
 
-    async fn mail(&self, email: OutboundEmail) -> Result<(), DeliveryError> {
-        deliver(&self.mailer, &email, "approval").await
+    async fn mail(
+        &self,
+        tenant: &TenantDb,
+        event: &Event,
+        email: OutboundEmail,
+    ) -> Result<(), DeliveryError> {
+        deliver(&self.mailer, tenant, event, &email, "approval").await
     }
 
     async fn send(&self, tenant: &TenantDb, event: &Event) -> Result<(), DeliveryError> {
@@ -301,13 +333,18 @@ impl ApprovalMail {
                         ("subject", ticket.subject.as_str()),
                         ("link", link.as_str()),
                     ];
-                    self.mail(OutboundEmail {
-                        to: user.email.clone(),
-                        subject: locale.text_with("approval-mail-subject", &args),
-                        text: locale.text_with("approval-mail-body", &args),
-                        html: None,
-                        automatic: true,
-                    })
+                    self.mail(
+                        tenant,
+                        event,
+                        OutboundEmail {
+                            to: user.email.clone(),
+                            subject: locale.text_with("approval-mail-subject", &args),
+                            text: locale.text_with("approval-mail-body", &args),
+                            html: None,
+                            automatic: true,
+                            locale,
+                        },
+                    )
                     .await?;
                 }
                 Ok(())
@@ -345,13 +382,18 @@ impl ApprovalMail {
                     ("subject", subject.as_str()),
                     ("reason", reason),
                 ];
-                self.mail(OutboundEmail {
-                    to: user.email.clone(),
-                    subject: locale.text_with("approval-rejected-subject", &args),
-                    text: locale.text_with("approval-rejected-body", &args),
-                    html: None,
-                    automatic: true,
-                })
+                self.mail(
+                    tenant,
+                    event,
+                    OutboundEmail {
+                        to: user.email.clone(),
+                        subject: locale.text_with("approval-rejected-subject", &args),
+                        text: locale.text_with("approval-rejected-body", &args),
+                        html: None,
+                        automatic: true,
+                        locale,
+                    },
+                )
                 .await
             }
             _ => Ok(()),
@@ -422,8 +464,9 @@ impl LowRatingMail {
                 text: locale.text_with("rating-low-body", &args),
                 html: None,
                 automatic: true,
+                locale,
             };
-            deliver(&self.mailer, &email, "low-rating notice").await?;
+            deliver(&self.mailer, tenant, event, &email, "low_rating").await?;
         }
         Ok(())
     }
@@ -498,8 +541,9 @@ impl EscalationMail {
                 text: locale.text_with("escalation-mail-body", &args),
                 html: None,
                 automatic: true,
+                locale,
             };
-            deliver(&self.mailer, &email, "escalation notice").await?;
+            deliver(&self.mailer, tenant, event, &email, "escalation").await?;
         }
         Ok(())
     }

@@ -25,6 +25,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("kb_index.html", include_str!("../templates/kb_index.html")),
     ("login.html", include_str!("../templates/login.html")),
+    (
+        "mail_close.html",
+        include_str!("../templates/mail_close.html"),
+    ),
+    (
+        "mail_layout.html",
+        include_str!("../templates/mail_layout.html"),
+    ),
+    (
+        "mail_layout.txt",
+        include_str!("../templates/mail_layout.txt"),
+    ),
     ("message.html", include_str!("../templates/message.html")),
     (
         "operator_home.html",

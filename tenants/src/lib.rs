@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod kb;
 pub mod kb_text;
 pub mod limits;
+pub mod mail;
 pub mod migrate;
 pub mod operators;
 pub mod organizations;

@@ -130,6 +130,19 @@ pub async fn add_message(
     actor: &str,
     reader: Reader,
 ) -> Result<Posted, StoreError> {
+    add_message_with(db, number, new, actor, reader, None).await
+}
+
+/// [`add_message`], also settling the pending inbound mail `mail_intake` (as
+/// `added`, or `created` when it became a follow-up ticket) in the same transaction.
+pub(crate) async fn add_message_with(
+    db: &TenantDb,
+    number: i64,
+    new: NewMessage,
+    actor: &str,
+    reader: Reader,
+    mail_intake: Option<i64>,
+) -> Result<Posted, StoreError> {
     tickets::validate_body(&new.body, "body")?;
     if new.body.trim().is_empty() && new.files.is_empty() {
         return Err(StoreError::Invalid {
@@ -172,7 +185,7 @@ pub async fn add_message(
             });
         }
         tx.rollback().await?;
-        return follow_up(db, &stored, new, actor).await;
+        return follow_up(db, &stored, new, actor, mail_intake).await;
     }
     let message_id: i64 = sqlx::query_scalar(
         "INSERT INTO ticket_messages (ticket_id, author_id, internal, body, source, created_at, \
@@ -234,6 +247,9 @@ pub async fn add_message(
         moved.updated_at = now;
         tickets::move_status(&mut tx, &moved, &target, actor).await?;
     }
+    if let Some(intake) = mail_intake {
+        crate::mail::settle_in(&mut tx, intake, "added", Some(stored.number), None).await?;
+    }
     tx.emit(NewEvent {
         aggregate_type: "ticket",
         aggregate_id: stored.number.to_string(),
@@ -264,10 +280,11 @@ async fn follow_up(
     old: &Ticket,
     new: NewMessage,
     actor: &str,
+    mail_intake: Option<i64>,
 ) -> Result<Posted, StoreError> {
     let requester_id = new.author_id.unwrap_or(old.requester_id);
     let subject: String = old.subject.chars().take(240).collect();
-    let created = tickets::create_ticket(
+    let created = tickets::create_ticket_with(
         db,
         tickets::NewTicket {
             subject: format!("{subject} (#{})", old.number),
@@ -288,6 +305,7 @@ async fn follow_up(
         },
         None,
         tickets::Reader::SYSTEM,
+        mail_intake,
     )
     .await?;
     let mut tx = db.begin().await?;

@@ -175,6 +175,8 @@ pub struct NewTicket {
     pub fields: BTreeMap<String, serde_json::Value>,
     /// E-mail Message-ID of the first message, when it came by mail.
     pub email_message_id: Option<String>,
+    /// Files already stored for the first message (e-mail attachments).
+    pub files: Vec<crate::thread::StoredFile>,
 }
 
 pub(crate) fn validate_subject(subject: &str) -> Result<(), StoreError> {
@@ -663,6 +665,19 @@ pub async fn create_ticket(
     idempotency: Option<(&str, &str, &str)>,
     reader: Reader,
 ) -> Result<Created, StoreError> {
+    create_ticket_with(db, new, idempotency, reader, None).await
+}
+
+/// [`create_ticket`], also settling the pending inbound mail `mail_intake` as
+/// `created` in the same transaction (refused with
+/// [`crate::mail::ALREADY_PROCESSED`] when another worker settled it first).
+pub(crate) async fn create_ticket_with(
+    db: &TenantDb,
+    new: NewTicket,
+    idempotency: Option<(&str, &str, &str)>,
+    reader: Reader,
+    mail_intake: Option<i64>,
+) -> Result<Created, StoreError> {
     validate_subject(&new.subject)?;
     validate_body(&new.description, "description")?;
     let tags = normalize_tags(&new.tags)?;
@@ -718,6 +733,23 @@ pub async fn create_ticket(
     .bind(&new.language)
     .fetch_one(tx.conn())
     .await?;
+    for file in &new.files {
+        sqlx::query(
+            "INSERT INTO ticket_attachments (ticket_id, message_id, storage_key, filename, content_type, size, \
+             sha256, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id)
+        .bind(message_id)
+        .bind(&file.storage_key)
+        .bind(&file.filename)
+        .bind(&file.content_type)
+        .bind(file.size)
+        .bind(&file.sha256)
+        .bind(new.requester_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    }
     index_message(
         &mut tx,
         message_id,
@@ -772,6 +804,9 @@ pub async fn create_ticket(
                 None => Err(StoreError::Conflict("idempotency key")),
             };
         }
+    }
+    if let Some(intake) = mail_intake {
+        crate::mail::settle_in(&mut tx, intake, "created", Some(number), None).await?;
     }
     tx.emit(NewEvent {
         aggregate_type: "ticket",

@@ -184,3 +184,53 @@ kb-no-results = Nichts gefunden. Versuchen Sie andere Wörter oder eröffnen Sie
 kb-empty = Noch keine Artikel.
 kb-back = Alle Artikel
 kb-other-languages = Auch auf
+
+## E-mail channel
+mail-reply-above = Bitte schreiben Sie Ihre Antwort oberhalb dieser Zeile
+mail-close-label = Problem gelöst? Ticket schließen
+mail-footer = Diese Nachricht wurde vom Service Desk { $tenant } gesendet. Antworten Sie auf diese E-Mail, um Ihr Ticket zu ergänzen; bitte lassen Sie den Betreff unverändert.
+ticket-created-mail-subject = Ticket #{ $number } eingegangen: { $subject }
+ticket-created-mail-body =
+    Guten Tag,
+
+    wir haben Ihre Anfrage erhalten und das Ticket #{ $number } eröffnet:
+
+    { $description }
+
+    Antworten Sie auf diese E-Mail, um Informationen zu ergänzen. Zum Ticket: { $link }
+ticket-reply-mail-subject = AW: { $subject }
+ticket-reply-mail-body =
+    { $author } schrieb zu Ticket #{ $number }:
+
+    { $body }
+
+    Antworten Sie auf diese E-Mail, um zu antworten. Das ganze Ticket: { $link }
+ticket-status-mail-subject = Ticket #{ $number } ist jetzt { $status }: { $subject }
+ticket-status-mail-body =
+    Ihr Ticket #{ $number } „{ $subject }“ ist jetzt { $status }.
+
+    Falls noch etwas fehlt, antworten Sie einfach auf diese E-Mail. Zum Ticket: { $link }
+ticket-status-waiting = in Erwartung Ihrer Antwort
+ticket-status-resolved = gelöst
+ticket-status-closed = geschlossen
+ticket-sla-mail-subject = SLA { $state }: Ticket #{ $number } { $subject }
+ticket-sla-mail-body =
+    Das SLA von Ticket #{ $number } „{ $subject }“ ist { $state }.
+
+    Öffnen: { $link }
+mail-sla-at_risk = gefährdet
+mail-sla-breached = verletzt
+mail-no-subject = (kein Betreff)
+mail-refusal-subject = Ihre Nachricht an { $tenant } wurde nicht angenommen
+mail-refusal-body =
+    Guten Tag,
+
+    der Service Desk { $tenant } nimmt nur Anfragen der Personen und Organisationen an, die er betreut; aus Ihrer Nachricht „{ $subject }“ wurde daher kein Ticket.
+
+    Wenn das ein Irrtum ist, wenden Sie sich bitte auf anderem Weg an Ihren Dienstleister.
+mail-close-invalid-title = Dieser Link funktioniert nicht mehr
+mail-close-invalid = Der Link ist abgelaufen oder ungültig. Melden Sie sich im Portal an, um Ihr Ticket zu verwalten.
+mail-close-title = Ticket #{ $number } schließen
+mail-close-intro = Ist Ihr Problem gelöst? Bestätigen Sie, um das Ticket zu schließen. Sie können später trotzdem noch antworten.
+mail-close-confirm = Ticket schließen
+mail-close-done = Ticket #{ $number } ist geschlossen. Vielen Dank!

@@ -184,3 +184,53 @@ kb-no-results = Nothing found. Try other words, or open a ticket.
 kb-empty = No articles yet.
 kb-back = All articles
 kb-other-languages = Also in
+
+## E-mail channel
+mail-reply-above = Please type your reply above this line
+mail-close-label = Problem solved? Close the ticket
+mail-footer = This message was sent by the { $tenant } service desk. Reply to this e-mail to add to your ticket; please keep the subject as it is.
+ticket-created-mail-subject = Ticket #{ $number } received: { $subject }
+ticket-created-mail-body =
+    Hello,
+
+    we have received your request and opened ticket #{ $number }:
+
+    { $description }
+
+    Reply to this e-mail to add information. You can follow the ticket here: { $link }
+ticket-reply-mail-subject = Re: { $subject }
+ticket-reply-mail-body =
+    { $author } wrote on ticket #{ $number }:
+
+    { $body }
+
+    Reply to this e-mail to answer. The whole ticket: { $link }
+ticket-status-mail-subject = Ticket #{ $number } is now { $status }: { $subject }
+ticket-status-mail-body =
+    Your ticket #{ $number } "{ $subject }" is now { $status }.
+
+    If something is still missing, just reply to this e-mail. The ticket: { $link }
+ticket-status-waiting = waiting for your answer
+ticket-status-resolved = resolved
+ticket-status-closed = closed
+ticket-sla-mail-subject = SLA { $state }: ticket #{ $number } { $subject }
+ticket-sla-mail-body =
+    The SLA of ticket #{ $number } "{ $subject }" is { $state }.
+
+    Open it: { $link }
+mail-sla-at_risk = at risk
+mail-sla-breached = breached
+mail-no-subject = (no subject)
+mail-refusal-subject = Your message to { $tenant } was not accepted
+mail-refusal-body =
+    Hello,
+
+    the { $tenant } service desk only accepts requests from the people and organizations it serves, so your message "{ $subject }" was not turned into a ticket.
+
+    If you believe this is a mistake, please contact your service provider by another channel.
+mail-close-invalid-title = This link no longer works
+mail-close-invalid = The link has expired or is not valid. Sign in to the portal to manage your ticket.
+mail-close-title = Close ticket #{ $number }
+mail-close-intro = Is your problem solved? Confirm to close the ticket. You can still reply to it later.
+mail-close-confirm = Close the ticket
+mail-close-done = Ticket #{ $number } is closed. Thank you!

@@ -184,3 +184,53 @@ kb-no-results = No se encontró nada. Pruebe otras palabras o abra un ticket.
 kb-empty = Todavía no hay artículos.
 kb-back = Todos los artículos
 kb-other-languages = También en
+
+## E-mail channel
+mail-reply-above = Escriba su respuesta por encima de esta línea
+mail-close-label = ¿Problema resuelto? Cerrar el ticket
+mail-footer = Este mensaje lo ha enviado el servicio de soporte { $tenant }. Responda a este correo para completar su ticket; no cambie el asunto, por favor.
+ticket-created-mail-subject = Ticket n.º { $number } recibido: { $subject }
+ticket-created-mail-body =
+    Hola:
+
+    hemos recibido su solicitud y abierto el ticket n.º { $number }:
+
+    { $description }
+
+    Responda a este correo para añadir información. Seguir el ticket: { $link }
+ticket-reply-mail-subject = RE: { $subject }
+ticket-reply-mail-body =
+    { $author } escribió en el ticket n.º { $number }:
+
+    { $body }
+
+    Responda a este correo para contestar. El ticket completo: { $link }
+ticket-status-mail-subject = Ticket n.º { $number }: { $status } – { $subject }
+ticket-status-mail-body =
+    Su ticket n.º { $number } «{ $subject }» está ahora: { $status }.
+
+    Si aún falta algo, responda a este correo. El ticket: { $link }
+ticket-status-waiting = en espera de su respuesta
+ticket-status-resolved = resuelto
+ticket-status-closed = cerrado
+ticket-sla-mail-subject = SLA { $state }: ticket n.º { $number } { $subject }
+ticket-sla-mail-body =
+    El SLA del ticket n.º { $number } «{ $subject }» está { $state }.
+
+    Abrirlo: { $link }
+mail-sla-at_risk = en riesgo
+mail-sla-breached = incumplido
+mail-no-subject = (sin asunto)
+mail-refusal-subject = Su mensaje a { $tenant } no ha sido aceptado
+mail-refusal-body =
+    Hola:
+
+    el servicio de soporte { $tenant } solo acepta solicitudes de las personas y organizaciones a las que atiende, por lo que su mensaje «{ $subject }» no se ha convertido en un ticket.
+
+    Si cree que es un error, contacte con su proveedor por otro medio.
+mail-close-invalid-title = Este enlace ya no funciona
+mail-close-invalid = El enlace ha caducado o no es válido. Inicie sesión en el portal para gestionar su ticket.
+mail-close-title = Cerrar el ticket n.º { $number }
+mail-close-intro = ¿Está resuelto su problema? Confirme para cerrar el ticket. Podrá seguir respondiendo más adelante.
+mail-close-confirm = Cerrar el ticket
+mail-close-done = El ticket n.º { $number } está cerrado. ¡Gracias!

@@ -184,3 +184,53 @@ kb-no-results = Nessun risultato. Provi altre parole o apra un ticket.
 kb-empty = Ancora nessun articolo.
 kb-back = Tutti gli articoli
 kb-other-languages = Anche in
+
+## E-mail channel
+mail-reply-above = Scrivi la tua risposta sopra questa riga
+mail-close-label = Problema risolto? Chiudi il ticket
+mail-footer = Questo messaggio è stato inviato dal service desk { $tenant }. Rispondi a questa e-mail per aggiungere note al ticket; non modificare l’oggetto e non cancellare lo storico.
+ticket-created-mail-subject = Ticket n. { $number } ricevuto: { $subject }
+ticket-created-mail-body =
+    Buongiorno,
+
+    abbiamo ricevuto la tua richiesta e aperto il ticket n. { $number }:
+
+    { $description }
+
+    Rispondi a questa e-mail per aggiungere informazioni. Segui il ticket qui: { $link }
+ticket-reply-mail-subject = R: { $subject }
+ticket-reply-mail-body =
+    { $author } ha scritto sul ticket n. { $number }:
+
+    { $body }
+
+    Rispondi a questa e-mail per rispondere. Il ticket completo: { $link }
+ticket-status-mail-subject = Ticket n. { $number }: { $status } – { $subject }
+ticket-status-mail-body =
+    Il tuo ticket n. { $number } «{ $subject }» ora è: { $status }.
+
+    Se manca ancora qualcosa, rispondi semplicemente a questa e-mail. Il ticket: { $link }
+ticket-status-waiting = in attesa di una tua risposta
+ticket-status-resolved = risolto
+ticket-status-closed = chiuso
+ticket-sla-mail-subject = SLA { $state }: ticket n. { $number } { $subject }
+ticket-sla-mail-body =
+    Lo SLA del ticket n. { $number } «{ $subject }» è { $state }.
+
+    Aprilo: { $link }
+mail-sla-at_risk = a rischio
+mail-sla-breached = violato
+mail-no-subject = (senza oggetto)
+mail-refusal-subject = Il tuo messaggio a { $tenant } non è stato accettato
+mail-refusal-body =
+    Buongiorno,
+
+    il service desk { $tenant } accetta solo richieste dalle persone e dalle organizzazioni che assiste, perciò dal tuo messaggio «{ $subject }» non è stato aperto alcun ticket.
+
+    Se pensi che sia un errore, contatta il tuo fornitore per un’altra via.
+mail-close-invalid-title = Questo link non funziona più
+mail-close-invalid = Il link è scaduto o non è valido. Accedi al portale per gestire il ticket.
+mail-close-title = Chiudi il ticket n. { $number }
+mail-close-intro = Il problema è risolto? Conferma per chiudere il ticket. Potrai comunque rispondere più tardi.
+mail-close-confirm = Chiudi il ticket
+mail-close-done = Il ticket n. { $number } è chiuso. Grazie!

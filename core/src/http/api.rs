@@ -135,11 +135,19 @@ api_routes! {
     "/api/v1/plugins" => [get list_plugins];
     "/api/v1/plugins/{id}" => [put install_plugin, patch change_plugin, delete uninstall_plugin];
     "/api/v1/plugins/{id}/rollback" => [post rollback_plugin];
+    "/api/v1/mail/inbound" => [get list_inbound, post receive_mail];
+    "/api/v1/mail/inbound/{id}/raw" => [get raw_inbound];
+    "/api/v1/mail/inbound/{id}/release" => [post release_inbound];
+    "/api/v1/mail/inbound/{id}/discard" => [post discard_inbound];
+    "/api/v1/mail/mailboxes" => [get list_mailboxes, post add_mailbox];
+    "/api/v1/mail/mailboxes/{id}" => [patch change_mailbox, delete remove_mailbox];
+    "/api/v1/tickets/{number}/mail" => [get ticket_mail];
 }
 
 // Globs: each handler comes with the `__path_` item its annotation generates.
 use crate::http::approvals::*;
 use crate::http::kb_api::*;
+use crate::http::mail_api::*;
 use crate::http::plugins_api::*;
 use crate::http::reports_api::*;
 use crate::http::ticket_config_api::*;

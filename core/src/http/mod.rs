@@ -13,6 +13,8 @@ pub mod error;
 pub mod health;
 pub mod kb_api;
 pub mod kb_pages;
+pub mod mail_api;
+pub mod mail_pages;
 pub mod openapi;
 pub mod pages;
 pub mod plugins_api;
@@ -160,6 +162,7 @@ pub fn router(state: AppState) -> Router {
     let tenant = Router::new()
         .merge(pages::portal_router())
         .merge(approvals::router())
+        .merge(mail_pages::router())
         .merge(crate::identity::pages::router())
         .merge(crate::identity::stepup::router())
         .merge(crate::identity::sms_factor::router())

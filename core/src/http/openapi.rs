@@ -126,6 +126,7 @@ impl utoipa::Modify for Additions {
         (name = "sla", description = "Service-level calendars and policies"),
         (name = "webhooks", description = "Webhook endpoints and deliveries"),
         (name = "plugins", description = "The plugin catalogue and the tenant's installs"),
+        (name = "mail", description = "The e-mail channel: inbound webhook, mailboxes, the inbound queue, ticket mail logs"),
         (name = "knowledge base", description = "Articles, their versions and revisions, search and suggestions"),
     )
 )]

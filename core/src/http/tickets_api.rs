@@ -285,6 +285,7 @@ pub(crate) async fn create_ticket(
             watchers: input.watchers,
             fields: input.fields,
             email_message_id: None,
+            files: Vec::new(),
         },
         idempotency,
         reader,

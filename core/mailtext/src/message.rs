@@ -1,0 +1,237 @@
+//! From raw bytes to [`Parsed`]: headers, bodies, thread keys and attachments, by way of
+//! `mail-parser`, which never panics and copes with broken MIME.
+
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
+
+use crate::{Address, Attachment, ParseError, Parsed, classify, html, reply, token};
+
+/// Parses a raw RFC 5322 message into what Portico needs.
+///
+/// # Errors
+///
+/// [`ParseError::Empty`] when the input is only whitespace, [`ParseError::NotMail`] when no
+/// header can be read from it.
+pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty);
+    }
+    let message = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| ParseError::NotMail("no header could be read".to_owned()))?;
+    // mail-parser's accessors index the root part: a message without one is not mail.
+    if message.parts.is_empty() || message.headers().is_empty() {
+        return Err(ParseError::NotMail("no header could be read".to_owned()));
+    }
+
+    let subject = message.subject().unwrap_or_default().trim().to_owned();
+    let (text, html, reply_text) = bodies(&message);
+    let mut markers = token::markers(html.as_deref().unwrap_or_default());
+    for marker in token::markers(&text) {
+        if !markers.contains(&marker) {
+            markers.push(marker);
+        }
+    }
+
+    Ok(Parsed {
+        message_id: message
+            .message_id()
+            .map(clean_id)
+            .filter(|id| !id.is_empty()),
+        in_reply_to: ids(message.in_reply_to()),
+        references: ids(message.references()),
+        subject_token: token::subject_token(&subject),
+        subject,
+        markers,
+        from: message.from().and_then(first_address),
+        reply_to: message.reply_to().and_then(first_address),
+        to: message.to().map(all_addresses).unwrap_or_default(),
+        cc: message.cc().map(all_addresses).unwrap_or_default(),
+        date: message
+            .date()
+            .filter(|date| date.is_valid())
+            .map(mail_parser::DateTime::to_timestamp),
+        text,
+        html,
+        reply_text,
+        auto: classify::classify_message(&message),
+        attachments: attachments(&message),
+    })
+}
+
+/// The text body (text/plain preferred), the HTML body, and the new reply text.
+fn bodies(message: &mail_parser::Message<'_>) -> (String, Option<String>, String) {
+    let mut plain: Vec<&str> = Vec::new();
+    for id in &message.text_body {
+        if let Some(part) = message.parts.get(*id as usize)
+            && let PartType::Text(text) = &part.body
+        {
+            plain.push(text.as_ref());
+        }
+    }
+    let mut html_body: Option<String> = None;
+    for id in &message.html_body {
+        if let Some(part) = message.parts.get(*id as usize)
+            && let PartType::Html(html) = &part.body
+        {
+            html_body = Some(html.as_ref().to_owned());
+            break;
+        }
+    }
+    if !plain.is_empty() {
+        let text = plain.join("\n");
+        let reply_text = reply::extract_reply(&text);
+        return (text, html_body, reply_text);
+    }
+    match html_body {
+        Some(html_source) => {
+            let text = html::html_to_text(&html_source);
+            let reply_text = reply::extract_reply(&html::html_reply_to_text(&html_source));
+            (text, Some(html_source), reply_text)
+        }
+        None => (String::new(), None, String::new()),
+    }
+}
+
+fn clean_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_owned()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    let raw: Vec<String> = match value {
+        HeaderValue::Text(text) => vec![text.to_string()],
+        HeaderValue::TextList(list) => list.iter().map(ToString::to_string).collect(),
+        _ => Vec::new(),
+    };
+    raw.iter()
+        .map(|id| clean_id(id))
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+fn convert_address(address: &mail_parser::Addr<'_>) -> Option<Address> {
+    let email = address.address.as_deref()?.trim().to_lowercase();
+    if email.is_empty() {
+        return None;
+    }
+    let name = address
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty() && !name.eq_ignore_ascii_case(&email))
+        .map(str::to_owned);
+    Some(Address { name, email })
+}
+
+fn first_address(address: &mail_parser::Address<'_>) -> Option<Address> {
+    address.iter().find_map(convert_address)
+}
+
+fn all_addresses(address: &mail_parser::Address<'_>) -> Vec<Address> {
+    address.iter().filter_map(convert_address).collect()
+}
+
+fn attachments(message: &mail_parser::Message<'_>) -> Vec<Attachment> {
+    let mut found = Vec::new();
+    for (position, id) in message.attachments.iter().enumerate() {
+        let Some(part) = message.parts.get(*id as usize) else {
+            continue;
+        };
+        if message.text_body.contains(id) || message.html_body.contains(id) {
+            continue;
+        }
+        let content_type = part
+            .content_type()
+            .map(|content_type| match content_type.subtype() {
+                Some(subtype) => format!("{}/{}", content_type.ctype(), subtype),
+                None => content_type.ctype().to_owned(),
+            })
+            .unwrap_or_else(|| match &part.body {
+                PartType::Message(_) => "message/rfc822".to_owned(),
+                PartType::Text(_) => "text/plain".to_owned(),
+                PartType::Html(_) => "text/html".to_owned(),
+                _ => "application/octet-stream".to_owned(),
+            })
+            .to_lowercase();
+        let content_id = part.content_id().map(clean_id).filter(|id| !id.is_empty());
+        let disposition_inline = part
+            .content_disposition()
+            .is_some_and(|disposition| disposition.ctype().eq_ignore_ascii_case("inline"));
+        let disposition_attachment = part
+            .content_disposition()
+            .is_some_and(|disposition| disposition.ctype().eq_ignore_ascii_case("attachment"));
+        let inline = disposition_inline || (content_id.is_some() && !disposition_attachment);
+        let filename = part
+            .attachment_name()
+            .map(|name| sanitize_filename(name))
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| default_filename(position + 1, &content_type));
+        let data = part_bytes(message, part).to_vec();
+        found.push(Attachment {
+            filename,
+            size: data.len(),
+            content_type,
+            inline,
+            content_id,
+            data,
+        });
+    }
+    found
+}
+
+/// Keeps the last path component and drops control characters, so a name is safe to show and
+/// to offer as a download name.
+fn sanitize_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    base.chars()
+        .filter(|character| !character.is_control())
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .to_owned()
+}
+
+fn default_filename(position: usize, content_type: &str) -> String {
+    let extension = match content_type {
+        "message/rfc822" => "eml",
+        "text/plain" => "txt",
+        "text/html" => "html",
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/gif" => "gif",
+        "application/pdf" => "pdf",
+        "text/calendar" => "ics",
+        _ => "bin",
+    };
+    format!("attachment-{position}.{extension}")
+}
+
+/// A part's decoded contents. For an attached message, its raw bytes, read through the part's
+/// offsets: `mail-parser`'s own accessor indexes the nested message's root part, which a broken
+/// nested message may lack.
+pub(crate) fn part_bytes<'a>(
+    message: &'a mail_parser::Message<'_>,
+    part: &'a mail_parser::MessagePart<'_>,
+) -> &'a [u8] {
+    match &part.body {
+        PartType::Text(text) | PartType::Html(text) => text.as_bytes(),
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => bytes.as_ref(),
+        PartType::Message(nested) => {
+            if let Some(root) = nested.parts.first() {
+                nested
+                    .raw_message
+                    .get(root.offset_header as usize..root.offset_end as usize)
+                    .unwrap_or_default()
+            } else {
+                message
+                    .raw_message
+                    .get(part.offset_body as usize..part.offset_end as usize)
+                    .unwrap_or_default()
+            }
+        }
+        PartType::Multipart(_) => &[],
+    }
+}
