@@ -10,6 +10,7 @@ mod isolation;
 mod jobs;
 mod kb;
 mod lifecycle;
+mod mail;
 mod migrations;
 mod openapi;
 mod operator;

@@ -201,6 +201,7 @@ impl TestEnv {
         let addr = application.local_addr().expect("local addr");
         let tls_addr = application.tls_addr();
         let metrics_addr = application.metrics_addr();
+        let smtp_addr = application.smtp_addr();
         let state = application.state().clone();
         let worker = application.worker();
         let shutdown = CancellationToken::new();
@@ -209,6 +210,7 @@ impl TestEnv {
             addr,
             tls_addr,
             metrics_addr,
+            smtp_addr,
             state,
             worker,
             shutdown,
@@ -230,6 +232,8 @@ pub struct TestApp {
     pub tls_addr: Option<SocketAddr>,
     /// Where `/metrics` listens, when enabled.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the built-in SMTP receiver listens, when enabled.
+    pub smtp_addr: Option<SocketAddr>,
     /// Its state (the store is reachable through it).
     pub state: AppState,
     /// Its background worker.

@@ -35,7 +35,7 @@ static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
           | no\sentregado | no\sse\spuede\sentregar | error\sde\sentrega | entrega\sfallida | notificación\sde\sestado\sde\sentrega
           | onbestelbaar | niet\sbezorgd | kan\sniet\sworden\sbezorgd | não\sentregue | falha\sna\sentrega
           | olevereringsbart | ej\slevererat | kunne\sikke\sleveres | niedostarczalna | nie\sdostarczono
-          | не\sдоставлено | недоставленное | ошибка\sдоставки | 配信不能 | 未送達 | 退信 | 系统退信
+          | не\sдоставлено | недоставленное | ошибка\sдоставки | 配信不能 | 未送達 | 退信 | 系统退信 | メールエラー | エラー通知 | 送信エラー
           | mail\sreturned | rejected:|\*\*\*\*\*\sspam | bounce(d)?\s(mail|message) | delivery\sstatus
         )",
     )
@@ -81,6 +81,8 @@ const DAEMON_LOCAL_PARTS: &[&str] = &[
     "mail-delivery-subsystem",
     "mdaemon",
     "postmaster",
+    "post_master",
+    "post-master",
     "mailadmin",
     "bounce",
     "bounces",
@@ -98,6 +100,17 @@ static DAEMON_NAME: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)^\s*(mail\s?delivery\s(subsystem|system|service)|mailer[-\s]?daemon|post\s?master|mail\sadministrator|microsoft\soutlook|internet\smail\sdelivery|mail\sdelivery)\s*$",
     )
 });
+
+/// Subjects of abuse complaints that do not use the ARF format.
+static FEEDBACK_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)^\s*(complaint about message from|abuse report|spam complaint|spam report|feedback loop report)\b",
+    )
+});
+
+/// Amazon SES notifications delivered as JSON by SNS e-mail subscriptions.
+static SES_NOTIFICATION: LazyLock<Regex> =
+    LazyLock::new(|| regex(r#""notificationType"\s*:\s*"(Bounce|Complaint|Delivery)""#));
 
 /// Phrases that open the body of a non-standard bounce.
 static BOUNCE_BODY: LazyLock<Regex> = LazyLock::new(|| {
@@ -134,6 +147,12 @@ pub(crate) fn classify_message(message: &Message<'_>) -> Option<AutoKind> {
     }
 
     let subject = message.subject().unwrap_or_default();
+    if FEEDBACK_SUBJECT.is_match(subject) {
+        return Some(AutoKind::Feedback);
+    }
+    if let Some(kind) = ses_notification(message) {
+        return Some(kind);
+    }
     let replied_or_forwarded = REPLY_PREFIX.is_match(subject);
     let from_daemon = message
         .from()
@@ -269,6 +288,23 @@ fn report_kind(message: &Message<'_>) -> Option<AutoKind> {
         }
     }
     None
+}
+
+fn ses_notification(message: &Message<'_>) -> Option<AutoKind> {
+    message
+        .text_bodies()
+        .take(2)
+        .filter_map(|part| match &part.body {
+            mail_parser::PartType::Text(text) => Some(text.as_ref()),
+            _ => None,
+        })
+        .find_map(|text| {
+            let captures = SES_NOTIFICATION.captures(prefix(text, 4000))?;
+            match captures.get(1).map(|kind| kind.as_str()) {
+                Some("Complaint") => Some(AutoKind::Feedback),
+                _ => Some(AutoKind::Bounce),
+            }
+        })
 }
 
 fn body_says_bounce(message: &Message<'_>) -> bool {

@@ -140,7 +140,10 @@ fn attachments(message: &mail_parser::Message<'_>) -> Vec<Attachment> {
         let Some(part) = message.parts.get(*id as usize) else {
             continue;
         };
-        if message.text_body.contains(id) || message.html_body.contains(id) {
+        // mail-parser lists inline images among the body parts too: only text parts are bodies.
+        let is_body_text = matches!(part.body, PartType::Text(_) | PartType::Html(_))
+            && (message.text_body.contains(id) || message.html_body.contains(id));
+        if is_body_text {
             continue;
         }
         let content_type = part
@@ -166,7 +169,7 @@ fn attachments(message: &mail_parser::Message<'_>) -> Vec<Attachment> {
         let inline = disposition_inline || (content_id.is_some() && !disposition_attachment);
         let filename = part
             .attachment_name()
-            .map(|name| sanitize_filename(name))
+            .map(sanitize_filename)
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| default_filename(position + 1, &content_type));
         let data = part_bytes(message, part).to_vec();
@@ -233,5 +236,103 @@ pub(crate) fn part_bytes<'a>(
             }
         }
         PartType::Multipart(_) => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AutoKind, SubjectToken};
+
+    #[test]
+    fn a_reply_is_parsed_into_thread_keys_addresses_and_new_text() {
+        let raw = b"Message-ID: <reply-1@example.com>\r\n\
+In-Reply-To: <ticket-1042@portico.example>\r\n\
+References: <ticket-1042@portico.example> <note-7@portico.example>\r\n\
+From: \"Anna Rossi\" <Anna.Rossi@Example.COM>\r\n\
+To: Help <help@portico.example>, bob@example.com\r\n\
+Cc: <carla@example.com>\r\n\
+Subject: =?utf-8?q?R=3A_AW=3A_=5B=231042-k7f2=5D_Stampante_guasta?=\r\n\
+Date: Tue, 04 Mar 2025 10:02:00 +0100\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Grazie, ora funziona.\r\n\
+\r\n\
+Il giorno mar 4 mar 2025 alle ore 09:00 Help <help@portico.example> ha scritto:\r\n\
+> ##- Rispondi sopra questa riga -##\r\n\
+> portico-ref:1042-k7f2\r\n";
+        let parsed = parse(raw).expect("the message parses");
+        assert_eq!(parsed.message_id.as_deref(), Some("reply-1@example.com"));
+        assert_eq!(parsed.in_reply_to, vec!["ticket-1042@portico.example"]);
+        assert_eq!(parsed.references.len(), 2);
+        assert_eq!(parsed.subject, "R: AW: [#1042-k7f2] Stampante guasta");
+        let token = SubjectToken {
+            number: 1042,
+            tag: "k7f2".to_owned(),
+        };
+        assert_eq!(parsed.subject_token, Some(token.clone()));
+        assert_eq!(parsed.markers, vec![token]);
+        let from = parsed.from.expect("a sender");
+        assert_eq!(from.email, "anna.rossi@example.com");
+        assert_eq!(from.name.as_deref(), Some("Anna Rossi"));
+        assert_eq!(parsed.to.len(), 2);
+        assert_eq!(parsed.cc[0].email, "carla@example.com");
+        assert_eq!(parsed.date, Some(1_741_078_920));
+        assert_eq!(parsed.reply_text, "Grazie, ora funziona.");
+        assert_eq!(parsed.auto, None);
+        assert!(parsed.attachments.is_empty());
+    }
+
+    #[test]
+    fn html_only_mail_is_converted_and_its_quote_dropped() {
+        let raw = b"From: jean@example.fr\r\nSubject: Re: [#7-abcd] Imprimante\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n\
+<div>Merci, c&#39;est r&eacute;gl&eacute;.</div><div class=\"gmail_quote\">Le lun. 3 mars 2025, Help a \xc3\xa9crit :<blockquote>Bonjour<span style=\"display:none\">portico-ref:7-abcd</span></blockquote></div>";
+        let parsed = parse(raw).expect("the message parses");
+        assert_eq!(parsed.reply_text, "Merci, c'est réglé.");
+        assert!(parsed.text.contains("> Bonjour"));
+        assert!(parsed.html.is_some());
+        assert_eq!(parsed.markers.len(), 1);
+    }
+
+    #[test]
+    fn attachments_and_inline_images_are_listed_but_not_the_bodies() {
+        let raw = b"From: juan@example.es\r\nSubject: Factura\r\n\
+Content-Type: multipart/mixed; boundary=x\r\n\r\n\
+--x\r\nContent-Type: text/plain\r\n\r\nHola, adjunto la factura.\r\n\
+--x\r\nContent-Type: application/pdf; name=\"../factura.pdf\"\r\nContent-Disposition: attachment; filename=\"../factura.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n\
+--x\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n\
+--x--\r\n";
+        let parsed = parse(raw).expect("the message parses");
+        assert_eq!(parsed.reply_text, "Hola, adjunto la factura.");
+        assert_eq!(parsed.attachments.len(), 2);
+        let pdf = &parsed.attachments[0];
+        assert_eq!(pdf.filename, "factura.pdf");
+        assert_eq!(pdf.content_type, "application/pdf");
+        assert_eq!(pdf.data, b"%PDF-");
+        assert!(!pdf.inline);
+        let logo = &parsed.attachments[1];
+        assert!(logo.inline);
+        assert_eq!(logo.content_id.as_deref(), Some("logo@x"));
+        assert_eq!(logo.filename, "attachment-2.png");
+        assert_eq!(logo.size, 4);
+    }
+
+    #[test]
+    fn a_german_vacation_notice_is_an_auto_reply() {
+        let raw = b"From: max@example.de\r\nSubject: Abwesenheitsnotiz: [#9-abcd] Drucker\r\nAuto-Submitted: auto-replied\r\n\r\nIch bin bis Montag nicht im B\xc3\xbcro.";
+        let parsed = parse(raw).expect("the message parses");
+        assert_eq!(parsed.auto, Some(AutoKind::AutoReply));
+        assert_eq!(parsed.subject_token.map(|token| token.number), Some(9));
+    }
+
+    #[test]
+    fn empty_and_headerless_input_is_refused() {
+        assert!(matches!(parse(b""), Err(ParseError::Empty)));
+        assert!(matches!(parse(b"  \r\n\t"), Err(ParseError::Empty)));
+        for raw in [&b"\x00\x01\x02"[..], b"\xff", b"From", b":\r\n\r\n"] {
+            // Either refused or read: never a panic.
+            let _ = parse(raw);
+        }
     }
 }

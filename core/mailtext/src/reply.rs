@@ -259,7 +259,7 @@ fn strip(text: &str, forwards: Forwards) -> String {
                 .zip(&kinds[..index])
                 .any(|(kept, kind)| *kept && *kind != Kind::Empty);
             if next.is_some_and(|next| kinds[next] == Kind::Quoted) {
-                let quote_end = quote_block_end(&lines, &kinds, header_end + 1, end);
+                let quote_end = quote_block_end(&kinds, header_end + 1, end);
                 if interleaved || is_followed_by_inline_reply(&lines, &kinds, quote_end, end) {
                     interleaved = true;
                     index = quote_end;
@@ -440,8 +440,7 @@ fn next_non_empty(kinds: &[Kind], from: usize, end: usize) -> Option<usize> {
 
 /// The end (exclusive) of the quote block starting at or after `from`: quoted lines with blank
 /// lines between them, not counting blank lines after the last quoted line.
-fn quote_block_end(lines: &[&str], kinds: &[Kind], from: usize, end: usize) -> usize {
-    let _ = lines;
+fn quote_block_end(kinds: &[Kind], from: usize, end: usize) -> usize {
     let mut last_quoted = from;
     let mut index = from;
     while index < end {
@@ -495,7 +494,6 @@ fn attribution_at(lines: &[&str], index: usize) -> Option<usize> {
         || first.contains('<')
         || first.bytes().any(|byte| byte.is_ascii_digit());
     let mut joined = String::with_capacity(first.len() + 64);
-    let mut last = index;
     for (offset, line) in lines[index..].iter().take(MAX_HEADER_LINES).enumerate() {
         if offset > 0 {
             if line.trim_start().starts_with('>') && !line.trim_start().starts_with("> wrote") {
@@ -516,18 +514,16 @@ fn attribution_at(lines: &[&str], index: usize) -> Option<usize> {
             joined.push(' ');
         }
         joined.push_str(line.trim());
-        last = index + offset;
         if joined.len() > MAX_HEADER_LENGTH {
             return None;
         }
-        if is_attribution(&joined, offset == 0) {
-            return Some(last);
+        if is_attribution(&joined) {
+            return Some(index + offset);
         }
         if offset == 0 && !may_continue {
             return None;
         }
     }
-    let _ = last;
     None
 }
 
@@ -570,7 +566,7 @@ fn starts_like_attribution(line: &str) -> bool {
     START.is_match(line)
 }
 
-fn is_attribution(joined: &str, single_line: bool) -> bool {
+fn is_attribution(joined: &str) -> bool {
     let has_date_or_address =
         joined.contains('@') || joined.bytes().any(|byte| byte.is_ascii_digit());
     if ATTRIBUTION_DASHED.is_match(joined) {
@@ -594,7 +590,6 @@ fn is_attribution(joined: &str, single_line: bool) -> bool {
     if ATTRIBUTION_CJK.is_match(joined) && has_date_or_address {
         return true;
     }
-    let _ = single_line;
     false
 }
 

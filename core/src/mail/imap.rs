@@ -149,6 +149,7 @@ impl ImapService {
             }
             match self.session(&tenant, mailbox_id, &stop).await {
                 Ok(()) => backoff = Duration::from_secs(1),
+                Err(_) if stop.is_cancelled() => break,
                 Err(error) => {
                     let text = format!("{error:#}");
                     tracing::warn!(mailbox = mailbox_id, error = %text, "imap: mailbox failed");

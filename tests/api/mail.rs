@@ -1,0 +1,476 @@
+//! The e-mail channel end to end, on both backends, against real servers on
+//! loopback: Dovecot (IMAP with IDLE, fed over LMTP by swaks; `tests/mail/setup.sh`),
+//! Portico's own SMTP receiver (fed by lettre's SMTP client) and the inbound webhook.
+//! A mail opens a ticket; its notification goes out threaded; the customer's replies
+//! (Outlook, Gmail, Italian) come back through IMAP and land on the ticket with only
+//! their new text; an out-of-office reply and a bounce do nothing; an outsider's
+//! reply is held until released; a repeated delivery is recognised; `#close` closes.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use portico_tenants::Role;
+use portico_tests::{Backend, TestApp, TestEnv, eventually};
+use reqwest::Method;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+const HOST: &str = "acme.localhost";
+const PASSWD: &str = "/tmp/portico-dovecot/users";
+
+/// A fresh Dovecot user (an empty INBOX): appended to the passwd-file, which Dovecot
+/// re-reads by itself.
+fn imap_user() -> String {
+    let user = format!("desk-{}@test.local", uuid::Uuid::new_v4().simple());
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(PASSWD)
+        .expect("tests/mail/setup.sh has started Dovecot");
+    writeln!(file, "{user}:{{PLAIN}}secret::::::").expect("user added");
+    user
+}
+
+/// Delivers `raw` into `user`'s INBOX with swaks over LMTP.
+fn deliver(user: &str, raw: &str) {
+    let mut child = Command::new("swaks")
+        .args([
+            "--protocol",
+            "LMTP",
+            "--server",
+            "127.0.0.1:10024",
+            "--to",
+            user,
+        ])
+        .args([
+            "--from",
+            "sender@test.local",
+            "--data",
+            "-",
+            "--silent",
+            "2",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("swaks runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(raw.replace('\n', "\r\n").as_bytes())
+        .expect("message written");
+    assert!(
+        child.wait().expect("swaks ends").success(),
+        "swaks delivered"
+    );
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    host: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    app.api(host, method, token, path, body).await
+}
+
+/// The messages of ticket `number` as staff see them.
+async fn thread(app: &TestApp, token: &str, number: i64) -> Vec<Value> {
+    let (status, body) = call(
+        &app,
+        Method::GET,
+        HOST,
+        &format!("/api/v1/tickets/{number}/messages"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().cloned().unwrap_or_default()
+}
+
+async fn inbound(app: &TestApp, token: &str) -> Vec<Value> {
+    let (status, body) = call(
+        &app,
+        Method::GET,
+        HOST,
+        "/api/v1/mail/inbound?limit=1000",
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().cloned().unwrap_or_default()
+}
+
+/// The `.eml` files the development sink wrote to `to`, parsed.
+fn sent_to(env: &TestEnv, to: &str) -> Vec<portico_mailtext::Parsed> {
+    let dir = env.data_dir().join("mail");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+            continue;
+        }
+        let raw = std::fs::read(&path).expect("eml");
+        let parsed = portico_mailtext::parse(&raw).expect("our mail parses");
+        if parsed.to.iter().any(|a| a.email == to) {
+            found.push(parsed);
+        }
+    }
+    found.sort_by_key(|p| p.date.unwrap_or_default());
+    found
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_opens_threads_and_closes_tickets_through_real_servers(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let mut settings = env.settings();
+    settings.smtp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    settings.imap_poll_seconds = 30;
+    let app = env.spawn_with(settings, Default::default()).await;
+    app.create_tenant("acme", "Acme IT").await;
+    let org = app.organization("acme", "One", "one.example").await;
+    let (alice, _alice_token) = app
+        .person("acme", "alice@one.example", Role::Contact, Some(org))
+        .await;
+    let (_tech, tech) = app
+        .person("acme", "tech@acme.test", Role::Technician, None)
+        .await;
+    let (_admin, admin) = app
+        .person("acme", "admin@acme.test", Role::MspAdmin, None)
+        .await;
+
+    // 1. A new request arrives over SMTP (lettre → Portico's receiver) and opens a ticket.
+    let smtp = app.smtp_addr.expect("receiver listens");
+    let client = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(smtp.port())
+        .build();
+    let first = lettre::Message::builder()
+        .from("Alice <alice@one.example>".parse().expect("from"))
+        .to("acme@inbound.localhost".parse().expect("to"))
+        .subject("Printer on floor 2 is jammed")
+        .message_id(Some("<first-1@one.example>".to_owned()))
+        .body("The printer shows error E42.\n\nAlice".to_owned())
+        .expect("message");
+    client.send(first).await.expect("the receiver accepts it");
+    let number = eventually(
+        Duration::from_secs(20),
+        "a ticket from the mail",
+        || async {
+            let (_, body) = call(&app, Method::GET, HOST, "/api/v1/tickets", &tech, None).await;
+            body["tickets"]
+                .as_array()
+                .and_then(|items| items.first())
+                .and_then(|t| t["number"].as_i64())
+        },
+    )
+    .await;
+    let ticket = thread(&app, &tech, number).await;
+    assert_eq!(ticket[0]["source"], "email");
+    assert!(
+        ticket[0]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("error E42")
+    );
+
+    // 2. The requester's copy goes out, threaded: signed Message-ID, token, reply address.
+    let copy = eventually(Duration::from_secs(20), "the requester's copy", || async {
+        sent_to(&env, "alice@one.example").into_iter().next()
+    })
+    .await;
+    let token = copy
+        .subject_token
+        .clone()
+        .expect("the subject carries the token");
+    assert_eq!(token.number, number);
+    let root = copy.message_id.clone().expect("message id");
+    assert!(
+        root.starts_with(&format!("portico.acme.{number}.")),
+        "{root}"
+    );
+    let reply_to = copy.reply_to.clone().expect("reply-to").email;
+    assert!(
+        reply_to.starts_with(&format!("acme+{number}-")),
+        "{reply_to}"
+    );
+    assert!(
+        copy.text.contains("##- "),
+        "reply-above marker: {}",
+        copy.text
+    );
+    assert!(
+        copy.text.contains("/mail/close/"),
+        "close link: {}",
+        copy.text
+    );
+
+    // 3. A technician answers; the answer goes out in the same thread.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        HOST,
+        &format!("/api/v1/tickets/{number}/messages"),
+        &tech,
+        Some(json!({"body": "Please open tray 2 and remove the paper."})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let answer = eventually(
+        Duration::from_secs(20),
+        "the technician's answer by mail",
+        || async {
+            sent_to(&env, "alice@one.example")
+                .into_iter()
+                .find(|m| m.text.contains("tray 2"))
+        },
+    )
+    .await;
+    assert!(answer.references.contains(&root) || answer.in_reply_to.contains(&root));
+    let answer_id = answer.message_id.clone().expect("id");
+
+    // 4. The customer's replies come back through IMAP (IDLE).
+    let user = imap_user();
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        HOST,
+        "/api/v1/mail/mailboxes",
+        &admin,
+        Some(json!({
+            "address": user, "host": "127.0.0.1", "port": 10143, "tls": "none",
+            "username": user, "password": "secret",
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let subject = format!(
+        "RE: [#{}-{}] Printer on floor 2 is jammed",
+        token.number, token.tag
+    );
+    deliver(
+        &user,
+        &format!(
+            "From: Alice <alice@one.example>\nTo: {user}\nSubject: {subject}\nMessage-ID: <outlook-1@one.example>\n\
+         In-Reply-To: <{answer_id}>\nReferences: <{root}> <{answer_id}>\nDate: Tue, 01 Dec 2026 10:00:00 +0000\n\n\
+         It works now, thank you!\n\n-----Original Message-----\nFrom: Acme IT <acme@inbound.localhost>\n\
+         Sent: Tuesday, December 1, 2026 9:00 AM\nTo: Alice\nSubject: Printer\n\nPlease open tray 2 and remove the paper.\n"
+        ),
+    );
+    deliver(
+        &user,
+        &format!(
+            "From: Alice <alice@one.example>\nTo: {user}\nSubject: Re: [#{}-{}] Printer on floor 2 is jammed\n\
+         Message-ID: <gmail-1@one.example>\nDate: Tue, 01 Dec 2026 10:05:00 +0000\n\n\
+         One more thing: tray 3 is empty.\n\nOn Tue, Dec 1, 2026 at 9:00 AM Acme IT <acme@inbound.localhost> wrote:\n\
+         > Please open tray 2 and remove the paper.\n",
+            token.number, token.tag
+        ),
+    );
+    // An out-of-office answer to our mail: it must do nothing.
+    deliver(
+        &user,
+        &format!(
+            "From: Alice <alice@one.example>\nTo: {user}\nSubject: Automatic reply: {subject}\n\
+         Message-ID: <ooo-1@one.example>\nIn-Reply-To: <{answer_id}>\nAuto-Submitted: auto-replied\n\
+         Date: Tue, 01 Dec 2026 10:06:00 +0000\n\nI am out of the office until Monday.\n"
+        ),
+    );
+    let messages = eventually(
+        Duration::from_secs(30),
+        "both replies on the ticket",
+        || async {
+            let messages = thread(&app, &tech, number).await;
+            (messages.len() >= 4).then_some(messages)
+        },
+    )
+    .await;
+    let bodies: Vec<&str> = messages.iter().filter_map(|m| m["body"].as_str()).collect();
+    assert!(bodies.contains(&"It works now, thank you!"), "{bodies:?}");
+    assert!(
+        bodies.contains(&"One more thing: tray 3 is empty."),
+        "{bodies:?}"
+    );
+
+    // 5. An Italian reply through the provider's webhook, twice (a repeated delivery).
+    let italian = format!(
+        "From: Alice <alice@one.example>\r\nTo: acme@inbound.localhost\r\nSubject: R: {subject}\r\n\
+         Message-ID: <it-1@one.example>\r\nIn-Reply-To: <{answer_id}>\r\nDate: Tue, 01 Dec 2026 10:10:00 +0000\r\n\r\n\
+         Grazie mille, ora funziona.\r\n\r\nIl giorno mar 1 dic 2026 alle ore 09:00 Acme IT <acme@inbound.localhost> ha scritto:\r\n\
+         > Please open tray 2 and remove the paper.\r\n"
+    );
+    for duplicate in [false, true] {
+        let response = app
+            .request(Method::POST, HOST, "/api/v1/mail/inbound")
+            .bearer_auth(&admin)
+            .header("content-type", "message/rfc822")
+            .body(italian.clone())
+            .send()
+            .await
+            .expect("webhook");
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["duplicate"], duplicate, "{body}");
+    }
+    // A bounce of one of our messages (a DSN) through the SMTP receiver: nothing happens.
+    let bounce = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@one.example>\r\nTo: acme@inbound.localhost\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce-1@one.example>\r\n\
+         Date: Tue, 01 Dec 2026 10:11:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nThis is the mail system. Your message could not be delivered.\r\n\
+         --b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; one.example\r\n\r\n\
+         Final-Recipient: rfc822; nobody@one.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --b1\r\nContent-Type: message/rfc822\r\n\r\nMessage-ID: <{answer_id}>\r\nSubject: x\r\n\r\nbody\r\n--b1--\r\n"
+    );
+    let envelope =
+        lettre::address::Envelope::new(None, vec!["acme@inbound.localhost".parse().expect("to")])
+            .expect("envelope");
+    client
+        .send_raw(&envelope, bounce.as_bytes())
+        .await
+        .expect("bounce accepted");
+    // An outsider answering the thread is held for a technician.
+    deliver(
+        &user,
+        &format!(
+            "From: Mallory <mallory@elsewhere.example>\nTo: {user}\nSubject: {subject}\n\
+         Message-ID: <mallory-1@elsewhere.example>\nIn-Reply-To: <{answer_id}>\nDate: Tue, 01 Dec 2026 10:12:00 +0000\n\n\
+         Please send me the admin password.\n"
+        ),
+    );
+    let queue = eventually(Duration::from_secs(30), "every message settled", || async {
+        let queue = inbound(&app, &tech).await;
+        (queue.len() >= 7 && queue.iter().all(|m| m["state"] != "pending")).then_some(queue)
+    })
+    .await;
+    let state_of = |id: &str| {
+        queue
+            .iter()
+            .find(|m| m["message_id"] == id)
+            .map(|m| {
+                (
+                    m["state"].as_str().unwrap_or_default().to_owned(),
+                    m["detail"].clone(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{id} was queued: {queue:?}"))
+    };
+    assert_eq!(state_of("ooo-1@one.example").0, "ignored");
+    assert_eq!(state_of("ooo-1@one.example").1, "auto_reply");
+    assert_eq!(state_of("bounce-1@one.example").0, "ignored");
+    assert_eq!(state_of("bounce-1@one.example").1, "bounce");
+    assert_eq!(state_of("mallory-1@elsewhere.example").0, "held");
+    assert_eq!(state_of("it-1@one.example").0, "added");
+    let messages = thread(&app, &tech, number).await;
+    let bodies: Vec<&str> = messages.iter().filter_map(|m| m["body"].as_str()).collect();
+    assert!(
+        bodies.contains(&"Grazie mille, ora funziona."),
+        "{bodies:?}"
+    );
+    assert!(
+        !bodies
+            .iter()
+            .any(|b| b.contains("out of the office") || b.contains("admin password"))
+    );
+    // Nothing answered the automated mail.
+    assert!(sent_to(&env, "mailer-daemon@one.example").is_empty());
+
+    // The IMAP messages were flagged \Seen only after they were queued.
+    let unseen = Command::new("python3")
+        .args(["-c", &format!(
+            "import imaplib;m=imaplib.IMAP4('127.0.0.1',10143);m.login('{user}','secret');m.select('INBOX');\
+             print(len(m.search(None,'UNSEEN')[1][0].split()))")])
+        .output()
+        .expect("python3");
+    assert_eq!(String::from_utf8_lossy(&unseen.stdout).trim(), "0");
+
+    // 6. A technician releases the held message: it lands on the ticket.
+    let held = queue
+        .iter()
+        .find(|m| m["state"] == "held")
+        .and_then(|m| m["id"].as_i64())
+        .expect("held id");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        HOST,
+        &format!("/api/v1/mail/inbound/{held}/release"),
+        &tech,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    eventually(
+        Duration::from_secs(20),
+        "the released message on the ticket",
+        || async {
+            thread(&app, &tech, number)
+                .await
+                .iter()
+                .any(|m| {
+                    m["body"]
+                        .as_str()
+                        .is_some_and(|b| b.contains("admin password"))
+                })
+                .then_some(())
+        },
+    )
+    .await;
+
+    // 7. The requester closes the ticket with `#close` as the first line.
+    deliver(
+        &user,
+        &format!(
+            "From: Alice <alice@one.example>\nTo: {user}\nSubject: {subject}\nMessage-ID: <close-1@one.example>\n\
+         In-Reply-To: <{answer_id}>\nDate: Tue, 01 Dec 2026 10:20:00 +0000\n\n#close\n\nThanks!\n"
+        ),
+    );
+    eventually(
+        Duration::from_secs(30),
+        "the ticket closed by mail",
+        || async {
+            let (_, body) = call(
+                &app,
+                Method::GET,
+                HOST,
+                &format!("/api/v1/tickets/{number}"),
+                &tech,
+                None,
+            )
+            .await;
+            (body["status"] == "closed").then_some(())
+        },
+    )
+    .await;
+    let log = call(
+        &app,
+        Method::GET,
+        HOST,
+        &format!("/api/v1/tickets/{number}/mail"),
+        &tech,
+        None,
+    )
+    .await
+    .1;
+    assert!(log.as_array().is_some_and(|l| {
+        l.iter()
+            .all(|m| m["recipient"] != "mallory@elsewhere.example")
+    }));
+    assert!(
+        log.as_array().is_some_and(|l| l
+            .iter()
+            .any(|m| m["kind"] == "reply" && m["state"] == "sent")),
+        "{log}"
+    );
+    let _ = alice;
+    app.stop().await;
+}
