@@ -293,13 +293,14 @@ impl Application {
             mailer: mailer.clone(),
             hosts: hosts.clone(),
             settings: settings.clone(),
+            mailboxes_changed: Arc::new(tokio::sync::Notify::new()),
         };
         job_handlers.register(Arc::new(crate::mail::SendMail {
             mailer: mailer.clone(),
         }));
-        job_handlers.register(Arc::new(crate::mail::intake::ProcessMail {
-            intake: intake.clone(),
-        }));
+        job_handlers.register(Arc::new(crate::mail::intake::ProcessMail::new(
+            intake.clone(),
+        )));
         job_handlers.extend(extensions.job_handlers);
         let smtp_listener = match settings.smtp_listen {
             Some(address) => Some(
@@ -491,7 +492,7 @@ impl Application {
             state.store.clone(),
             state.master_key.clone(),
             Duration::from_secs(state.settings.imap_poll_seconds.max(1)),
-            Duration::from_millis(state.settings.poll_ms.max(100) * 10),
+            Duration::from_secs(60),
         ));
         let imap_task = tokio::spawn(imap.run(background.clone()));
         if let Some(metrics_listener) = metrics_listener {

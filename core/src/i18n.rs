@@ -163,7 +163,12 @@ mod tests {
                             ("rating", "1"),
                             ("comment", "Slow"),
                             ("level", "2"),
-                            ("count", "3")
+                            ("count", "3"),
+                            ("description", "It is broken"),
+                            ("author", "Tess"),
+                            ("body", "Try again"),
+                            ("status", "resolved"),
+                            ("state", "at risk")
                         ]
                     ),
                     *key,

@@ -61,6 +61,12 @@ pub struct Inbound {
     pub detail: Option<String>,
     /// When it was settled.
     pub processed_at: Option<i64>,
+    /// The worker processing it now.
+    #[serde(skip)]
+    pub lease_owner: Option<String>,
+    /// Until when.
+    #[serde(skip)]
+    pub lease_until: i64,
 }
 
 /// A message to queue.
@@ -85,7 +91,7 @@ pub struct NewInbound {
 }
 
 const INBOUND_COLUMNS: &str = "id, dedup_key, transport, mailbox_id, recipient, sender, message_id, raw_key, size, \
-     received_at, state, ticket_number, detail, processed_at";
+     received_at, state, ticket_number, detail, processed_at, lease_owner, lease_until";
 
 type InboundRow = (
     i64,
@@ -102,6 +108,8 @@ type InboundRow = (
     Option<i64>,
     Option<String>,
     Option<i64>,
+    Option<String>,
+    i64,
 );
 
 fn inbound_of(row: InboundRow) -> Inbound {
@@ -120,6 +128,8 @@ fn inbound_of(row: InboundRow) -> Inbound {
         ticket_number,
         detail,
         processed_at,
+        lease_owner,
+        lease_until,
     ) = row;
     Inbound {
         id,
@@ -136,6 +146,8 @@ fn inbound_of(row: InboundRow) -> Inbound {
         ticket_number,
         detail,
         processed_at,
+        lease_owner,
+        lease_until,
     }
 }
 
@@ -269,6 +281,39 @@ pub async fn list_inbound(
     Ok(rows.into_iter().map(inbound_of).collect())
 }
 
+/// Claims pending message `first` (when it is free) and up to `limit` more pending
+/// ones, oldest first, for `owner` until `now + lease_ms`; the ids claimed. A row
+/// leased by another worker is skipped until its lease ends.
+pub async fn claim(
+    db: &TenantDb,
+    owner: &str,
+    first: Option<i64>,
+    limit: i64,
+    lease_ms: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let now = now_ms();
+    let sql = db.store().backend().pick(
+        "UPDATE mail_inbound SET lease_owner = $1, lease_until = $2 WHERE id IN (\
+            SELECT id FROM mail_inbound WHERE state = 'pending' AND (lease_until < $3 OR lease_owner = $1) \
+            ORDER BY CASE WHEN id = $4 THEN 0 ELSE 1 END, id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING id",
+        "UPDATE mail_inbound SET lease_owner = $1, lease_until = $2 WHERE id IN (\
+            SELECT id FROM mail_inbound WHERE state = 'pending' AND (lease_until < $3 OR lease_owner = $1) \
+            ORDER BY CASE WHEN id = $4 THEN 0 ELSE 1 END, id LIMIT $5) RETURNING id",
+    );
+    let mut tx = db.begin().await?;
+    let mut ids: Vec<i64> = sqlx::query_scalar(sql)
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(first.unwrap_or(-1))
+        .bind(limit.max(1))
+        .fetch_all(tx.conn())
+        .await?;
+    tx.commit().await?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// Settles a pending message inside `tx`; refused with [`ALREADY_PROCESSED`] when it
 /// is no longer pending (another worker's transaction won).
 pub(crate) async fn settle_in(
@@ -296,6 +341,13 @@ pub(crate) async fn settle_in(
             reason: format!("inbound message {id} is no longer pending"),
         });
     }
+    // Its own processing job has nothing left to do (unless it is running now).
+    sqlx::query(
+        "DELETE FROM jobs WHERE dedup_key = $1 AND state = 'pending' AND lease_owner IS NULL",
+    )
+    .bind(format!("mail-in:{id}"))
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
@@ -378,8 +430,8 @@ pub async fn close_ticket(
 pub async fn release(db: &TenantDb, id: i64, actor: &str) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let done = sqlx::query(
-        "UPDATE mail_inbound SET state = 'pending', detail = 'released', processed_at = NULL \
-         WHERE id = $1 AND state = 'held'",
+        "UPDATE mail_inbound SET state = 'pending', detail = 'released', processed_at = NULL, \
+         lease_owner = NULL, lease_until = 0 WHERE id = $1 AND state = 'held'",
     )
     .bind(id)
     .execute(tx.conn())
@@ -433,14 +485,22 @@ pub async fn discard(db: &TenantDb, id: i64, actor: &str) -> Result<(), StoreErr
     tx.commit().await
 }
 
-/// How many messages `sender` sent us since `since` (loop and rate protection).
-pub async fn received_from(db: &TenantDb, sender: &str, since: i64) -> Result<i64, StoreError> {
+/// How many messages `sender` sent us since `since`, up to and including queued
+/// message `up_to` (loop and rate protection: the same answer whatever order the
+/// messages are processed in).
+pub async fn received_from(
+    db: &TenantDb,
+    sender: &str,
+    since: i64,
+    up_to: i64,
+) -> Result<i64, StoreError> {
     let mut tx = db.read().await?;
     let n: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM mail_inbound WHERE sender = $1 AND received_at >= $2",
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM mail_inbound WHERE sender = $1 AND received_at >= $2 AND id <= $3",
     )
     .bind(sender)
     .bind(since)
+    .bind(up_to)
     .fetch_one(tx.conn())
     .await?;
     tx.rollback().await?;

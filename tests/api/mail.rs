@@ -81,7 +81,7 @@ async fn call(
 /// The messages of ticket `number` as staff see them.
 async fn thread(app: &TestApp, token: &str, number: i64) -> Vec<Value> {
     let (status, body) = call(
-        &app,
+        app,
         Method::GET,
         HOST,
         &format!("/api/v1/tickets/{number}/messages"),
@@ -95,7 +95,7 @@ async fn thread(app: &TestApp, token: &str, number: i64) -> Vec<Value> {
 
 async fn inbound(app: &TestApp, token: &str) -> Vec<Value> {
     let (status, body) = call(
-        &app,
+        app,
         Method::GET,
         HOST,
         "/api/v1/mail/inbound?limit=1000",
@@ -472,5 +472,155 @@ async fn mail_opens_threads_and_closes_tickets_through_real_servers(#[case] back
         "{log}"
     );
     let _ = alice;
+    app.stop().await;
+}
+
+async fn push(app: &TestApp, token: &str, raw: String) {
+    let response = app
+        .request(Method::POST, HOST, "/api/v1/mail/inbound")
+        .bearer_auth(token)
+        .header("content-type", "message/rfc822")
+        .body(raw)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(response.status(), 202);
+}
+
+fn plain(from: &str, id: &str, subject: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: acme@inbound.localhost\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+         Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nHello, I need help.\r\n"
+    )
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_senders_are_triaged_or_refused_once_and_loops_are_cut(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let org = app.organization("acme", "One", "one.example").await;
+    let (_admin, admin) = app
+        .person("acme", "admin@acme.test", Role::MspAdmin, None)
+        .await;
+
+    // By default an unknown domain's mail becomes a ticket of a new contact.
+    push(
+        &app,
+        &admin,
+        plain(
+            "Stranger <stranger@nowhere.example>",
+            "s1@nowhere.example",
+            "Hello",
+        ),
+    )
+    .await;
+    // A person at an organization's domain becomes its contact.
+    push(
+        &app,
+        &admin,
+        plain("Newcomer <new@one.example>", "n1@one.example", "Access"),
+    )
+    .await;
+    eventually(Duration::from_secs(20), "both tickets", || async {
+        let queue = inbound(&app, &admin).await;
+        (queue.len() == 2 && queue.iter().all(|m| m["state"] == "created")).then_some(())
+    })
+    .await;
+    let (_, users) = call(&app, Method::GET, HOST, "/api/v1/users", &admin, None).await;
+    let find = |email: &str| {
+        users
+            .as_array()
+            .and_then(|u| u.iter().find(|u| u["email"] == email).cloned())
+            .unwrap_or_else(|| panic!("{email} is a contact: {users}"))
+    };
+    assert_eq!(find("new@one.example")["organization_id"], org);
+    assert!(find("stranger@nowhere.example")["organization_id"].is_null());
+
+    // Refusing unknown domains: a polite, automatic answer, once a day per sender.
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        HOST,
+        "/api/v1/settings/mail-unknown-senders",
+        &admin,
+        Some(json!("refuse")),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        HOST,
+        "/api/v1/settings/mail-unknown-senders",
+        &admin,
+        Some(json!("maybe")),
+    )
+    .await;
+    assert_eq!(status, 422);
+    for n in 0..2 {
+        push(
+            &app,
+            &admin,
+            plain(
+                "Other <other@nowhere.example>",
+                &format!("o{n}@nowhere.example"),
+                "Offer",
+            ),
+        )
+        .await;
+    }
+    let refusals = eventually(Duration::from_secs(20), "the refusal", || async {
+        let queue = inbound(&app, &admin).await;
+        let refused = queue.iter().filter(|m| m["state"] == "refused").count();
+        let sent = sent_to(&env, "other@nowhere.example");
+        (refused == 2 && !sent.is_empty()).then_some(sent)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = sent_to(&env, "other@nowhere.example");
+    assert_eq!(
+        again.len(),
+        1,
+        "one refusal a day: {:?}",
+        again
+            .iter()
+            .map(|m| (&m.subject, &m.message_id))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        refusals[0].auto,
+        Some(portico_mailtext::AutoKind::AutoReply),
+        "marked automatic"
+    );
+
+    // A sender in a loop: after 30 messages in an hour the rest is ignored, whatever
+    // order the worker processes them in.
+    for n in 0..34 {
+        push(
+            &app,
+            &admin,
+            plain(
+                "Loop <loop@one.example>",
+                &format!("l{n}@one.example"),
+                &format!("Loop {n}"),
+            ),
+        )
+        .await;
+    }
+    let queue = eventually(Duration::from_secs(60), "the loop settled", || async {
+        let queue = inbound(&app, &admin).await;
+        let mine: Vec<Value> = queue
+            .into_iter()
+            .filter(|m| m["sender"] == "loop@one.example")
+            .collect();
+        (mine.len() == 34 && mine.iter().all(|m| m["state"] != "pending")).then_some(mine)
+    })
+    .await;
+    assert_eq!(queue.iter().filter(|m| m["state"] == "created").count(), 30);
+    assert_eq!(queue.iter().filter(|m| m["state"] == "ignored").count(), 4);
     app.stop().await;
 }

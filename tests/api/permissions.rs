@@ -1587,6 +1587,209 @@ pub(crate) const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         204,
         None,
     ),
+    // E-mail: the queue for the service desk, mailboxes and the webhook for MSP admins.
+    (Role::MspAdmin, "POST", "/api/v1/mail/inbound", 202, None),
+    (Role::Technician, "POST", "/api/v1/mail/inbound", 403, None),
+    (Role::MainContact, "POST", "/api/v1/mail/inbound", 403, None),
+    (Role::Contact, "POST", "/api/v1/mail/inbound", 403, None),
+    (Role::MspAdmin, "GET", "/api/v1/mail/inbound", 200, None),
+    (Role::Technician, "GET", "/api/v1/mail/inbound", 200, None),
+    (Role::MainContact, "GET", "/api/v1/mail/inbound", 403, None),
+    (Role::Contact, "GET", "/api/v1/mail/inbound", 403, None),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/mail/inbound/999999/raw",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/mail/inbound/999999/raw",
+        404,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/mail/inbound/999999/raw",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/mail/inbound/999999/raw",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/mail/inbound/999999/release",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/mail/inbound/999999/release",
+        404,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/mail/inbound/999999/release",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/mail/inbound/999999/release",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "POST",
+        "/api/v1/mail/inbound/999999/discard",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/mail/inbound/999999/discard",
+        404,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/mail/inbound/999999/discard",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "POST",
+        "/api/v1/mail/inbound/999999/discard",
+        403,
+        None,
+    ),
+    (Role::MspAdmin, "GET", "/api/v1/mail/mailboxes", 200, None),
+    (Role::Technician, "GET", "/api/v1/mail/mailboxes", 403, None),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/mail/mailboxes",
+        403,
+        None,
+    ),
+    (Role::Contact, "GET", "/api/v1/mail/mailboxes", 403, None),
+    (Role::MspAdmin, "POST", "/api/v1/mail/mailboxes", 201, None),
+    (
+        Role::Technician,
+        "POST",
+        "/api/v1/mail/mailboxes",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "POST",
+        "/api/v1/mail/mailboxes",
+        403,
+        None,
+    ),
+    (Role::Contact, "POST", "/api/v1/mail/mailboxes", 403, None),
+    (
+        Role::MspAdmin,
+        "PATCH",
+        "/api/v1/mail/mailboxes/999999",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "PATCH",
+        "/api/v1/mail/mailboxes/999999",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "PATCH",
+        "/api/v1/mail/mailboxes/999999",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "PATCH",
+        "/api/v1/mail/mailboxes/999999",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "DELETE",
+        "/api/v1/mail/mailboxes/999999",
+        404,
+        None,
+    ),
+    (
+        Role::Technician,
+        "DELETE",
+        "/api/v1/mail/mailboxes/999999",
+        403,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "DELETE",
+        "/api/v1/mail/mailboxes/999999",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "DELETE",
+        "/api/v1/mail/mailboxes/999999",
+        403,
+        None,
+    ),
+    (
+        Role::MspAdmin,
+        "GET",
+        "/api/v1/tickets/{ticket}/mail",
+        200,
+        None,
+    ),
+    (
+        Role::Technician,
+        "GET",
+        "/api/v1/tickets/{ticket}/mail",
+        200,
+        None,
+    ),
+    (
+        Role::MainContact,
+        "GET",
+        "/api/v1/tickets/{ticket}/mail",
+        403,
+        None,
+    ),
+    (
+        Role::Contact,
+        "GET",
+        "/api/v1/tickets/{ticket}/mail",
+        403,
+        None,
+    ),
     // Webhooks: the MSP admin's alone. The endpoint is removed last.
     // Plugins: the fixture publishes none, so the admin passes the check and finds nothing.
     (Role::MspAdmin, "GET", "/api/v1/plugins", 200, None),
@@ -2480,6 +2683,22 @@ impl Fixture {
         n: usize,
     ) -> reqwest::RequestBuilder {
         let (third, technician) = (self.third, self.technician);
+        if path.starts_with("/api/v1/mail/") {
+            return match (method, path) {
+                ("POST", "/api/v1/mail/inbound") => request
+                    .header("content-type", "message/rfc822")
+                    .body(format!(
+                        "From: someone@elsewhere.example\r\nTo: acme@inbound.localhost\r\nSubject: Matrix {n}\r\n\
+                         Message-ID: <matrix-{n}@elsewhere.example>\r\n\r\nHello\r\n"
+                    )),
+                ("POST", "/api/v1/mail/mailboxes") => request.json(&serde_json::json!({
+                    "address": format!("matrix-{n}@acme.test"), "host": "127.0.0.1", "port": 9,
+                    "tls": "none", "username": "matrix", "password": "secret",
+                })),
+                ("PATCH", _) => request.json(&serde_json::json!({ "enabled": false })),
+                _ => request,
+            };
+        }
         if path.starts_with("/api/v1/plugins/") {
             return match method {
                 "PUT" => request.json(&serde_json::json!({ "grant": { "capabilities": [] } })),
@@ -2621,6 +2840,8 @@ pub(crate) fn normalize(path: &str) -> String {
         .replace("/translations/en", "/translations/{lang}")
         .replace("{msg}", "{id}")
         .replace("/plugins/matrix-plugin", "/plugins/{id}")
+        .replace("/mail/inbound/999999", "/mail/inbound/{id}")
+        .replace("/mail/mailboxes/999999", "/mail/mailboxes/{id}")
         .replace("?q=printer", "")
         .replace("?subject=printer", "")
         .to_owned()

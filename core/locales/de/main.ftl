@@ -190,8 +190,7 @@ mail-reply-above = Bitte schreiben Sie Ihre Antwort oberhalb dieser Zeile
 mail-close-label = Problem gelöst? Ticket schließen
 mail-footer = Diese Nachricht wurde vom Service Desk { $tenant } gesendet. Antworten Sie auf diese E-Mail, um Ihr Ticket zu ergänzen; bitte lassen Sie den Betreff unverändert.
 ticket-created-mail-subject = Ticket #{ $number } eingegangen: { $subject }
-ticket-created-mail-body =
-    Guten Tag,
+ticket-created-mail-body = Guten Tag,
 
     wir haben Ihre Anfrage erhalten und das Ticket #{ $number } eröffnet:
 
@@ -199,31 +198,27 @@ ticket-created-mail-body =
 
     Antworten Sie auf diese E-Mail, um Informationen zu ergänzen. Zum Ticket: { $link }
 ticket-reply-mail-subject = AW: { $subject }
-ticket-reply-mail-body =
-    { $author } schrieb zu Ticket #{ $number }:
+ticket-reply-mail-body = { $author } schrieb zu Ticket #{ $number }:
 
     { $body }
 
     Antworten Sie auf diese E-Mail, um zu antworten. Das ganze Ticket: { $link }
 ticket-status-mail-subject = Ticket #{ $number } ist jetzt { $status }: { $subject }
-ticket-status-mail-body =
-    Ihr Ticket #{ $number } „{ $subject }“ ist jetzt { $status }.
+ticket-status-mail-body = Ihr Ticket #{ $number } „{ $subject }“ ist jetzt { $status }.
 
     Falls noch etwas fehlt, antworten Sie einfach auf diese E-Mail. Zum Ticket: { $link }
 ticket-status-waiting = in Erwartung Ihrer Antwort
 ticket-status-resolved = gelöst
 ticket-status-closed = geschlossen
 ticket-sla-mail-subject = SLA { $state }: Ticket #{ $number } { $subject }
-ticket-sla-mail-body =
-    Das SLA von Ticket #{ $number } „{ $subject }“ ist { $state }.
+ticket-sla-mail-body = Das SLA von Ticket #{ $number } „{ $subject }“ ist { $state }.
 
     Öffnen: { $link }
 mail-sla-at_risk = gefährdet
 mail-sla-breached = verletzt
 mail-no-subject = (kein Betreff)
 mail-refusal-subject = Ihre Nachricht an { $tenant } wurde nicht angenommen
-mail-refusal-body =
-    Guten Tag,
+mail-refusal-body = Guten Tag,
 
     der Service Desk { $tenant } nimmt nur Anfragen der Personen und Organisationen an, die er betreut; aus Ihrer Nachricht „{ $subject }“ wurde daher kein Ticket.
 

@@ -190,8 +190,7 @@ mail-reply-above = Please type your reply above this line
 mail-close-label = Problem solved? Close the ticket
 mail-footer = This message was sent by the { $tenant } service desk. Reply to this e-mail to add to your ticket; please keep the subject as it is.
 ticket-created-mail-subject = Ticket #{ $number } received: { $subject }
-ticket-created-mail-body =
-    Hello,
+ticket-created-mail-body = Hello,
 
     we have received your request and opened ticket #{ $number }:
 
@@ -199,31 +198,27 @@ ticket-created-mail-body =
 
     Reply to this e-mail to add information. You can follow the ticket here: { $link }
 ticket-reply-mail-subject = Re: { $subject }
-ticket-reply-mail-body =
-    { $author } wrote on ticket #{ $number }:
+ticket-reply-mail-body = { $author } wrote on ticket #{ $number }:
 
     { $body }
 
     Reply to this e-mail to answer. The whole ticket: { $link }
 ticket-status-mail-subject = Ticket #{ $number } is now { $status }: { $subject }
-ticket-status-mail-body =
-    Your ticket #{ $number } "{ $subject }" is now { $status }.
+ticket-status-mail-body = Your ticket #{ $number } "{ $subject }" is now { $status }.
 
     If something is still missing, just reply to this e-mail. The ticket: { $link }
 ticket-status-waiting = waiting for your answer
 ticket-status-resolved = resolved
 ticket-status-closed = closed
 ticket-sla-mail-subject = SLA { $state }: ticket #{ $number } { $subject }
-ticket-sla-mail-body =
-    The SLA of ticket #{ $number } "{ $subject }" is { $state }.
+ticket-sla-mail-body = The SLA of ticket #{ $number } "{ $subject }" is { $state }.
 
     Open it: { $link }
 mail-sla-at_risk = at risk
 mail-sla-breached = breached
 mail-no-subject = (no subject)
 mail-refusal-subject = Your message to { $tenant } was not accepted
-mail-refusal-body =
-    Hello,
+mail-refusal-body = Hello,
 
     the { $tenant } service desk only accepts requests from the people and organizations it serves, so your message "{ $subject }" was not turned into a ticket.
 

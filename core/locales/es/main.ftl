@@ -190,8 +190,7 @@ mail-reply-above = Escriba su respuesta por encima de esta línea
 mail-close-label = ¿Problema resuelto? Cerrar el ticket
 mail-footer = Este mensaje lo ha enviado el servicio de soporte { $tenant }. Responda a este correo para completar su ticket; no cambie el asunto, por favor.
 ticket-created-mail-subject = Ticket n.º { $number } recibido: { $subject }
-ticket-created-mail-body =
-    Hola:
+ticket-created-mail-body = Hola:
 
     hemos recibido su solicitud y abierto el ticket n.º { $number }:
 
@@ -199,31 +198,27 @@ ticket-created-mail-body =
 
     Responda a este correo para añadir información. Seguir el ticket: { $link }
 ticket-reply-mail-subject = RE: { $subject }
-ticket-reply-mail-body =
-    { $author } escribió en el ticket n.º { $number }:
+ticket-reply-mail-body = { $author } escribió en el ticket n.º { $number }:
 
     { $body }
 
     Responda a este correo para contestar. El ticket completo: { $link }
 ticket-status-mail-subject = Ticket n.º { $number }: { $status } – { $subject }
-ticket-status-mail-body =
-    Su ticket n.º { $number } «{ $subject }» está ahora: { $status }.
+ticket-status-mail-body = Su ticket n.º { $number } «{ $subject }» está ahora: { $status }.
 
     Si aún falta algo, responda a este correo. El ticket: { $link }
 ticket-status-waiting = en espera de su respuesta
 ticket-status-resolved = resuelto
 ticket-status-closed = cerrado
 ticket-sla-mail-subject = SLA { $state }: ticket n.º { $number } { $subject }
-ticket-sla-mail-body =
-    El SLA del ticket n.º { $number } «{ $subject }» está { $state }.
+ticket-sla-mail-body = El SLA del ticket n.º { $number } «{ $subject }» está { $state }.
 
     Abrirlo: { $link }
 mail-sla-at_risk = en riesgo
 mail-sla-breached = incumplido
 mail-no-subject = (sin asunto)
 mail-refusal-subject = Su mensaje a { $tenant } no ha sido aceptado
-mail-refusal-body =
-    Hola:
+mail-refusal-body = Hola:
 
     el servicio de soporte { $tenant } solo acepta solicitudes de las personas y organizaciones a las que atiende, por lo que su mensaje «{ $subject }» no se ha convertido en un ticket.
 

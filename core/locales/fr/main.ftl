@@ -190,8 +190,7 @@ mail-reply-above = Veuillez écrire votre réponse au-dessus de cette ligne
 mail-close-label = Problème résolu ? Fermer le ticket
 mail-footer = Ce message a été envoyé par le service d’assistance { $tenant }. Répondez à cet e-mail pour compléter votre ticket ; merci de ne pas modifier l’objet.
 ticket-created-mail-subject = Ticket n° { $number } reçu : { $subject }
-ticket-created-mail-body =
-    Bonjour,
+ticket-created-mail-body = Bonjour,
 
     nous avons bien reçu votre demande et ouvert le ticket n° { $number } :
 
@@ -199,31 +198,27 @@ ticket-created-mail-body =
 
     Répondez à cet e-mail pour ajouter des informations. Suivre le ticket : { $link }
 ticket-reply-mail-subject = Re : { $subject }
-ticket-reply-mail-body =
-    { $author } a écrit sur le ticket n° { $number } :
+ticket-reply-mail-body = { $author } a écrit sur le ticket n° { $number } :
 
     { $body }
 
     Répondez à cet e-mail pour lui répondre. Le ticket complet : { $link }
 ticket-status-mail-subject = Ticket n° { $number } : { $status } – { $subject }
-ticket-status-mail-body =
-    Votre ticket n° { $number } « { $subject } » est maintenant : { $status }.
+ticket-status-mail-body = Votre ticket n° { $number } « { $subject } » est maintenant : { $status }.
 
     S’il manque encore quelque chose, répondez simplement à cet e-mail. Le ticket : { $link }
 ticket-status-waiting = en attente de votre réponse
 ticket-status-resolved = résolu
 ticket-status-closed = fermé
 ticket-sla-mail-subject = SLA { $state } : ticket n° { $number } { $subject }
-ticket-sla-mail-body =
-    Le SLA du ticket n° { $number } « { $subject } » est { $state }.
+ticket-sla-mail-body = Le SLA du ticket n° { $number } « { $subject } » est { $state }.
 
     L’ouvrir : { $link }
 mail-sla-at_risk = menacé
 mail-sla-breached = dépassé
 mail-no-subject = (sans objet)
 mail-refusal-subject = Votre message à { $tenant } n’a pas été accepté
-mail-refusal-body =
-    Bonjour,
+mail-refusal-body = Bonjour,
 
     le service d’assistance { $tenant } n’accepte que les demandes des personnes et organisations qu’il sert ; votre message « { $subject } » n’a donc pas donné lieu à un ticket.
 

@@ -190,8 +190,7 @@ mail-reply-above = Scrivi la tua risposta sopra questa riga
 mail-close-label = Problema risolto? Chiudi il ticket
 mail-footer = Questo messaggio è stato inviato dal service desk { $tenant }. Rispondi a questa e-mail per aggiungere note al ticket; non modificare l’oggetto e non cancellare lo storico.
 ticket-created-mail-subject = Ticket n. { $number } ricevuto: { $subject }
-ticket-created-mail-body =
-    Buongiorno,
+ticket-created-mail-body = Buongiorno,
 
     abbiamo ricevuto la tua richiesta e aperto il ticket n. { $number }:
 
@@ -199,31 +198,27 @@ ticket-created-mail-body =
 
     Rispondi a questa e-mail per aggiungere informazioni. Segui il ticket qui: { $link }
 ticket-reply-mail-subject = R: { $subject }
-ticket-reply-mail-body =
-    { $author } ha scritto sul ticket n. { $number }:
+ticket-reply-mail-body = { $author } ha scritto sul ticket n. { $number }:
 
     { $body }
 
     Rispondi a questa e-mail per rispondere. Il ticket completo: { $link }
 ticket-status-mail-subject = Ticket n. { $number }: { $status } – { $subject }
-ticket-status-mail-body =
-    Il tuo ticket n. { $number } «{ $subject }» ora è: { $status }.
+ticket-status-mail-body = Il tuo ticket n. { $number } «{ $subject }» ora è: { $status }.
 
     Se manca ancora qualcosa, rispondi semplicemente a questa e-mail. Il ticket: { $link }
 ticket-status-waiting = in attesa di una tua risposta
 ticket-status-resolved = risolto
 ticket-status-closed = chiuso
 ticket-sla-mail-subject = SLA { $state }: ticket n. { $number } { $subject }
-ticket-sla-mail-body =
-    Lo SLA del ticket n. { $number } «{ $subject }» è { $state }.
+ticket-sla-mail-body = Lo SLA del ticket n. { $number } «{ $subject }» è { $state }.
 
     Aprilo: { $link }
 mail-sla-at_risk = a rischio
 mail-sla-breached = violato
 mail-no-subject = (senza oggetto)
 mail-refusal-subject = Il tuo messaggio a { $tenant } non è stato accettato
-mail-refusal-body =
-    Buongiorno,
+mail-refusal-body = Buongiorno,
 
     il service desk { $tenant } accetta solo richieste dalle persone e dalle organizzazioni che assiste, perciò dal tuo messaggio «{ $subject }» non è stato aperto alcun ticket.
 

@@ -707,6 +707,12 @@ const SETTINGS: &[(&str, SettingKind)] = &[
         portico_tenants::ticket_sla::ESCALATION_QUEUE_SETTING,
         SettingKind::Key,
     ),
+    (
+        crate::mail::intake::UNKNOWN_SENDERS_SETTING,
+        SettingKind::Choice(&["triage", "refuse"]),
+    ),
+    (crate::mail::intake::TRIAGE_QUEUE_SETTING, SettingKind::Key),
+    (crate::mail::notify::BRAND_COLOR_SETTING, SettingKind::Color),
 ];
 
 /// What a setting accepts.
@@ -718,6 +724,10 @@ enum SettingKind {
     TypeList,
     /// The key of a policy, queue or the like (checked when used).
     Key,
+    /// One of a fixed list of words.
+    Choice(&'static [&'static str]),
+    /// A colour, `#rrggbb`.
+    Color,
 }
 
 impl SettingKind {
@@ -740,6 +750,14 @@ impl SettingKind {
                     Ok(())
                 }
                 _ => Err("must be a key such as \"standard\"".to_owned()),
+            },
+            SettingKind::Choice(words) => match value.as_str() {
+                Some(word) if words.contains(&word) => Ok(()),
+                _ => Err(format!("must be one of {}", words.join(", "))),
+            },
+            SettingKind::Color => match value.as_str() {
+                Some(color) if crate::mail::notify::valid_color(color) => Ok(()),
+                _ => Err("must be a colour such as \"#2f6feb\"".to_owned()),
             },
             SettingKind::TypeList => {
                 let ok = value.as_array().is_some_and(|items| {

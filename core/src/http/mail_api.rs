@@ -281,6 +281,7 @@ pub(crate) async fn add_mailbox(
         &caller.actor(),
     )
     .await?;
+    state.intake.mailboxes_changed.notify_one();
     Ok((StatusCode::CREATED, Json(mailbox)).into_response())
 }
 
@@ -312,10 +313,11 @@ pub(crate) async fn change_mailbox(
         field: "body".to_owned(),
         reason: rejection.body_text(),
     })?;
-    Ok(Json(
+    let mailbox =
         store::set_mailbox_enabled(&caller.db, parse_id(&raw)?, input.enabled, &caller.actor())
-            .await?,
-    ))
+            .await?;
+    state.intake.mailboxes_changed.notify_one();
+    Ok(Json(mailbox))
 }
 
 #[utoipa::path(
@@ -333,6 +335,7 @@ pub(crate) async fn remove_mailbox(
 ) -> Result<StatusCode, ApiError> {
     caller.scope(&state, "mail_channel", "delete").await?;
     store::delete_mailbox(&caller.db, parse_id(&raw)?, &caller.actor()).await?;
+    state.intake.mailboxes_changed.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -225,3 +225,124 @@ impl Mailer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::mail::{LogSink, ThreadKeys};
+
+    fn mailer(dkim: Option<lettre::message::dkim::DkimConfig>) -> Mailer {
+        Mailer::new(
+            Arc::new(LogSink),
+            "Portico <noreply@desk.example>",
+            ThreadKeys::new([3; 32], "desk.example"),
+            dkim,
+            Arc::new(portico_tenants::routing::HostIndex::new("desk.example")),
+        )
+        .expect("mailer")
+    }
+
+    fn letter() -> Letter {
+        Letter {
+            to: "alice@one.example".into(),
+            kind: "reply",
+            subject: "Printer <jammed>".into(),
+            text: "First line\nsecond line\n\n<b>not html</b>".into(),
+            automatic: true,
+            locale: Locale::from_tag("it").unwrap_or_default(),
+            brand: Brand {
+                name: "Acme IT".into(),
+                color: "#123456".into(),
+            },
+            thread: Some(TicketThread {
+                number: 42,
+                nonce: "7".into(),
+                references: vec!["<earlier@one.example>".into()],
+                close_link: Some("https://acme.desk.example/mail/close/t".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn ticket_mail_carries_every_thread_key_and_parses_back() {
+        let mailer = mailer(None);
+        let composed = mailer.compose("acme", &letter()).expect("composed");
+        let parsed = portico_mailtext::parse(composed.raw.as_bytes()).expect("parses");
+        let keys = mailer.keys();
+        assert_eq!(
+            parsed.message_id.as_deref(),
+            Some(composed.message_id.as_str())
+        );
+        assert_eq!(
+            keys.parse_message_id(&composed.message_id),
+            Some(("acme".into(), 42))
+        );
+        let root = keys.message_id("acme", 42, "0");
+        assert_eq!(parsed.references.first(), Some(&root));
+        assert!(
+            parsed
+                .references
+                .contains(&"earlier@one.example".to_owned())
+        );
+        assert_eq!(parsed.in_reply_to, vec!["earlier@one.example".to_owned()]);
+        let token = parsed.subject_token.clone().expect("token");
+        assert!(keys.check_tag("acme", 42, &token.tag));
+        assert!(
+            parsed
+                .markers
+                .iter()
+                .any(|m| m.number == 42 && keys.check_tag("acme", 42, &m.tag))
+        );
+        let reply_to = parsed.reply_to.clone().expect("reply-to").email;
+        assert_eq!(
+            keys.parse_inbound_address(&reply_to),
+            Some(("acme".into(), Some(42)))
+        );
+        assert!(composed.raw.contains("Auto-Submitted: auto-generated"));
+        // Italian layout words, the close link, and the body escaped in the HTML part.
+        assert!(
+            parsed
+                .text
+                .contains("##- Scrivi la tua risposta sopra questa riga -##")
+        );
+        assert!(parsed.text.contains("/mail/close/t"));
+        let html = parsed.html.clone().expect("html part");
+        assert!(html.contains("&lt;b&gt;not html"), "{html}");
+        assert!(!html.contains("<b>not html"));
+        // The reply-above marker cuts our own text from a reply quoting it.
+        let reply = format!(
+            "Thanks!\n\n{}",
+            parsed
+                .text
+                .lines()
+                .map(|l| format!("> {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert_eq!(portico_mailtext::extract_reply(&reply), "Thanks!");
+    }
+
+    #[test]
+    fn mail_is_dkim_signed_when_a_key_is_configured() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key");
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("dkim.pem");
+        std::fs::write(&file, key.serialize_pem()).expect("written");
+        let dkim = crate::mail::load_dkim("portico", "desk.example", &file).expect("loads");
+        let composed = mailer(Some(dkim))
+            .compose("acme", &letter())
+            .expect("composed");
+        let signature = composed
+            .raw
+            .lines()
+            .find(|l| l.starts_with("DKIM-Signature:"))
+            .expect("signed");
+        assert!(signature.contains("d=desk.example"), "{signature}");
+        assert!(signature.contains("s=portico"), "{signature}");
+        assert!(signature.contains("a=ed25519-sha256"), "{signature}");
+        let unsigned = mailer(None).compose("acme", &letter()).expect("composed");
+        assert!(!unsigned.raw.contains("DKIM-Signature"));
+    }
+}

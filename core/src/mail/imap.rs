@@ -80,6 +80,7 @@ impl ImapService {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(self.rescan) => {}
+                () = self.intake.mailboxes_changed.notified() => {}
             }
         }
         if let Ok(running) = self.running.lock() {

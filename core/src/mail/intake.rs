@@ -73,6 +73,9 @@ pub struct Intake {
     pub hosts: Arc<HostIndex>,
     /// Limits.
     pub settings: Settings,
+    /// Rung when a mailbox is added, changed or removed on this instance (the IMAP
+    /// service looks again at once; other instances within a minute).
+    pub mailboxes_changed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Intake {
@@ -334,8 +337,8 @@ impl Intake {
             store::settle(tenant, id, "failed", None, Some("no usable sender address")).await?;
             return Ok(());
         };
-        let hour_ago = portico_tenants::clock::now_ms() - 3_600_000;
-        let recent = store::received_from(tenant, sender.as_str(), hour_ago).await?;
+        let hour_ago = row.received_at - 3_600_000;
+        let recent = store::received_from(tenant, sender.as_str(), hour_ago, row.id).await?;
         if recent > LOOP_LIMIT {
             store::settle(
                 tenant,
@@ -581,21 +584,88 @@ impl Intake {
             brand,
             thread: None,
         };
-        if let Err(error) = self
-            .mailer
-            .queue(tenant, format!("refusal:{id}"), letter)
-            .await
-        {
+        // One per sender and day even when two of its messages are processed at once:
+        // the outbound queue is unique on this key.
+        let day = portico_tenants::clock::now_ms() / 86_400_000;
+        let key = format!("refusal:{}:{day}", sender.as_str());
+        if let Err(error) = self.mailer.queue(tenant, key, letter).await {
             tracing::warn!(error = %error, "mail: refusal not queued");
         }
         Ok(())
     }
 }
 
-/// The job that processes one queued message.
+/// How long a worker holds the messages it claimed.
+const CLAIM_MS: i64 = 15_000;
+/// Messages claimed at once.
+const CLAIM_BATCH: i64 = 32;
+
+/// The job that processes a queued message — and, while it runs, every other pending
+/// message of the tenant, several at a time: each message keeps its own job (the
+/// safety net when a worker dies), which settling deletes.
 pub struct ProcessMail {
     /// The pipeline.
     pub intake: Intake,
+    /// This process's name on the messages it claims.
+    pub owner: String,
+}
+
+impl ProcessMail {
+    /// The job handler of `intake`.
+    pub fn new(intake: Intake) -> Self {
+        ProcessMail {
+            intake,
+            owner: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    async fn drain(&self, tenant: &TenantDb, id: i64) -> Result<(), JobError> {
+        use futures::StreamExt;
+        let retry = |e: StoreError| JobError::Retry(e.to_string());
+        let parallel = match tenant.store().backend() {
+            portico_tenants::Backend::Postgres => 8,
+            portico_tenants::Backend::Sqlite => 2,
+        };
+        let mut own_done = false;
+        for round in 0..64 {
+            let first = (round == 0).then_some(id);
+            let ids = store::claim(tenant, &self.owner, first, CLAIM_BATCH, CLAIM_MS)
+                .await
+                .map_err(retry)?;
+            if round == 0 && !ids.contains(&id) {
+                // Settled meanwhile, or claimed by a worker that may have died: look
+                // again once its claim has ended.
+                let row = store::inbound(tenant, id).await.map_err(retry)?;
+                if row.state != "pending" {
+                    own_done = true;
+                } else {
+                    return Err(JobError::Retry("being processed by another worker".into()));
+                }
+            }
+            if ids.is_empty() {
+                break;
+            }
+            let results: Vec<(i64, Result<(), JobError>)> = futures::stream::iter(ids)
+                .map(|mail| async move { (mail, self.intake.process(tenant, mail).await) })
+                .buffer_unordered(parallel)
+                .collect()
+                .await;
+            for (mail, result) in results {
+                match result {
+                    Ok(()) if mail == id => own_done = true,
+                    Ok(()) => {}
+                    Err(error) if mail == id => return Err(error),
+                    // That message's own job retries it.
+                    Err(error) => tracing::warn!(mail, error = %error, "mail: processing failed"),
+                }
+            }
+        }
+        if own_done {
+            Ok(())
+        } else {
+            Err(JobError::Retry("not processed yet".into()))
+        }
+    }
 }
 
 impl JobHandler for ProcessMail {
@@ -615,7 +685,7 @@ impl JobHandler for ProcessMail {
             let Some(id) = payload["id"].as_i64() else {
                 return Err(JobError::Permanent("job without id".into()));
             };
-            self.intake.process(tenant, id).await
+            self.drain(tenant, id).await
         })
     }
 }

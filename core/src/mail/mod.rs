@@ -330,8 +330,8 @@ impl Mailer {
         self.sign(&mut message);
         self.transport
             .send_raw(
-                &self.from.email.to_string(),
-                &to.email.to_string(),
+                self.from.email.as_ref(),
+                to.email.as_ref(),
                 &message.formatted(),
             )
             .await

@@ -26,7 +26,11 @@ CREATE TABLE mail_inbound (
     ticket_number BIGINT,
     -- Why: the automated kind, the hold reason, the refusal, the error.
     detail TEXT,
-    processed_at BIGINT
+    processed_at BIGINT,
+    -- Whoever processes it now, until when: a crashed worker's rows are taken over
+    -- once their short lease ends.
+    lease_owner TEXT,
+    lease_until BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX mail_inbound_pending ON mail_inbound (received_at) WHERE state = 'pending';
 CREATE INDEX mail_inbound_sender ON mail_inbound (sender, received_at);
