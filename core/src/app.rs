@@ -222,7 +222,8 @@ impl Application {
             dkim,
             hosts.clone(),
         )
-        .map_err(|e| anyhow::anyhow!("PORTICO_BASE_DOMAIN: not usable in a sender address: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("PORTICO_BASE_DOMAIN: not usable in a sender address: {e}"))?
+        .with_master_key(master_key.clone());
         let outbound = OutboundHttp::new(settings.outbound_allow_private)?;
         let redis = match &settings.redis_url {
             Some(url) => {

@@ -469,3 +469,53 @@ fn plugin_commands_take_a_component_from_source_to_installed(#[case] postgres: b
     let audit = ok(&["audit", "verify", "--tenant", "acme"]);
     assert!(audit.contains("intact"), "{audit}");
 }
+
+#[test]
+fn mail_inspect_prints_what_the_pipeline_reads() {
+    let place = Place::new(false);
+    let file = place.data.path().join("reply.eml");
+    std::fs::write(
+        &file,
+        "From: Alice Example <Alice@One.Example>\r\nTo: acme@inbound.desk.example\r\n\
+         Subject: RE: [#1042-k7f2q] Printer jammed\r\nMessage-ID: <reply-1@one.example>\r\n\
+         In-Reply-To: <portico.acme.1042.7.abcdefghij@desk.example>\r\n\
+         References: <portico.acme.1042.0.abcdefghij@desk.example> <portico.acme.1042.7.abcdefghij@desk.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIt works now, thanks!\r\n\r\n\
+         -----Original Message-----\r\nFrom: Acme IT\r\nSent: Monday\r\nSubject: Printer\r\n\r\nTry tray 2.\r\n\
+         --b\r\nContent-Type: application/pdf; name=\"log.pdf\"\r\nContent-Disposition: attachment; filename=\"log.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n",
+    )
+    .expect("fixture");
+    let output = place.run(&["mail", "inspect", file.to_str().expect("path")]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["reply_text"], "It works now, thanks!");
+    assert!(report["auto"].is_null());
+    assert_eq!(report["message_id"], "reply-1@one.example");
+    assert_eq!(
+        report["in_reply_to"][0],
+        "portico.acme.1042.7.abcdefghij@desk.example"
+    );
+    assert_eq!(report["references"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report["subject_token"], "[#1042-k7f2q]");
+    assert_eq!(report["sender"]["email"], "alice@one.example");
+    assert_eq!(report["attachments"][0]["name"], "log.pdf");
+    assert_eq!(report["attachments"][0]["type"], "application/pdf");
+    assert_eq!(report["attachments"][0]["size"], 9);
+
+    let auto = place.data.path().join("ooo.eml");
+    std::fs::write(
+        &auto,
+        "From: bob@one.example\r\nTo: acme@inbound.desk.example\r\nSubject: Out of office\r\n\
+         Auto-Submitted: auto-replied\r\n\r\nI am away.\r\n",
+    )
+    .expect("fixture");
+    let output = place.run(&["mail", "inspect", auto.to_str().expect("path")]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["auto"], "auto_reply");
+
+    let missing = place.run(&["mail", "inspect", "/nonexistent.eml"]);
+    assert_eq!(code(&missing), 2);
+    assert!(text(&missing.stderr).contains("cannot read"));
+}

@@ -214,29 +214,48 @@ async fn a_sigkill_mid_batch_loses_and_repeats_no_mail(#[case] postgres: bool) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Kill it the moment the first messages are queued, before they are all processed.
+    // Kill it while it is processing: some messages are tickets, others only queued
+    // or not even read from the mailbox yet.
     let at_kill = loop {
         if let Some(queue) = inbound(&client, port, &token).await
-            && !queue.is_empty()
+            && queue.iter().filter(|m| m["state"] != "pending").count() >= 10
         {
             break queue;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "nothing was queued"
+            "nothing was processed"
         );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     };
     first.kill().expect("SIGKILL");
     first.wait().expect("killed");
     let settled = at_kill.iter().filter(|m| m["state"] != "pending").count();
-    eprintln!("killed with {} queued, {settled} settled", at_kill.len());
+    eprintln!(
+        "killed after {:?} with {} queued, {settled} settled",
+        started.elapsed(),
+        at_kill.len()
+    );
     assert!(settled < MESSAGES, "killed in the middle of the batch");
 
     let port = free_port();
     let mut second = place.serve(port);
     let started = Instant::now();
+    let mut report = Instant::now();
     let queue = loop {
-        if let Some(queue) = inbound(&client, port, &token).await
+        let seen = inbound(&client, port, &token).await;
+        if report.elapsed() > Duration::from_secs(5) {
+            report = Instant::now();
+            if let Some(queue) = &seen {
+                let settled = queue.iter().filter(|m| m["state"] != "pending").count();
+                eprintln!(
+                    "after {:?}: {} queued, {settled} settled",
+                    started.elapsed(),
+                    queue.len()
+                );
+            }
+        }
+        if let Some(queue) = seen
             && queue.len() >= MESSAGES
             && queue.iter().all(|m| m["state"] != "pending")
         {
@@ -248,6 +267,10 @@ async fn a_sigkill_mid_batch_loses_and_repeats_no_mail(#[case] postgres: bool) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    eprintln!(
+        "the restarted instance finished after {:?}",
+        started.elapsed()
+    );
     // Exactly once: one row per message, each a ticket of its own.
     assert_eq!(queue.len(), MESSAGES, "no message queued twice");
     let mut ids: Vec<&str> = queue

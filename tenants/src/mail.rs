@@ -1070,3 +1070,80 @@ pub async fn sent_recently(
     tx.rollback().await?;
     Ok(found.is_some())
 }
+
+// ---------------------------------------------------------------------------
+// The tenant's own SMTP server
+
+/// The tenant's own SMTP server: the sealed URL and the sender address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSmtp {
+    /// `smtp://…` or `smtps://…` with credentials, sealed.
+    pub sealed_url: String,
+    /// The address its mail goes out from.
+    pub from_address: String,
+    /// When it was set.
+    pub updated_at: i64,
+}
+
+/// The tenant's own SMTP server, if it set one.
+pub async fn tenant_smtp(db: &TenantDb) -> Result<Option<TenantSmtp>, StoreError> {
+    let mut tx = db.read().await?;
+    let row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT sealed_url, from_address, updated_at FROM mail_smtp WHERE id = 1")
+            .fetch_optional(tx.conn())
+            .await?;
+    tx.rollback().await?;
+    Ok(
+        row.map(|(sealed_url, from_address, updated_at)| TenantSmtp {
+            sealed_url,
+            from_address,
+            updated_at,
+        }),
+    )
+}
+
+/// Sets the tenant's own SMTP server (audited, without the URL).
+pub async fn set_tenant_smtp(
+    db: &TenantDb,
+    sealed_url: &str,
+    from_address: &str,
+    host: &str,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let from = crate::ids::EmailAddress::parse(from_address)
+        .map_err(|_| invalid("from", "is not an e-mail address"))?;
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO mail_smtp (id, sealed_url, from_address, updated_at) VALUES (1, $1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET sealed_url = $1, from_address = $2, updated_at = $3",
+    )
+    .bind(sealed_url)
+    .bind(from.as_str())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    tx.audit(AuditEntry {
+        actor: actor.to_owned(),
+        action: "mail.smtp_set",
+        target: "mail:smtp".to_owned(),
+        details: serde_json::json!({ "host": host, "from": from.as_str() }),
+    })
+    .await?;
+    tx.commit().await
+}
+
+/// Goes back to the platform's SMTP server (audited).
+pub async fn clear_tenant_smtp(db: &TenantDb, actor: &str) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM mail_smtp WHERE id = 1")
+        .execute(tx.conn())
+        .await?;
+    tx.audit(AuditEntry {
+        actor: actor.to_owned(),
+        action: "mail.smtp_cleared",
+        target: "mail:smtp".to_owned(),
+        details: serde_json::json!({}),
+    })
+    .await?;
+    tx.commit().await
+}

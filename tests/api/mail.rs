@@ -370,6 +370,34 @@ async fn mail_opens_threads_and_closes_tickets_through_real_servers(#[case] back
     assert_eq!(state_of("bounce-1@one.example").1, "bounce");
     assert_eq!(state_of("mallory-1@elsewhere.example").0, "held");
     assert_eq!(state_of("it-1@one.example").0, "added");
+    // The whole message stays viewable, as a download that never runs.
+    let outlook = queue
+        .iter()
+        .find(|m| m["message_id"] == "outlook-1@one.example")
+        .and_then(|m| m["id"].as_i64())
+        .expect("queued");
+    let raw = app
+        .request(
+            Method::GET,
+            HOST,
+            &format!("/api/v1/mail/inbound/{outlook}/raw"),
+        )
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .expect("raw");
+    assert_eq!(raw.status(), 200);
+    assert!(
+        raw.headers()["content-disposition"]
+            .to_str()
+            .is_ok_and(|d| d.starts_with("attachment"))
+    );
+    assert!(
+        raw.text()
+            .await
+            .expect("text")
+            .contains("-----Original Message-----")
+    );
     let messages = thread(&app, &tech, number).await;
     let bodies: Vec<&str> = messages.iter().filter_map(|m| m["body"].as_str()).collect();
     assert!(
@@ -426,6 +454,41 @@ async fn mail_opens_threads_and_closes_tickets_through_real_servers(#[case] back
     )
     .await;
 
+    // 6b. A reply with a screenshot attached: the text and the file land on the ticket.
+    let png = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89",
+    );
+    deliver(
+        &user,
+        &format!(
+            "From: Alice <alice@one.example>\nTo: {user}\nSubject: {subject}\nMessage-ID: <shot-1@one.example>\n\
+             In-Reply-To: <{answer_id}>\nDate: Tue, 01 Dec 2026 10:15:00 +0000\nMIME-Version: 1.0\n\
+             Content-Type: multipart/mixed; boundary=\"xx\"\n\n--xx\nContent-Type: text/plain\n\n\
+             Here is the screen.\n\n--xx\nContent-Type: image/png; name=\"screen.png\"\n\
+             Content-Disposition: attachment; filename=\"screen.png\"\nContent-Transfer-Encoding: base64\n\n{png}\n--xx--\n"
+        ),
+    );
+    let files = eventually(
+        Duration::from_secs(30),
+        "the screenshot on the ticket",
+        || async {
+            let (_, files) = call(
+                &app,
+                Method::GET,
+                HOST,
+                &format!("/api/v1/tickets/{number}/attachments"),
+                &tech,
+                None,
+            )
+            .await;
+            files.as_array().filter(|f| !f.is_empty()).cloned()
+        },
+    )
+    .await;
+    assert_eq!(files[0]["filename"], "screen.png");
+    assert_eq!(files[0]["content_type"], "image/png");
+
     // 7. The requester closes the ticket with `#close` as the first line.
     deliver(
         &user,
@@ -471,7 +534,139 @@ async fn mail_opens_threads_and_closes_tickets_through_real_servers(#[case] back
             .any(|m| m["kind"] == "reply" && m["state"] == "sent")),
         "{log}"
     );
+
+    // 8. The one-click close link of a second ticket: following it changes nothing,
+    // confirming the page's form closes the ticket.
+    client
+        .send(
+            lettre::Message::builder()
+                .from("Alice <alice@one.example>".parse().expect("from"))
+                .to("acme@inbound.localhost".parse().expect("to"))
+                .subject("VPN is slow")
+                .message_id(Some("<second-1@one.example>".to_owned()))
+                .body("Since this morning.".to_owned())
+                .expect("message"),
+        )
+        .await
+        .expect("accepted");
+    let copy = eventually(
+        Duration::from_secs(20),
+        "the second ticket's copy",
+        || async {
+            sent_to(&env, "alice@one.example")
+                .into_iter()
+                .find(|m| m.subject.contains("VPN is slow"))
+        },
+    )
+    .await;
+    let second = copy.subject_token.expect("token").number;
+    let link = copy
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/mail/close/"))
+        .expect("close link")
+        .to_owned();
+    let path = &link[link.find("/mail/close/").expect("path")..];
+    let mut browser = portico_tests::browser::Browser::new(app.addr, HOST);
+    let page = browser.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (_, ticket) = call(
+        &app,
+        Method::GET,
+        HOST,
+        &format!("/api/v1/tickets/{second}"),
+        &tech,
+        None,
+    )
+    .await;
+    assert_ne!(ticket["status"], "closed", "nothing changes on GET");
+    let csrf = page.field("csrf").expect("csrf field");
+    let done = browser.post(path, &[("csrf", csrf.as_str())]).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let (_, ticket) = call(
+        &app,
+        Method::GET,
+        HOST,
+        &format!("/api/v1/tickets/{second}"),
+        &tech,
+        None,
+    )
+    .await;
+    assert_eq!(ticket["status"], "closed");
+    // A forged token is refused.
+    let forged = path.replace(
+        &format!("/mail/close/{second}."),
+        &format!("/mail/close/{}.", second + 1),
+    );
+    assert_eq!(browser.get(&forged).await.status, 410);
     let _ = alice;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_smtp_receiver_refuses_strangers_oversized_mail_and_floods() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let env = TestEnv::new(Backend::Sqlite).await;
+    let mut settings = env.settings();
+    settings.smtp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    settings.mail_max_bytes = 1000;
+    settings.mail_sender_rate = 2;
+    let app = env.spawn_with(settings, Default::default()).await;
+    app.create_tenant("acme", "Acme IT").await;
+    let stream = tokio::net::TcpStream::connect(app.smtp_addr.expect("receiver"))
+        .await
+        .expect("connect");
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    async fn answer(
+        lines: &mut tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>,
+    ) -> String {
+        loop {
+            let line = lines.next_line().await.expect("read").expect("a line");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+        }
+    }
+    assert!(answer(&mut lines).await.starts_with("220 "));
+    macro_rules! say {
+        ($command:expr) => {{
+            write
+                .write_all(format!("{}\r\n", $command).as_bytes())
+                .await
+                .expect("write");
+            answer(&mut lines).await
+        }};
+    }
+    assert!(say!("EHLO client.example").starts_with("250 "));
+    assert!(
+        say!("RCPT TO:<acme@inbound.localhost>").starts_with("503 "),
+        "MAIL first"
+    );
+    assert!(
+        say!("MAIL FROM:<a@one.example> SIZE=5000").starts_with("552 "),
+        "SIZE over the limit"
+    );
+    assert!(say!("MAIL FROM:<a@one.example>").starts_with("250 "));
+    assert!(
+        say!("RCPT TO:<someone@elsewhere.example>").starts_with("550 "),
+        "not ours"
+    );
+    assert!(
+        say!("RCPT TO:<nobody@inbound.localhost>").starts_with("550 "),
+        "no such tenant"
+    );
+    assert!(say!("RCPT TO:<acme@inbound.localhost>").starts_with("250 "));
+    assert!(say!("DATA").starts_with("354 "));
+    let big = format!("Subject: big\r\n\r\n{}\r\n.", "x".repeat(2000));
+    assert!(say!(&big).starts_with("552 "), "too big after DATA");
+    assert!(say!("MAIL FROM:<a@one.example>").starts_with("250 "));
+    assert!(
+        say!("MAIL FROM:<a@one.example>").starts_with("450 "),
+        "over the sender's rate"
+    );
+    assert!(say!("NOOP").starts_with("250 "));
+    assert!(say!("QUIT").starts_with("221 "));
     app.stop().await;
 }
 
@@ -622,5 +817,112 @@ async fn unknown_senders_are_triaged_or_refused_once_and_loops_are_cut(#[case] b
     .await;
     assert_eq!(queue.iter().filter(|m| m["state"] == "created").count(), 30);
     assert_eq!(queue.iter().filter(|m| m["state"] == "ignored").count(), 4);
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_sends_through_its_own_smtp_server(#[case] backend: Backend) {
+    // A real SMTP server on loopback (Python's smtpd), printing what it receives.
+    let port = portico_tests::free_port();
+    let log = tempfile::NamedTempFile::new().expect("log");
+    let mut server = Command::new("python3")
+        .args([
+            "-W",
+            "ignore",
+            "-u",
+            "-m",
+            "smtpd",
+            "-n",
+            "-c",
+            "DebuggingServer",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::from(log.reopen().expect("log")))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 smtpd");
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let org = app.organization("acme", "One", "one.example").await;
+    let (_, admin) = app
+        .person("acme", "admin@acme.test", Role::MspAdmin, None)
+        .await;
+    let (_, alice) = app
+        .person("acme", "alice@one.example", Role::Contact, Some(org))
+        .await;
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        HOST,
+        "/api/v1/mail/smtp",
+        &admin,
+        Some(json!({"url": format!("smtp://127.0.0.1:{port}"), "from": "help@acme.test"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["server"], format!("127.0.0.1:{port}"));
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        HOST,
+        "/api/v1/mail/smtp",
+        &admin,
+        Some(json!({"url": "http://example.com", "from": "help@acme.test"})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        HOST,
+        "/api/v1/tickets",
+        &alice,
+        Some(json!({"subject": "Through our own server", "description": "Hello"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let received = eventually(
+        Duration::from_secs(20),
+        "the copy at the tenant's server",
+        || async {
+            let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+            text.contains("Through our own server").then_some(text)
+        },
+    )
+    .await;
+    assert!(
+        received.contains("From: \"Acme IT\" <help@acme.test>"),
+        "{received}"
+    );
+    assert!(
+        received.contains("Reply-To: <acme+") || received.contains("Reply-To: acme+"),
+        "{received}"
+    );
+    assert!(
+        received.contains("X-Peer:"),
+        "delivered over SMTP: {received}"
+    );
+    assert!(
+        sent_to(&env, "alice@one.example").is_empty(),
+        "not through the platform's sink"
+    );
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        HOST,
+        "/api/v1/mail/smtp",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, body) = call(&app, Method::GET, HOST, "/api/v1/mail/smtp", &admin, None).await;
+    assert_eq!(body["configured"], false);
+    let _ = server.kill();
+    let _ = server.wait();
     app.stop().await;
 }

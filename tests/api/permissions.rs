@@ -1790,6 +1790,18 @@ pub(crate) const MATRIX: &[(Role, &str, &str, u16, Option<usize>)] = &[
         403,
         None,
     ),
+    (Role::MspAdmin, "GET", "/api/v1/mail/smtp", 200, None),
+    (Role::Technician, "GET", "/api/v1/mail/smtp", 403, None),
+    (Role::MainContact, "GET", "/api/v1/mail/smtp", 403, None),
+    (Role::Contact, "GET", "/api/v1/mail/smtp", 403, None),
+    (Role::MspAdmin, "PUT", "/api/v1/mail/smtp", 200, None),
+    (Role::Technician, "PUT", "/api/v1/mail/smtp", 403, None),
+    (Role::MainContact, "PUT", "/api/v1/mail/smtp", 403, None),
+    (Role::Contact, "PUT", "/api/v1/mail/smtp", 403, None),
+    (Role::MspAdmin, "DELETE", "/api/v1/mail/smtp", 204, None),
+    (Role::Technician, "DELETE", "/api/v1/mail/smtp", 403, None),
+    (Role::MainContact, "DELETE", "/api/v1/mail/smtp", 403, None),
+    (Role::Contact, "DELETE", "/api/v1/mail/smtp", 403, None),
     // Webhooks: the MSP admin's alone. The endpoint is removed last.
     // Plugins: the fixture publishes none, so the admin passes the check and finds nothing.
     (Role::MspAdmin, "GET", "/api/v1/plugins", 200, None),
@@ -2694,6 +2706,9 @@ impl Fixture {
                 ("POST", "/api/v1/mail/mailboxes") => request.json(&serde_json::json!({
                     "address": format!("matrix-{n}@acme.test"), "host": "127.0.0.1", "port": 9,
                     "tls": "none", "username": "matrix", "password": "secret",
+                })),
+                ("PUT", "/api/v1/mail/smtp") => request.json(&serde_json::json!({
+                    "url": "smtp://matrix:secret@127.0.0.1:9", "from": "help@acme.test",
                 })),
                 ("PATCH", _) => request.json(&serde_json::json!({ "enabled": false })),
                 _ => request,

@@ -141,6 +141,7 @@ api_routes! {
     "/api/v1/mail/inbound/{id}/discard" => [post discard_inbound];
     "/api/v1/mail/mailboxes" => [get list_mailboxes, post add_mailbox];
     "/api/v1/mail/mailboxes/{id}" => [patch change_mailbox, delete remove_mailbox];
+    "/api/v1/mail/smtp" => [get show_smtp, put set_smtp, delete clear_smtp];
     "/api/v1/tickets/{number}/mail" => [get ticket_mail];
 }
 

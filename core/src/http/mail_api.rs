@@ -358,3 +358,120 @@ pub(crate) async fn ticket_mail(
     portico_tenants::tickets::get_ticket(&caller.db, number, reader).await?;
     Ok(Json(store::ticket_mail(&caller.db, number).await?))
 }
+
+/// The tenant's own SMTP server, as shown (never the credentials).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SmtpView {
+    /// Mail goes through the tenant's own server (else the platform's).
+    configured: bool,
+    /// Its host and port.
+    server: Option<String>,
+    /// The address mail goes out from.
+    from: Option<String>,
+}
+
+/// Input of `PUT /api/v1/mail/smtp`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SmtpInput {
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtps://…:465` (TLS).
+    url: String,
+    /// The address mail goes out from (one the server may send as).
+    from: String,
+}
+
+fn smtp_server(url: &str) -> Result<String, ApiError> {
+    let invalid = |reason: &str| ApiError::Invalid {
+        field: "url".to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parsed = url::Url::parse(url).map_err(|_| invalid("must be an smtp:// or smtps:// URL"))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(invalid("must be an smtp:// or smtps:// URL"));
+    }
+    let host = parsed.host_str().ok_or_else(|| invalid("needs a host"))?;
+    crate::mail::SmtpSink::from_url(url).map_err(|e| invalid(&e.to_string()))?;
+    Ok(match parsed.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+async fn smtp_view(state: &AppState, caller: &ApiCaller) -> Result<SmtpView, ApiError> {
+    Ok(match store::tenant_smtp(&caller.db).await? {
+        Some(smtp) => {
+            let url = state
+                .master_key
+                .open(crate::mail::SMTP_URL_CONTEXT, &smtp.sealed_url)
+                .ok()
+                .and_then(|u| String::from_utf8(u).ok());
+            SmtpView {
+                configured: true,
+                server: url.and_then(|u| smtp_server(&u).ok()),
+                from: Some(smtp.from_address),
+            }
+        }
+        None => SmtpView {
+            configured: false,
+            server: None,
+            from: None,
+        },
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/mail/smtp",
+    tag = "mail",
+    summary = "The tenant's own SMTP server for outbound mail, if it set one",
+    responses((status = 200, description = "The server (never its credentials)", body = SmtpView), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
+pub(crate) async fn show_smtp(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<SmtpView>, ApiError> {
+    caller.scope(&state, "mail_channel", "read").await?;
+    Ok(Json(smtp_view(&state, &caller).await?))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/mail/smtp",
+    tag = "mail",
+    summary = "Send the tenant's mail through its own SMTP server (the URL is sealed at once)",
+    request_body = SmtpInput,
+    responses((status = 200, description = "Set", body = SmtpView), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden, crate::http::openapi::Invalid)
+)]
+pub(crate) async fn set_smtp(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    input: Result<Json<SmtpInput>, JsonRejection>,
+) -> Result<Json<SmtpView>, ApiError> {
+    caller.scope(&state, "mail_channel", "update").await?;
+    let Json(input) = input.map_err(|rejection| ApiError::Invalid {
+        field: "body".to_owned(),
+        reason: rejection.body_text(),
+    })?;
+    let server = smtp_server(&input.url)?;
+    let sealed = state
+        .master_key
+        .seal(crate::mail::SMTP_URL_CONTEXT, input.url.as_bytes());
+    store::set_tenant_smtp(&caller.db, &sealed, &input.from, &server, &caller.actor()).await?;
+    Ok(Json(smtp_view(&state, &caller).await?))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/mail/smtp",
+    tag = "mail",
+    summary = "Send the tenant's mail through the platform's SMTP server again",
+    responses((status = 204, description = "Cleared"), crate::http::openapi::Unauthorized, crate::http::openapi::Forbidden)
+)]
+pub(crate) async fn clear_smtp(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<StatusCode, ApiError> {
+    caller.scope(&state, "mail_channel", "update").await?;
+    store::clear_tenant_smtp(&caller.db, &caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

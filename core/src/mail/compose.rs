@@ -94,6 +94,17 @@ fn angle(id: &str) -> String {
 impl Mailer {
     /// Composes `letter` for tenant `slug`.
     pub fn compose(&self, slug: &str, letter: &Letter) -> Result<Composed, MailError> {
+        self.compose_from(slug, letter, None)
+    }
+
+    /// Composes `letter` for tenant `slug`, from `sender` when the tenant sends
+    /// through its own server (Reply-To still brings answers to the platform).
+    pub fn compose_from(
+        &self,
+        slug: &str,
+        letter: &Letter,
+        sender: Option<&str>,
+    ) -> Result<Composed, MailError> {
         let keys = &self.keys;
         let to: Mailbox = letter
             .to
@@ -113,9 +124,10 @@ impl Mailer {
             ),
             None => letter.subject.clone(),
         };
-        let from_address = match &letter.thread {
-            Some(_) => keys.inbound_address(slug),
-            None => self.from.email.to_string(),
+        let from_address = match (sender, &letter.thread) {
+            (Some(sender), _) => sender.to_owned(),
+            (None, Some(_)) => keys.inbound_address(slug),
+            (None, None) => self.from.email.to_string(),
         };
         let from = Mailbox::new(
             Some(letter.brand.name.clone()),

@@ -26,7 +26,7 @@ use crate::secrets::MasterKey;
 /// The sealing context of mailbox passwords.
 pub const PASSWORD_CONTEXT: &str = "mail-mailbox-password";
 /// How long a lease lasts without renewal.
-const LEASE_MS: i64 = 90_000;
+const LEASE_MS: i64 = 30_000;
 /// Messages fetched per round trip.
 const BATCH: usize = 100;
 

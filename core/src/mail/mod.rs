@@ -186,7 +186,14 @@ pub struct Mailer {
     dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
     templates: Arc<crate::templates::Templates>,
     hosts: Arc<portico_tenants::routing::HostIndex>,
+    master_key: Option<crate::secrets::MasterKey>,
+    /// SMTP transports of tenants with their own server, by (tenant, sealed URL).
+    tenant_transports:
+        Arc<std::sync::Mutex<std::collections::HashMap<(i64, String), Arc<SmtpSink>>>>,
 }
+
+/// The sealing context of a tenant's SMTP URL.
+pub const SMTP_URL_CONTEXT: &str = "mail-smtp-url";
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -273,7 +280,50 @@ impl Mailer {
             dkim: dkim.map(Arc::new),
             templates: Arc::new(templates),
             hosts,
+            master_key: None,
+            tenant_transports: Arc::default(),
         })
+    }
+
+    /// Lets the mailer unseal tenants' own SMTP URLs.
+    pub fn with_master_key(mut self, key: crate::secrets::MasterKey) -> Self {
+        self.master_key = Some(key);
+        self
+    }
+
+    /// The tenant's own SMTP transport and sender, when it set one.
+    async fn tenant_transport(
+        &self,
+        tenant: &TenantDb,
+    ) -> Result<Option<(Arc<SmtpSink>, String)>, MailError> {
+        let Some(smtp) = portico_tenants::mail::tenant_smtp(tenant)
+            .await
+            .map_err(|e| MailError::Transport(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let key = (tenant.id().0, smtp.sealed_url.clone());
+        if let Some(sink) = self
+            .tenant_transports
+            .lock()
+            .ok()
+            .and_then(|t| t.get(&key).cloned())
+        {
+            return Ok(Some((sink, smtp.from_address)));
+        }
+        let master_key = self.master_key.as_ref().ok_or_else(|| {
+            MailError::Transport("no master key to open the tenant's SMTP URL".into())
+        })?;
+        let url = master_key
+            .open(SMTP_URL_CONTEXT, &smtp.sealed_url)
+            .map_err(|_| MailError::Invalid("the tenant's SMTP URL cannot be unsealed".into()))?;
+        let url = String::from_utf8(url).map_err(|_| MailError::Invalid("SMTP URL".into()))?;
+        let sink = Arc::new(SmtpSink::from_url(&url)?);
+        if let Ok(mut transports) = self.tenant_transports.lock() {
+            transports.retain(|(t, _), _| *t != key.0);
+            transports.insert(key, sink.clone());
+        }
+        Ok(Some((sink, smtp.from_address)))
     }
 
     /// The thread keys.
@@ -345,7 +395,11 @@ impl Mailer {
         dedup: String,
         letter: compose::Letter,
     ) -> Result<(), MailError> {
-        let composed = self.compose(tenant.slug(), &letter)?;
+        let sender = portico_tenants::mail::tenant_smtp(tenant)
+            .await
+            .map_err(|e| MailError::Transport(e.to_string()))?
+            .map(|smtp| smtp.from_address);
+        let composed = self.compose_from(tenant.slug(), &letter, sender.as_deref())?;
         portico_tenants::mail::queue_outbound(
             tenant,
             &[portico_tenants::mail::NewOutbound {
@@ -373,12 +427,21 @@ impl Mailer {
         if row.state != "queued" {
             return Ok(());
         }
-        // Bounces come back to the tenant's inbound address, where intake knows them.
-        let bounce_to = self.keys.inbound_address(tenant.slug());
-        let result = self
-            .transport
-            .send_raw(&bounce_to, &row.recipient, row.raw.as_bytes())
-            .await;
+        let result = match self.tenant_transport(tenant).await {
+            // Through the tenant's own server, from its own address.
+            Ok(Some((sink, from))) => {
+                sink.send_raw(&from, &row.recipient, row.raw.as_bytes())
+                    .await
+            }
+            // Bounces come back to the tenant's inbound address, where intake knows them.
+            Ok(None) => {
+                let bounce_to = self.keys.inbound_address(tenant.slug());
+                self.transport
+                    .send_raw(&bounce_to, &row.recipient, row.raw.as_bytes())
+                    .await
+            }
+            Err(error) => Err(error),
+        };
         let store = |e: portico_tenants::StoreError| JobError::Retry(e.to_string());
         match result {
             Ok(()) => portico_tenants::mail::record_attempt(tenant, id, None, false)

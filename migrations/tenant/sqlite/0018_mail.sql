@@ -81,3 +81,13 @@ CREATE TABLE mail_outbound (
 );
 CREATE INDEX mail_outbound_ticket ON mail_outbound (ticket_number, id);
 CREATE INDEX mail_outbound_recipient ON mail_outbound (recipient, kind, created_at);
+
+-- The tenant's own SMTP server for its outbound mail (instead of the platform's):
+-- the URL with its credentials sealed with the master key, and the sender address
+-- its messages go out from (replies still reach the platform through Reply-To).
+CREATE TABLE mail_smtp (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    sealed_url TEXT NOT NULL,
+    from_address TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
