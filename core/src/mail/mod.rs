@@ -188,9 +188,11 @@ pub struct Mailer {
     hosts: Arc<portico_tenants::routing::HostIndex>,
     master_key: Option<crate::secrets::MasterKey>,
     /// SMTP transports of tenants with their own server, by (tenant, sealed URL).
-    tenant_transports:
-        Arc<std::sync::Mutex<std::collections::HashMap<(i64, String), Arc<SmtpSink>>>>,
+    tenant_transports: Arc<std::sync::Mutex<TenantTransports>>,
 }
+
+/// Tenants' own SMTP transports by (tenant id, sealed URL).
+type TenantTransports = std::collections::HashMap<(i64, String), Arc<SmtpSink>>;
 
 /// The sealing context of a tenant's SMTP URL.
 pub const SMTP_URL_CONTEXT: &str = "mail-smtp-url";
