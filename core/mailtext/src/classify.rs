@@ -123,8 +123,12 @@ static BOUNCE_BODY: LazyLock<Regex> = LazyLock::new(|| {
 ///
 /// Returns `None` for mail written by a person, and also for input that is not a message.
 pub fn classify(raw: &[u8]) -> Option<AutoKind> {
-    let message = MessageParser::default().parse(raw)?;
-    classify_message(&message)
+    // See `parse`: a panic inside mail-parser is no answer, not a crash.
+    std::panic::catch_unwind(|| {
+        let message = MessageParser::default().parse(raw)?;
+        classify_message(&message)
+    })
+    .unwrap_or(None)
 }
 
 pub(crate) fn classify_message(message: &Message<'_>) -> Option<AutoKind> {

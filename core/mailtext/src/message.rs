@@ -15,6 +15,17 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
+    // mail-parser has internal assertions (`debug_assert!`, found by fuzzing) and
+    // indexing that broken MIME can trip: a panic there is this message's error, never
+    // the caller's crash.
+    std::panic::catch_unwind(|| parse_unguarded(raw)).unwrap_or_else(|_| {
+        Err(ParseError::NotMail(
+            "the MIME structure could not be read".to_owned(),
+        ))
+    })
+}
+
+fn parse_unguarded(raw: &[u8]) -> Result<Parsed, ParseError> {
     let message = MessageParser::default()
         .parse(raw)
         .ok_or_else(|| ParseError::NotMail("no header could be read".to_owned()))?;
