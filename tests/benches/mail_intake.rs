@@ -146,7 +146,7 @@ async fn main() {
         let id = format!("idle-{n}@one.example");
         let script = format!(
             "import smtplib\ns=smtplib.LMTP('127.0.0.1',10024)\n\
-             s.sendmail('x@one.example',['{user}'],'From: c1@one.example\\r\\nTo: {user}\\r\\nSubject: Idle {n}\\r\\nMessage-ID: <{id}>\\r\\n\\r\\nHello {n}\\r\\n')\ns.quit()\n"
+             s.sendmail('x@one.example',['{user}'],'From: idle{n}@one.example\\r\\nTo: {user}\\r\\nSubject: Idle {n}\\r\\nMessage-ID: <{id}>\\r\\n\\r\\nHello {n}\\r\\n')\ns.quit()\n"
         );
         let sent = Instant::now();
         assert!(

@@ -66,12 +66,6 @@ pub(crate) async fn receive_mail(
             reason: format!("must be at most {} bytes", state.settings.mail_max_bytes),
         });
     }
-    if portico_mailtext::parse(&body).is_err() {
-        return Err(ApiError::Invalid {
-            field: "body".to_owned(),
-            reason: "is not an e-mail message".to_owned(),
-        });
-    }
     let accepted = state
         .intake
         .accept(&caller.db, "webhook", query.recipient.as_deref(), body)
@@ -86,6 +80,12 @@ pub(crate) async fn receive_mail(
             id: None,
             duplicate: true,
         },
+        Accepted::NotMail => {
+            return Err(ApiError::Invalid {
+                field: "body".to_owned(),
+                reason: "is not an e-mail message".to_owned(),
+            });
+        }
     };
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

@@ -60,6 +60,8 @@ pub enum Accepted {
     Queued(i64),
     /// Known already (a repeated delivery).
     Duplicate,
+    /// Not a message (nothing but whitespace): refused, not queued.
+    NotMail,
 }
 
 /// The inbound pipeline.
@@ -118,7 +120,13 @@ impl Intake {
         recipient: Option<&str>,
         raw: Bytes,
     ) -> anyhow::Result<Accepted> {
-        let parsed = portico_mailtext::parse(&raw).ok();
+        let parsed = match portico_mailtext::parse(&raw) {
+            Ok(parsed) => Some(parsed),
+            // Nothing to keep: not a message at all (the webhook answers 422).
+            Err(portico_mailtext::ParseError::Empty) => return Ok(Accepted::NotMail),
+            // Kept: a technician can still read what arrived.
+            Err(_) => None,
+        };
         let dedup_key = push_key(parsed.as_ref(), &raw);
         let size = raw.len() as i64;
         let raw_key = self.store_raw(tenant, raw).await?;
@@ -598,7 +606,7 @@ impl Intake {
 /// How long a worker holds the messages it claimed.
 const CLAIM_MS: i64 = 15_000;
 /// Messages claimed at once.
-const CLAIM_BATCH: i64 = 32;
+const CLAIM_BATCH: i64 = 64;
 
 /// The job that processes a queued message — and, while it runs, every other pending
 /// message of the tenant, several at a time: each message keeps its own job (the
@@ -623,7 +631,7 @@ impl ProcessMail {
         use futures::StreamExt;
         let retry = |e: StoreError| JobError::Retry(e.to_string());
         let parallel = match tenant.store().backend() {
-            portico_tenants::Backend::Postgres => 8,
+            portico_tenants::Backend::Postgres => 16,
             portico_tenants::Backend::Sqlite => 2,
         };
         let mut own_done = false;

@@ -331,29 +331,31 @@ async fn session(stream: TcpStream, peer: SocketAddr, receiver: &Receiver) -> st
                         .await;
                     answers.push(match outcome {
                         Ok(Accepted::Queued(_) | Accepted::Duplicate) => Ok(()),
+                        // Empty: retrying cannot help.
+                        Ok(Accepted::NotMail) => Err(true),
                         Err(error) => {
                             tracing::warn!(error = %format!("{error:#}"), "smtp: message not queued");
-                            Err(())
+                            Err(false)
                         }
                     });
                 }
-                if receiver.lmtp {
-                    for answer in answers {
-                        reply(
-                            &mut writer,
-                            if answer.is_ok() {
-                                "250 2.0.0 queued"
-                            } else {
-                                "451 4.3.0 try again later"
-                            },
-                        )
-                        .await?;
-                    }
-                } else if answers.iter().all(Result::is_ok) {
-                    reply(&mut writer, "250 2.0.0 queued").await?;
-                } else {
+                let text = |answer: &Result<(), bool>| match answer {
+                    Ok(()) => "250 2.0.0 queued",
+                    Err(true) => "554 5.6.0 not an e-mail message",
                     // The queued copies dedupe when the sender retries.
-                    reply(&mut writer, "451 4.3.0 try again later").await?;
+                    Err(false) => "451 4.3.0 try again later",
+                };
+                if receiver.lmtp {
+                    for answer in &answers {
+                        reply(&mut writer, text(answer)).await?;
+                    }
+                } else {
+                    let worst = answers
+                        .iter()
+                        .find(|a| matches!(a, Err(false)))
+                        .or_else(|| answers.iter().find(|a| a.is_err()))
+                        .unwrap_or(&Ok(()));
+                    reply(&mut writer, text(worst)).await?;
                 }
             }
             Request::Rset => {
