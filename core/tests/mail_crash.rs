@@ -101,13 +101,18 @@ fn free_port() -> u16 {
 /// 200 distinct requests from 200 senders, delivered over LMTP in one session.
 fn fill_mailbox(user: &str) {
     let script = format!(
-        "import smtplib\n\
+        "import smtplib, time\n\
          s = smtplib.LMTP('127.0.0.1', 10024)\n\
          for i in range({MESSAGES}):\n\
          \x20   msg = ('From: Sender %d <sender%d@crash.example>\\r\\nTo: {user}\\r\\nSubject: Request %d\\r\\n'\n\
          \x20          'Message-ID: <crash-%d@crash.example>\\r\\nDate: Tue, 01 Dec 2026 10:00:00 +0000\\r\\n\\r\\n'\n\
          \x20          'Please help with request %d.\\r\\n') % (i, i, i, i, i)\n\
-         \x20   s.sendmail('sender@crash.example', ['{user}'], msg)\n\
+         \x20   for attempt in range(10):\n\
+         \x20       try:\n\
+         \x20           s.sendmail('sender@crash.example', ['{user}'], msg)\n\
+         \x20           break\n\
+         \x20       except smtplib.SMTPRecipientsRefused:\n\
+         \x20           time.sleep(0.5)  # Dovecot re-reads the passwd-file at most once a second\n\
          s.quit()\n"
     );
     let status = Command::new("python3")

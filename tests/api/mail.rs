@@ -32,8 +32,19 @@ fn imap_user() -> String {
     user
 }
 
-/// Delivers `raw` into `user`'s INBOX with swaks over LMTP.
+/// Delivers `raw` into `user`'s INBOX with swaks over LMTP (retried while Dovecot has
+/// not re-read its passwd-file yet: it looks at most once a second).
 fn deliver(user: &str, raw: &str) {
+    for _ in 0..10 {
+        if try_deliver(user, raw) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("swaks could not deliver to {user}");
+}
+
+fn try_deliver(user: &str, raw: &str) -> bool {
     let mut child = Command::new("swaks")
         .args([
             "--protocol",
@@ -61,10 +72,7 @@ fn deliver(user: &str, raw: &str) {
         .expect("stdin")
         .write_all(raw.replace('\n', "\r\n").as_bytes())
         .expect("message written");
-    assert!(
-        child.wait().expect("swaks ends").success(),
-        "swaks delivered"
-    );
+    child.wait().expect("swaks ends").success()
 }
 
 async fn call(
