@@ -257,9 +257,27 @@ impl ImapService {
         let idle = session.capabilities().await?.has_str("IDLE");
         let selected = session.select(&mailbox.folder).await?;
         let uidvalidity = i64::from(selected.uid_validity.unwrap_or(0));
+        // New-mail notices the server sent while another command ran (or while IDLE
+        // was starting) land here rather than in the IDLE wait: check them before
+        // waiting, or a message could sit until the wait times out.
+        let notices = session.unsolicited_responses.clone();
+        let news = || {
+            let mut arrived = false;
+            while let Ok(notice) = notices.try_recv() {
+                arrived |= matches!(
+                    notice,
+                    async_imap::types::UnsolicitedResponse::Exists(_)
+                        | async_imap::types::UnsolicitedResponse::Recent(_)
+                );
+            }
+            arrived
+        };
         loop {
             self.fetch_new(tenant, mailbox.id, &mut session, uidvalidity)
                 .await?;
+            if news() {
+                continue;
+            }
             if !store::lease_mailbox(tenant, mailbox.id, &self.owner, LEASE_MS).await? {
                 let _ = session.logout().await;
                 return Ok(());
@@ -271,12 +289,14 @@ impl ImapService {
             if idle {
                 let mut handle = session.idle();
                 handle.init().await?;
-                // Short enough to renew the lease and notice a shutdown in time.
-                let wait = self.poll.min(Duration::from_millis(LEASE_MS as u64 / 3));
-                let (waiting, interrupt) = handle.wait_with_timeout(wait);
-                tokio::select! {
-                    result = waiting => { result?; }
-                    () = stop.cancelled() => { drop(interrupt); }
+                if !news() {
+                    // Short enough to renew the lease and notice a shutdown in time.
+                    let wait = self.poll.min(Duration::from_millis(LEASE_MS as u64 / 3));
+                    let (waiting, interrupt) = handle.wait_with_timeout(wait);
+                    tokio::select! {
+                        result = waiting => { result?; }
+                        () = stop.cancelled() => { drop(interrupt); }
+                    }
                 }
                 session = handle.done().await?;
             } else {
