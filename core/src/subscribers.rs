@@ -11,7 +11,7 @@ use portico_tenants::routing::{HostIndex, HostMatch};
 use portico_tenants::workflow;
 
 use crate::i18n::Locale;
-use crate::mail::{MailError, Mailer, OutboundEmail};
+use crate::mail::{Mailer, OutboundEmail};
 use crate::settings::Settings;
 
 /// Queues `email` durably in the tenant's outbound queue (once per event, recipient
@@ -34,21 +34,13 @@ async fn deliver(
         brand: mailer.brand(tenant).await,
         thread: None,
     };
-    match mailer
-        .queue(
-            tenant,
-            format!("ev:{}:{what}:{}", event.id, email.to),
-            letter,
-        )
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(MailError::Invalid(reason)) => {
-            tracing::warn!(what, reason = %reason, "mail not sent: invalid message");
-            Ok(())
-        }
-        Err(MailError::Transport(reason)) => Err(DeliveryError(reason)),
-    }
+    crate::mail::notify::queue(
+        mailer,
+        tenant,
+        format!("ev:{}:{what}:{}", event.id, email.to),
+        letter,
+    )
+    .await
 }
 
 /// Sends the invitation e-mail when a person is created with `invite`.

@@ -112,6 +112,36 @@ pub struct Posted {
 /// Code of the refusal when a requester answers a ticket that cannot be reopened.
 pub const CANNOT_REOPEN: &str = "ticket_cannot_be_reopened";
 
+/// Records `files`, already stored, as attachments of message `message_id` of ticket
+/// `ticket_id`, inside `tx`.
+pub(crate) async fn insert_files(
+    tx: &mut crate::store::TenantTx,
+    ticket_id: i64,
+    message_id: i64,
+    files: &[StoredFile],
+    uploaded_by: Option<i64>,
+    at: i64,
+) -> Result<(), StoreError> {
+    for file in files {
+        sqlx::query(
+            "INSERT INTO ticket_attachments (ticket_id, message_id, storage_key, filename, content_type, size, \
+             sha256, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(ticket_id)
+        .bind(message_id)
+        .bind(&file.storage_key)
+        .bind(&file.filename)
+        .bind(&file.content_type)
+        .bind(file.size)
+        .bind(&file.sha256)
+        .bind(uploaded_by)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
 /// Whether the tenant lets requesters reopen resolved and closed tickets (default yes).
 pub async fn can_reopen(db: &TenantDb) -> Result<bool, StoreError> {
     Ok(crate::accounts::tenant_setting(db, REOPEN_SETTING)
@@ -202,23 +232,15 @@ pub(crate) async fn add_message_with(
     .fetch_one(tx.conn())
     .await?;
     tickets::index_message(&mut tx, message_id, None, &new.body, &new.language).await?;
-    for file in &new.files {
-        sqlx::query(
-            "INSERT INTO ticket_attachments (ticket_id, message_id, storage_key, filename, content_type, size, \
-             sha256, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(stored.id)
-        .bind(message_id)
-        .bind(&file.storage_key)
-        .bind(&file.filename)
-        .bind(&file.content_type)
-        .bind(file.size)
-        .bind(&file.sha256)
-        .bind(new.author_id)
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
-    }
+    insert_files(
+        &mut tx,
+        stored.id,
+        message_id,
+        &new.files,
+        new.author_id,
+        now,
+    )
+    .await?;
     sqlx::query(
         "UPDATE tickets SET updated_at = $2, \
          first_response_at = CASE WHEN $3 = 1 AND first_response_at IS NULL THEN $2 ELSE first_response_at END \
@@ -316,23 +338,15 @@ async fn follow_up(
     .bind(created.ticket.id)
     .fetch_one(tx.conn())
     .await?;
-    for file in &new.files {
-        sqlx::query(
-            "INSERT INTO ticket_attachments (ticket_id, message_id, storage_key, filename, content_type, size, \
-             sha256, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(created.ticket.id)
-        .bind(message_id)
-        .bind(&file.storage_key)
-        .bind(&file.filename)
-        .bind(&file.content_type)
-        .bind(file.size)
-        .bind(&file.sha256)
-        .bind(new.author_id)
-        .bind(now_ms())
-        .execute(tx.conn())
-        .await?;
-    }
+    insert_files(
+        &mut tx,
+        created.ticket.id,
+        message_id,
+        &new.files,
+        new.author_id,
+        now_ms(),
+    )
+    .await?;
     tx.emit(NewEvent {
         aggregate_type: "ticket",
         aggregate_id: created.ticket.number.to_string(),

@@ -733,23 +733,15 @@ pub(crate) async fn create_ticket_with(
     .bind(&new.language)
     .fetch_one(tx.conn())
     .await?;
-    for file in &new.files {
-        sqlx::query(
-            "INSERT INTO ticket_attachments (ticket_id, message_id, storage_key, filename, content_type, size, \
-             sha256, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id)
-        .bind(message_id)
-        .bind(&file.storage_key)
-        .bind(&file.filename)
-        .bind(&file.content_type)
-        .bind(file.size)
-        .bind(&file.sha256)
-        .bind(new.requester_id)
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
-    }
+    crate::thread::insert_files(
+        &mut tx,
+        id,
+        message_id,
+        &new.files,
+        Some(new.requester_id),
+        now,
+    )
+    .await?;
     index_message(
         &mut tx,
         message_id,
