@@ -13,7 +13,7 @@ mod token;
 
 pub use classify::classify;
 pub use html::{html_reply_to_text, html_to_text};
-pub use message::parse;
+pub use message::{envelope, parse};
 pub use reply::{extract_reply, split_signature, strip_quotations};
 pub use token::{close_command, markers, subject_token};
 

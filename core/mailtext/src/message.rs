@@ -25,6 +25,36 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
     })
 }
 
+/// The Message-ID and sender of a raw message from its headers alone (the cheap
+/// reading a transport needs to queue it; [`parse`] reads everything later).
+///
+/// # Errors
+///
+/// As [`parse`].
+pub fn envelope(raw: &[u8]) -> Result<(Option<String>, Option<Address>), ParseError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty);
+    }
+    std::panic::catch_unwind(|| {
+        let message = MessageParser::default()
+            .parse_headers(raw)
+            .filter(|m| !m.parts.is_empty() && !m.headers().is_empty())
+            .ok_or_else(|| ParseError::NotMail("no header could be read".to_owned()))?;
+        Ok((
+            message
+                .message_id()
+                .map(clean_id)
+                .filter(|id| !id.is_empty()),
+            message.from().and_then(first_address),
+        ))
+    })
+    .unwrap_or_else(|_| {
+        Err(ParseError::NotMail(
+            "the MIME structure could not be read".to_owned(),
+        ))
+    })
+}
+
 fn parse_unguarded(raw: &[u8]) -> Result<Parsed, ParseError> {
     let message = MessageParser::default()
         .parse(raw)

@@ -10,6 +10,7 @@ fn every_fuzz_finding_is_parsed_or_refused() {
         let path = entry.expect("entry").path();
         let raw = std::fs::read(&path).expect("readable");
         let _ = portico_mailtext::parse(&raw);
+        let _ = portico_mailtext::envelope(&raw);
         let _ = portico_mailtext::classify(&raw);
         let text = String::from_utf8_lossy(&raw);
         let _ = portico_mailtext::extract_reply(&text);

@@ -87,8 +87,8 @@ impl std::fmt::Debug for Intake {
 }
 
 /// The dedup key of pushed mail: its Message-ID, or the hash of its bytes.
-pub fn push_key(parsed: Option<&Parsed>, raw: &[u8]) -> String {
-    match parsed.and_then(|p| p.message_id.as_deref()) {
+pub fn push_key(message_id: Option<&str>, raw: &[u8]) -> String {
+    match message_id {
         Some(id) if !id.trim().is_empty() => {
             format!("msgid:{}", id.trim().chars().take(900).collect::<String>())
         }
@@ -120,14 +120,15 @@ impl Intake {
         recipient: Option<&str>,
         raw: Bytes,
     ) -> anyhow::Result<Accepted> {
-        let parsed = match portico_mailtext::parse(&raw) {
-            Ok(parsed) => Some(parsed),
+        // Headers only: the whole message is read when it is processed.
+        let (message_id, sender) = match portico_mailtext::envelope(&raw) {
+            Ok(envelope) => envelope,
             // Nothing to keep: not a message at all (the webhook answers 422).
             Err(portico_mailtext::ParseError::Empty) => return Ok(Accepted::NotMail),
             // Kept: a technician can still read what arrived.
-            Err(_) => None,
+            Err(_) => (None, None),
         };
-        let dedup_key = push_key(parsed.as_ref(), &raw);
+        let dedup_key = push_key(message_id.as_deref(), &raw);
         let size = raw.len() as i64;
         let raw_key = self.store_raw(tenant, raw).await?;
         let queued = store::enqueue(
@@ -137,10 +138,8 @@ impl Intake {
                 transport,
                 mailbox_id: None,
                 recipient: recipient.map(str::to_ascii_lowercase),
-                sender: parsed
-                    .as_ref()
-                    .and_then(|p| p.from.as_ref().map(|a| a.email.clone())),
-                message_id: parsed.as_ref().and_then(|p| p.message_id.clone()),
+                sender: sender.map(|a| a.email),
+                message_id,
                 raw_key: raw_key.clone(),
                 size,
             },
@@ -169,7 +168,7 @@ impl Intake {
         let mut last_uid = 0i64;
         for (uid, raw) in messages {
             last_uid = last_uid.max(i64::from(uid));
-            let parsed = portico_mailtext::parse(&raw).ok();
+            let (message_id, sender) = portico_mailtext::envelope(&raw).unwrap_or((None, None));
             let size = raw.len() as i64;
             let raw_key = self.store_raw(tenant, raw).await?;
             batch.push(NewInbound {
@@ -177,10 +176,8 @@ impl Intake {
                 transport: "imap",
                 mailbox_id: Some(mailbox_id),
                 recipient: Some(address.to_ascii_lowercase()),
-                sender: parsed
-                    .as_ref()
-                    .and_then(|p| p.from.as_ref().map(|a| a.email.clone())),
-                message_id: parsed.as_ref().and_then(|p| p.message_id.clone()),
+                sender: sender.map(|a| a.email),
+                message_id,
                 raw_key,
                 size,
             });

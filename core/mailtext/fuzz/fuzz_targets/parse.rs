@@ -7,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = portico_mailtext::parse(data);
+    let _ = portico_mailtext::envelope(data);
     let _ = portico_mailtext::classify(data);
     let text = String::from_utf8_lossy(data);
     let _ = portico_mailtext::extract_reply(&text);
