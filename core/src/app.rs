@@ -293,7 +293,6 @@ impl Application {
             blobs: blobs.clone(),
             mailer: mailer.clone(),
             hosts: hosts.clone(),
-            settings: settings.clone(),
             mailboxes_changed: Arc::new(tokio::sync::Notify::new()),
         };
         job_handlers.register(Arc::new(crate::mail::SendMail {

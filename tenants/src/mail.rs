@@ -24,6 +24,8 @@ use crate::tickets::{self, Created, NewTicket, Reader};
 pub const PROCESS_JOB: &str = "mail.process";
 /// The job that sends one queued outbound message (`{"id": …}`).
 pub const SEND_JOB: &str = "mail.send";
+/// Attempts a queued outbound message gets before it is kept as failed.
+pub const SEND_ATTEMPTS: i64 = 12;
 /// Refusal code when an inbound message was settled by another worker first.
 pub const ALREADY_PROCESSED: &str = "mail_already_processed";
 
@@ -178,9 +180,14 @@ async fn insert_inbound(tx: &mut TenantTx, new: &NewInbound) -> Result<Option<i6
     Ok(id)
 }
 
+/// The dedup key of message `id`'s processing job.
+fn process_job_key(id: i64) -> String {
+    format!("mail-in:{id}")
+}
+
 fn process_job(id: i64) -> NewJob {
     NewJob {
-        dedup_key: Some(format!("mail-in:{id}")),
+        dedup_key: Some(process_job_key(id)),
         max_attempts: 8,
         ..NewJob::now(PROCESS_JOB, serde_json::json!({ "id": id }))
     }
@@ -345,7 +352,7 @@ pub(crate) async fn settle_in(
     sqlx::query(
         "DELETE FROM jobs WHERE dedup_key = $1 AND state = 'pending' AND lease_owner IS NULL",
     )
-    .bind(format!("mail-in:{id}"))
+    .bind(process_job_key(id))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -443,11 +450,8 @@ pub async fn release(db: &TenantDb, id: i64, actor: &str) -> Result<(), StoreErr
             reason: "only a held message can be released".to_owned(),
         });
     }
-    tx.enqueue(NewJob {
-        dedup_key: Some(format!("mail-in:{id}:released")),
-        ..process_job(id)
-    })
-    .await?;
+    // Its job was deleted when it was held: a fresh one processes it again.
+    tx.enqueue(process_job(id)).await?;
     tx.audit(AuditEntry {
         actor: actor.to_owned(),
         action: "mail.released",
@@ -954,7 +958,7 @@ pub async fn queue_outbound(db: &TenantDb, batch: &[NewOutbound]) -> Result<Vec<
         if let Some(id) = id {
             tx.enqueue(NewJob {
                 dedup_key: Some(format!("mail-out:{id}")),
-                max_attempts: 12,
+                max_attempts: SEND_ATTEMPTS,
                 ..NewJob::now(SEND_JOB, serde_json::json!({ "id": id }))
             })
             .await?;

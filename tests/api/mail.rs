@@ -146,7 +146,7 @@ async fn mail_opens_threads_and_closes_tickets_through_real_servers(#[case] back
     let app = env.spawn_with(settings, Default::default()).await;
     app.create_tenant("acme", "Acme IT").await;
     let org = app.organization("acme", "One", "one.example").await;
-    let (alice, _alice_token) = app
+    let (_alice, _alice_token) = app
         .person("acme", "alice@one.example", Role::Contact, Some(org))
         .await;
     let (_tech, tech) = app
@@ -607,7 +607,6 @@ async fn mail_opens_threads_and_closes_tickets_through_real_servers(#[case] back
         &format!("/mail/close/{}.", second + 1),
     );
     assert_eq!(browser.get(&forged).await.status, 410);
-    let _ = alice;
     app.stop().await;
 }
 

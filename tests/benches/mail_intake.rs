@@ -14,14 +14,13 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use portico_tenants::Role;
-use portico_tests::{Backend, TestApp, TestEnv};
+use portico_tests::{Backend, TestEnv};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const HOST: &str = "acme.localhost";
 
-async fn settled(app: &TestApp, db: &portico_tenants::TenantDb) -> (i64, i64) {
-    let _ = app;
+async fn settled(db: &portico_tenants::TenantDb) -> (i64, i64) {
     let mut tx = db.read().await.expect("read");
     let row: (i64, i64) = sqlx::query_as(
         "SELECT CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN state = 'created' THEN 1 ELSE 0 END) AS BIGINT) FROM mail_inbound",
@@ -172,7 +171,7 @@ async fn main() {
         .await;
     let queued = started.elapsed();
     loop {
-        let (total, created) = settled(&app, &db).await;
+        let (total, created) = settled(&db).await;
         if total as usize >= messages && created as usize >= messages {
             break;
         }
@@ -241,7 +240,7 @@ async fn main() {
     loop {
         let mut done = 0;
         for (_, _, db) in &tenants {
-            done += settled(&app, db).await.1;
+            done += settled(db).await.1;
         }
         if done as usize >= messages {
             break;

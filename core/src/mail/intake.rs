@@ -41,7 +41,6 @@ use super::Mailer;
 use super::compose::Letter;
 use crate::blobs::Blobs;
 use crate::i18n::Locale;
-use crate::settings::Settings;
 
 /// More messages than this from one sender in an hour are ignored.
 pub const LOOP_LIMIT: i64 = 30;
@@ -73,8 +72,6 @@ pub struct Intake {
     pub mailer: Mailer,
     /// For the tenant's name.
     pub hosts: Arc<HostIndex>,
-    /// Limits.
-    pub settings: Settings,
     /// Rung when a mailbox is added, changed or removed on this instance (the IMAP
     /// service looks again at once; other instances within a minute).
     pub mailboxes_changed: Arc<tokio::sync::Notify>,

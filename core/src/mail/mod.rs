@@ -456,7 +456,7 @@ impl Mailer {
                 Err(JobError::Permanent(reason))
             }
             Err(MailError::Transport(reason)) => {
-                let last = row.attempts + 1 >= 12;
+                let last = row.attempts + 1 >= portico_tenants::mail::SEND_ATTEMPTS;
                 portico_tenants::mail::record_attempt(tenant, id, Some(&reason), last)
                     .await
                     .map_err(store)?;

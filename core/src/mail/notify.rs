@@ -301,13 +301,9 @@ impl TicketMail {
                             requester: false,
                         });
                     }
-                } else {
-                    recipients.extend(
-                        self.staff(tenant, &ticket)
-                            .await?
-                            .into_iter()
-                            .filter(|_| ticket.assignee_id.is_some()),
-                    );
+                } else if ticket.assignee_id.is_some() {
+                    // The customer answered: the assignee hears of it.
+                    recipients.extend(self.staff(tenant, &ticket).await?);
                 }
                 let mut seen = Vec::new();
                 for to in recipients {
