@@ -61,6 +61,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sessions.html", include_str!("../templates/sessions.html")),
     ("sms_code.html", include_str!("../templates/sms_code.html")),
     ("step_up.html", include_str!("../templates/step_up.html")),
+    ("thread.html", include_str!("../templates/thread.html")),
+    ("ticket.html", include_str!("../templates/ticket.html")),
+    (
+        "ticket_new.html",
+        include_str!("../templates/ticket_new.html"),
+    ),
+    ("tickets.html", include_str!("../templates/tickets.html")),
 ];
 
 impl Templates {
@@ -68,6 +75,14 @@ impl Templates {
     pub fn load() -> Result<Self, minijinja::Error> {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // `t(lang, key)`: the translated message; `asset(name)`: an embedded
+        // asset's content-hashed URL.
+        env.add_function("t", |lang: &str, key: &str| {
+            crate::i18n::Locale::from_tag(lang)
+                .unwrap_or_default()
+                .text(key)
+        });
+        env.add_function("asset", |name: &str| crate::http::web::asset_url(name));
         for (name, source) in TEMPLATES {
             env.add_template(name, source)?;
         }

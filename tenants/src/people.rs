@@ -256,3 +256,20 @@ pub async fn request_invitation(
     .await?;
     tx.commit().await
 }
+
+/// Sets the language a person reads the portal and their e-mail in (a tag of a
+/// language Portico speaks; the caller checks it).
+pub async fn set_locale(db: &TenantDb, user_id: i64, locale: &str) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query("UPDATE users SET locale = $2, updated_at = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(locale)
+        .bind(crate::clock::now_ms())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    tx.commit().await
+}

@@ -55,15 +55,26 @@ fn code(key: &str, at: u64) -> String {
 /// Invites a person and walks their browser through registration. Returns the
 /// signed-in browser, the authenticator key and the recovery codes.
 async fn register(app: &TestApp, slug: &str, email: &str) -> (Browser, String, Vec<String>) {
+    register_as(app, slug, email, Role::Technician, None).await
+}
+
+/// [`register`] with a role and an organization.
+pub async fn register_as(
+    app: &TestApp,
+    slug: &str,
+    email: &str,
+    role: Role,
+    organization_id: Option<i64>,
+) -> (Browser, String, Vec<String>) {
     let db = app.tenant(slug).await;
     let user = people::create_user(
         &db,
         NewUser {
             email: EmailAddress::parse(email).expect("email"),
             display_name: String::new(),
-            role: Role::Technician,
+            role,
             invite: false,
-            organization_id: None,
+            organization_id,
         },
     )
     .await

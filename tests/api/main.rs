@@ -17,6 +17,7 @@ mod operator;
 mod outbox;
 mod permissions;
 mod plugins;
+mod portal;
 mod reports;
 mod routing;
 mod sla_approvals;

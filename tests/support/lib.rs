@@ -715,6 +715,34 @@ pub mod browser {
             self.post_with(path, form, "same-origin").await
         }
 
+        /// POSTs a `multipart/form-data` form (text fields and files) as a same-origin page would.
+        pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
+            let response = self
+                .client
+                .post(format!("http://{}{path}", self.addr))
+                .header("Host", &self.host)
+                .header("Cookie", self.cookie_header())
+                .header("Origin", format!("http://{}", self.host))
+                .header("Sec-Fetch-Site", "same-origin")
+                .multipart(form)
+                .send()
+                .await
+                .expect("sent");
+            self.finish(response).await
+        }
+
+        /// GET `path`, the response unread (headers, bytes, streams).
+        pub async fn get_raw(&self, path: &str) -> reqwest::Response {
+            self.client
+                .get(format!("http://{}{path}", self.addr))
+                .header("Host", &self.host)
+                .header("Cookie", self.cookie_header())
+                .header("Sec-Fetch-Site", "same-origin")
+                .send()
+                .await
+                .expect("sent")
+        }
+
         /// POSTs a form with a chosen `Sec-Fetch-Site` (`cross-site`, `same-site`, …).
         pub async fn post_with(
             &mut self,

@@ -22,6 +22,7 @@ pub mod plugins_http;
 pub mod reports_api;
 pub mod ticket_config_api;
 pub mod tickets_api;
+pub mod web;
 pub mod webhooks_api;
 
 use std::convert::Infallible;

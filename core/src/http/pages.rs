@@ -20,6 +20,7 @@ pub fn portal_router() -> Router<AppState> {
     Router::new()
         .route("/", get(portal_home))
         .merge(crate::http::kb_pages::router())
+        .merge(crate::http::web::router())
 }
 
 /// Renders a template into a response with `status`; a template error is a 500.

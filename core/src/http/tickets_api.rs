@@ -14,16 +14,17 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use portico_tenants::Role;
 use portico_tenants::ids::EmailAddress;
 use portico_tenants::people::{self, NewUser};
 use portico_tenants::policy::Scope;
+use portico_tenants::routing::TenantRoute;
 use portico_tenants::thread::{self, Attachment, Message, NewMessage, StoredFile};
 use portico_tenants::tickets::{
     self, Link, NewTicket, Priority, Reader, Source, Ticket, TicketChange, TicketFilter,
 };
 use portico_tenants::time_entries::{self, NewTimeEntry, TimeEntry};
 use portico_tenants::tokens::hash_token;
+use portico_tenants::{Role, TenantDb};
 use serde::Deserialize;
 
 use crate::blobs;
@@ -662,16 +663,16 @@ pub(crate) struct PostedAnswer {
 }
 
 /// What a tenant allows of attachments.
-async fn attachment_limits(
+pub(crate) async fn attachment_limits(
     state: &AppState,
-    caller: &ApiCaller,
+    db: &TenantDb,
 ) -> Result<(usize, Vec<String>), ApiError> {
-    let max = portico_tenants::accounts::tenant_setting(&caller.db, ATTACHMENT_MAX_SETTING)
+    let max = portico_tenants::accounts::tenant_setting(db, ATTACHMENT_MAX_SETTING)
         .await?
         .and_then(|v| v.as_u64())
         .map_or(DEFAULT_ATTACHMENT_MAX, |v| v as usize)
         .min(state.settings.body_limit);
-    let types = portico_tenants::accounts::tenant_setting(&caller.db, ATTACHMENT_TYPES_SETTING)
+    let types = portico_tenants::accounts::tenant_setting(db, ATTACHMENT_TYPES_SETTING)
         .await?
         .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
         .unwrap_or_else(|| {
@@ -684,9 +685,9 @@ async fn attachment_limits(
 }
 
 /// Checks and stores one uploaded file.
-async fn store_file(
+pub(crate) async fn store_file(
     state: &AppState,
-    caller: &ApiCaller,
+    route: &TenantRoute,
     limits: &(usize, Vec<String>),
     filename: &str,
     bytes: Bytes,
@@ -709,7 +710,7 @@ async fn store_file(
     }
     let stored = state
         .blobs
-        .put(caller.route.id, "attachments", bytes)
+        .put(route.id, "attachments", bytes)
         .await
         .map_err(ApiError::Internal)?;
     Ok(StoredFile {
@@ -722,9 +723,9 @@ async fn store_file(
 }
 
 /// Removes files stored for a message whose transaction did not commit.
-async fn discard(state: &AppState, caller: &ApiCaller, files: &[StoredFile]) {
+pub(crate) async fn discard(state: &AppState, db: &TenantDb, files: &[StoredFile]) {
     let keys: Vec<String> = files.iter().map(|f| f.storage_key.clone()).collect();
-    match thread::unreferenced(&caller.db, &keys).await {
+    match thread::unreferenced(db, &keys).await {
         Ok(orphans) => {
             for key in orphans {
                 if let Err(error) = state.blobs.delete(&key).await {
@@ -765,7 +766,7 @@ pub(crate) async fn post_message(
         let mut form = Multipart::from_request(request, &state)
             .await
             .map_err(|rejection| invalid("body", rejection.body_text()))?;
-        let limits = attachment_limits(&state, &caller).await?;
+        let limits = attachment_limits(&state, &caller.db).await?;
         let (mut body, mut internal, mut follow_up) = (String::new(), false, false);
         let outcome: Result<(), ApiError> = async {
             while let Some(field) = form
@@ -808,7 +809,9 @@ pub(crate) async fn post_message(
                                 format!("at most {MAX_FILES} files per message"),
                             ));
                         }
-                        files.push(store_file(&state, &caller, &limits, &filename, bytes).await?);
+                        files.push(
+                            store_file(&state, &caller.route, &limits, &filename, bytes).await?,
+                        );
                     }
                     other => return Err(invalid(other, "is not a field of a message")),
                 }
@@ -817,7 +820,7 @@ pub(crate) async fn post_message(
         }
         .await;
         if let Err(error) = outcome {
-            discard(&state, &caller, &files).await;
+            discard(&state, &caller.db, &files).await;
             return Err(error);
         }
         (body, internal, follow_up)
@@ -826,7 +829,7 @@ pub(crate) async fn post_message(
         (input.body, input.internal, input.follow_up)
     };
     if internal && !caller.allows(&state, "ticket_note", "create").await? {
-        discard(&state, &caller, &files).await;
+        discard(&state, &caller.db, &files).await;
         return Err(ApiError::Forbidden);
     }
     let language = caller.language().await?;
@@ -857,7 +860,7 @@ pub(crate) async fn post_message(
             }),
         )),
         Err(error) => {
-            discard(&state, &caller, &files).await;
+            discard(&state, &caller.db, &files).await;
             Err(error.into())
         }
     }

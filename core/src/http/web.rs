@@ -1,0 +1,1239 @@
+//! The ticket pages of the portal and the console, server-rendered, on the tenant's
+//! host: `/tickets` (status tabs with their counts, search, a cursor), `/tickets/new`
+//! (multipart, so files go with the form, JavaScript or not), `/tickets/{n}` (the
+//! thread, reply, internal note for staff, close and reopen, a status change for
+//! staff), `/tickets/{n}/events` (server-sent events: the ticket changed) with the
+//! thread fragment `/tickets/{n}/thread` it reloads, downloads, `/console` (the
+//! technicians' views), the language switch, the embedded static assets with
+//! content-hashed names and the tenant's `/brand.css`.
+//!
+//! Every page asks Casbin through [`WebUser`] exactly as the API asks for a token:
+//! the scope of the decision goes to the data layer ([`Reader`]), which answers a
+//! ticket outside it like a missing one. A form is checked against the session's
+//! CSRF token and the request's origin before anything changes.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+use minijinja::{Value, context};
+use portico_tenants::TenantDb;
+use portico_tenants::accounts::SessionState;
+use portico_tenants::ids::{EmailAddress, Role};
+use portico_tenants::policy::Scope;
+use portico_tenants::routing::TenantRoute;
+use portico_tenants::thread::{self, NewMessage, StoredFile};
+use portico_tenants::ticket_config::{self, FieldVisibility};
+use portico_tenants::tickets::{self, NewTicket, Priority, Reader, Source, Ticket, TicketFilter};
+use serde::Deserialize;
+use sha2::Digest;
+
+use crate::http::CurrentTenant;
+use crate::http::error::ApiError;
+use crate::http::pages::{not_found_page, render};
+use crate::http::tickets_api::{attachment_limits, attachment_response, discard, store_file};
+use crate::i18n::Locale;
+use crate::identity::pages::{check_session_csrf, require_session};
+use crate::identity::session::CurrentSession;
+use crate::state::AppState;
+
+/// The pages of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/static/{file}", get(asset))
+        .route("/brand.css", get(brand_css))
+        .route("/tickets", get(list_page))
+        .route("/tickets/new", get(new_page).post(new_submit))
+        .route("/tickets/{number}", get(ticket_page))
+        .route("/tickets/{number}/reply", post(reply_submit))
+        .route("/tickets/{number}/status", post(status_submit))
+        .route("/tickets/{number}/thread", get(thread_fragment))
+        .route("/tickets/{number}/events", get(ticket_events))
+        .route("/tickets/{number}/files/{id}", get(download))
+        .route("/console", get(console_page))
+        .route("/account/language", post(language_submit))
+}
+
+// ----- static assets -----------------------------------------------------------
+
+/// An embedded asset: its name, its content-hashed name, type and bytes.
+struct Asset {
+    name: &'static str,
+    hashed: String,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
+    let files: [(&str, &str, &[u8]); 2] = [
+        (
+            "portico.css",
+            "text/css; charset=utf-8",
+            include_bytes!("../../static/portico.css"),
+        ),
+        (
+            "portico.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../../static/portico.js"),
+        ),
+    ];
+    files
+        .into_iter()
+        .map(|(name, content_type, bytes)| {
+            let digest = hex::encode(sha2::Sha256::digest(bytes));
+            let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+            Asset {
+                name,
+                hashed: format!("{stem}.{}.{extension}", &digest[..12]),
+                content_type,
+                bytes,
+            }
+        })
+        .collect()
+});
+
+/// The URL of an embedded asset (`portico.css` → `/static/portico.1a2b3c4d5e6f.css`);
+/// templates call it as `asset('portico.css')`.
+pub fn asset_url(name: &str) -> String {
+    ASSETS.iter().find(|asset| asset.name == name).map_or_else(
+        || format!("/static/{name}"),
+        |a| format!("/static/{}", a.hashed),
+    )
+}
+
+/// Serves an asset by its hashed name, cached for a year (the name changes with
+/// the content).
+async fn asset(Path(file): Path<String>) -> Response {
+    let Some(found) = ASSETS.iter().find(|asset| asset.hashed == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = Response::new(Body::from(found.bytes));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(found.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
+
+/// The tenant's branding as CSS custom properties (its `brand-color` setting).
+async fn brand_css(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    let color = crate::mail::notify::brand(&state.hosts, &db).await.color;
+    let css = format!(":root{{--brand:{color}}}\n");
+    let mut response = Response::new(Body::from(css));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
+}
+
+// ----- who is asking -----------------------------------------------------------
+
+/// A signed-in person (an active session) on the tenant the request was routed to;
+/// anyone else is sent to the step their session is at, or to `/login`.
+pub(crate) struct WebUser {
+    pub(crate) db: TenantDb,
+    pub(crate) route: Arc<TenantRoute>,
+    pub(crate) current: CurrentSession,
+    pub(crate) locale: Locale,
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let browser: Locale = match Locale::from_request_parts(parts, state).await {
+            Ok(locale) => locale,
+            Err(never) => match never {},
+        };
+        let CurrentTenant(route) = CurrentTenant::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let db = route
+            .db(&state.store)
+            .map_err(|e| ApiError::from(e).into_response())?;
+        match require_session(state, &db, &parts.headers, SessionState::Active).await {
+            Ok(Ok(current)) => {
+                let locale = Locale::from_tag(&current.user.locale).unwrap_or(browser);
+                Ok(WebUser {
+                    db,
+                    route,
+                    current,
+                    locale,
+                })
+            }
+            Ok(Err(redirect)) => Err(redirect),
+            Err(error) => Err(error.into_response()),
+        }
+    }
+}
+
+impl WebUser {
+    fn user_id(&self) -> i64 {
+        self.current.user.user_id
+    }
+
+    fn actor(&self) -> String {
+        format!("user:{}", self.user_id())
+    }
+
+    /// Casbin's scope for `action` on `object`; `None` when denied.
+    async fn scope(
+        &self,
+        state: &AppState,
+        object: &'static str,
+        action: &'static str,
+    ) -> Result<Option<Scope>, ApiError> {
+        let kind = state
+            .permissions
+            .decide(
+                &state.store,
+                &self.route,
+                &self.db,
+                &self.actor(),
+                object,
+                action,
+            )
+            .await?;
+        let Some(kind) = kind else {
+            return Ok(None);
+        };
+        let organization =
+            portico_tenants::policy::organization_of(&self.db, self.user_id()).await?;
+        Ok(Some(crate::permissions::scope_for(
+            kind,
+            Some(self.user_id()),
+            organization,
+        )))
+    }
+
+    /// The ticket reader for `action`; denied is [`ApiError::Forbidden`].
+    async fn reader(&self, state: &AppState, action: &'static str) -> Result<Reader, ApiError> {
+        let scope = self
+            .scope(state, "ticket", action)
+            .await?
+            .ok_or(ApiError::Forbidden)?;
+        let staff = self.scope(state, "ticket_note", "read").await?.is_some();
+        Ok(Reader { scope, staff })
+    }
+
+    fn staff_role(&self) -> bool {
+        matches!(self.current.user.role, Role::MspAdmin | Role::Technician)
+    }
+
+    /// The header navigation, with `current` marked.
+    fn nav(&self, current: &str) -> Value {
+        let t = |key: &str| self.locale.text(key);
+        let mut links = vec![
+            context! { href => "/tickets", label => t("nav-tickets"), current => current == "tickets" },
+        ];
+        if self.staff_role() {
+            links.insert(
+                0,
+                context! { href => "/console", label => t("nav-console"), current => current == "console" },
+            );
+        } else {
+            links.push(context! { href => "/tickets/new", label => t("tickets-new"), current => current == "new", shortcut => "new" });
+        }
+        links.push(context! { href => "/kb", label => t("nav-kb"), current => current == "kb" });
+        links.push(context! { href => "/account/sessions", label => t("nav-sessions"), current => current == "sessions" });
+        context! {
+            tenant => self.route.name.to_string(),
+            home => if self.staff_role() { "/console" } else { "/tickets" },
+            csrf => self.current.session.csrf_token.clone(),
+            links => links,
+        }
+    }
+
+    /// The context every page of this module starts from.
+    fn page(&self, current: &str) -> Value {
+        context! {
+            lang => self.locale.tag(),
+            nav => self.nav(current),
+            languages => LANGUAGES,
+        }
+    }
+}
+
+/// The languages of the switch, each in its own name.
+const LANGUAGES: [(&str, &str); 5] = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("it", "Italiano"),
+];
+
+/// An error of a page: what the person may not see is the not-found page; a refused
+/// or invalid input is a message page saying why; the rest as the API answers it.
+fn page_error(state: &AppState, locale: Locale, error: ApiError) -> Response {
+    match error {
+        ApiError::NotFound | ApiError::Forbidden => not_found_page(state, locale),
+        ApiError::Invalid { reason, .. } | ApiError::Refused { reason, .. } => render(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "message.html",
+            context! { lang => locale.tag(), title => locale.text("form-refused-title"), body => reason },
+        ),
+        other => other.into_response(),
+    }
+}
+
+/// Runs a page handler's body, turning its error into a page.
+async fn page<F>(state: &AppState, locale: Locale, body: F) -> Response
+where
+    F: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    match body.await {
+        Ok(response) => response,
+        Err(error) => page_error(state, locale, error),
+    }
+}
+
+// ----- formatting --------------------------------------------------------------
+
+/// A time as ISO 8601 (for `datetime`) and as shown (UTC).
+fn when(unix_ms: i64) -> (String, String) {
+    let seconds = unix_ms.div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let time = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (hour, minute) = (time / 3600, time % 3600 / 60);
+    (
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:00Z"),
+        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC"),
+    )
+}
+
+fn size(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn status_label(locale: Locale, key: &str) -> String {
+    let translated = locale.text(&format!("status-{key}"));
+    if translated.starts_with("status-") {
+        key.replace('_', " ")
+    } else {
+        translated
+    }
+}
+
+fn sla_label(locale: Locale, state: &str) -> String {
+    locale.text(&format!("sla-{}", state.replace('_', "-")))
+}
+
+/// A ticket as the list and the ticket page show it.
+fn ticket_row(locale: Locale, ticket: &Ticket) -> Value {
+    let (updated_iso, updated) = when(ticket.updated_at);
+    let (created_iso, created) = when(ticket.created_at);
+    let sla = ticket
+        .sla_state
+        .as_deref()
+        .filter(|s| *s != "ok" && *s != "met");
+    context! {
+        number => ticket.number,
+        subject => &ticket.subject,
+        description => &ticket.description,
+        status => status_label(locale, &ticket.status),
+        priority => ticket.priority.as_deref().map(|p| locale.text(&format!("priority-{p}"))),
+        sla => sla.map(|s| sla_label(locale, s)),
+        sla_key => sla,
+        approval => ticket.approval_state.as_deref().map(|a| locale.text(&format!("approval-{a}"))),
+        updated_iso, updated, created_iso, created,
+    }
+}
+
+// ----- the list ----------------------------------------------------------------
+
+/// Query of `/tickets` and `/console`.
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// The console's views: key, label, filter.
+const VIEWS: [&str; 5] = ["mine", "unassigned", "sla", "approval", "all"];
+
+fn query_string(pairs: &[(&str, &str)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        if !value.is_empty() {
+            out.append_pair(name, value);
+        }
+    }
+    out.finish()
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, list(&state, &user, query, "/tickets")).await
+}
+
+async fn console_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        if !user.reader(&state, "read").await?.staff {
+            return Err(ApiError::NotFound);
+        }
+        list(&state, &user, query, "/console").await
+    })
+    .await
+}
+
+async fn list(
+    state: &AppState,
+    user: &WebUser,
+    query: ListQuery,
+    base: &str,
+) -> Result<Response, ApiError> {
+    let locale = user.locale;
+    let reader = user.reader(state, "read").await?;
+    let console = base == "/console";
+    let view = if console {
+        VIEWS
+            .iter()
+            .find(|v| **v == query.view)
+            .copied()
+            .unwrap_or("mine")
+    } else {
+        ""
+    };
+    let status = tickets::STATUS_CLASSES
+        .iter()
+        .find(|s| **s == query.status)
+        .copied()
+        .unwrap_or(if console || query.status == "all" {
+            "all"
+        } else {
+            "open_all"
+        });
+    // The portal opens on the tickets still being worked: every class before resolved.
+    let mut filter = TicketFilter {
+        status_class: tickets::STATUS_CLASSES
+            .contains(&status)
+            .then(|| status.to_owned()),
+        text: Some(query.q.trim().to_owned()).filter(|q| !q.is_empty()),
+        language: locale.tag().to_owned(),
+        ..TicketFilter::default()
+    };
+    match view {
+        "mine" => filter.assignee = Some(Some(user.user_id())),
+        "unassigned" => filter.assignee = Some(None),
+        "sla" => filter.sla = Some("at_risk".to_owned()),
+        "approval" => filter.approval = Some("pending".to_owned()),
+        _ => {}
+    }
+    let page = tickets::list_tickets(&user.db, reader, &filter, query.after.as_deref(), 50).await?;
+    let counts: HashMap<String, i64> = tickets::status_counts(&user.db, reader.scope)
+        .await?
+        .into_iter()
+        .collect();
+    let mut tabs = Vec::new();
+    let all: i64 = counts.values().sum();
+    let open: i64 = ["new", "open", "waiting", "paused"]
+        .iter()
+        .map(|c| counts.get(*c).copied().unwrap_or(0))
+        .sum();
+    let mut classes: Vec<(&str, String, i64)> = Vec::new();
+    if !console {
+        classes.push(("open_all", locale.text("tickets-tab-open"), open));
+    }
+    for class in tickets::STATUS_CLASSES {
+        classes.push((
+            class,
+            status_label(locale, class),
+            counts.get(class).copied().unwrap_or(0),
+        ));
+    }
+    classes.push(("all", locale.text("tickets-tab-all"), all));
+    for (key, label, count) in classes {
+        let tab_status = if key == "open_all" { "" } else { key };
+        let count_text = count.to_string();
+        tabs.push(context! {
+            href => format!("{base}?{}", query_string(&[("view", view), ("status", tab_status), ("q", &query.q)])),
+            current => key == status,
+            count_label => locale.text_with("tickets-count", &[("count", count_text.as_str())]),
+            label, count,
+        });
+    }
+    let views: Vec<Value> = if console {
+        VIEWS
+            .iter()
+            .map(|v| {
+                context! {
+                    href => format!("/console?view={v}"),
+                    label => locale.text(&format!("console-view-{v}")),
+                    current => *v == view,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rows: Vec<Value> = page.tickets.iter().map(|t| ticket_row(locale, t)).collect();
+    let status_param = if status == "open_all" { "" } else { status };
+    let next_href = page.next_cursor.as_deref().map(|cursor| {
+        format!(
+            "{base}?{}",
+            query_string(&[
+                ("view", view),
+                ("status", status_param),
+                ("q", &query.q),
+                ("after", cursor)
+            ])
+        )
+    });
+    let heading = if console {
+        locale.text(&format!("console-view-{view}"))
+    } else {
+        locale.text("tickets-title")
+    };
+    let new_allowed = !console && new_ticket_allowed(state, user).await?;
+    let context = context! {
+        heading, base, view, q => query.q, status => status_param, tabs, views,
+        tickets => rows, next_href, staff => reader.staff,
+        new_href => new_allowed.then_some("/tickets/new"),
+        ..user.page(if console { "console" } else { "tickets" })
+    };
+    Ok(render(state, StatusCode::OK, "tickets.html", context))
+}
+
+/// The tenant setting that hides manual ticket creation in the portal.
+pub const HIDE_NEW_TICKET_SETTING: &str = "portal-hide-new-ticket";
+
+/// Whether this person may open a ticket from the portal's form.
+async fn new_ticket_allowed(state: &AppState, user: &WebUser) -> Result<bool, ApiError> {
+    if user.scope(state, "ticket", "create").await?.is_none() {
+        return Ok(false);
+    }
+    if user.staff_role() {
+        return Ok(true);
+    }
+    let hidden = portico_tenants::accounts::tenant_setting(&user.db, HIDE_NEW_TICKET_SETTING)
+        .await?
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    Ok(!hidden)
+}
+
+// ----- forms -------------------------------------------------------------------
+
+/// A submitted multipart form: its text fields and the files already stored.
+struct Submitted {
+    fields: HashMap<String, String>,
+    files: Vec<StoredFile>,
+}
+
+impl Submitted {
+    fn text(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+}
+
+/// Reads a multipart form, storing its files within the tenant's limits; on any
+/// error the files stored so far are removed again.
+async fn read_form(
+    state: &AppState,
+    user: &WebUser,
+    request: Request<Body>,
+) -> Result<Submitted, ApiError> {
+    let invalid = |reason: String| ApiError::Invalid {
+        field: "form".to_owned(),
+        reason,
+    };
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|rejection| invalid(rejection.body_text()))?;
+    let limits = attachment_limits(state, &user.db).await?;
+    let mut submitted = Submitted {
+        fields: HashMap::new(),
+        files: Vec::new(),
+    };
+    let outcome: Result<(), ApiError> = async {
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| invalid(e.body_text()))?
+        {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "file" {
+                let filename = field.file_name().unwrap_or("file").to_owned();
+                let bytes = field.bytes().await.map_err(|e| invalid(e.body_text()))?;
+                if bytes.is_empty() {
+                    continue; // an empty file input
+                }
+                if submitted.files.len() >= 20 {
+                    return Err(invalid("at most 20 files per message".to_owned()));
+                }
+                submitted
+                    .files
+                    .push(store_file(state, &user.route, &limits, &filename, bytes).await?);
+            } else {
+                let value = field.text().await.map_err(|e| invalid(e.body_text()))?;
+                submitted.fields.insert(name, value);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(error) = outcome {
+        discard(state, &user.db, &submitted.files).await;
+        return Err(error);
+    }
+    Ok(submitted)
+}
+
+// ----- new ticket --------------------------------------------------------------
+
+async fn new_page(State(state): State<AppState>, user: WebUser) -> Response {
+    let locale = user.locale;
+    page(&state, locale, new_form(&state, &user, None, None)).await
+}
+
+/// The new-ticket form, with what was typed and the error when re-shown.
+async fn new_form(
+    state: &AppState,
+    user: &WebUser,
+    typed: Option<&Submitted>,
+    error: Option<String>,
+) -> Result<Response, ApiError> {
+    if !new_ticket_allowed(state, user).await? {
+        return Err(ApiError::NotFound);
+    }
+    let locale = user.locale;
+    let staff = user.staff_role();
+    let portal = ticket_config::read_portal_fields(&user.db).await?;
+    let chosen = typed.map_or("medium", |t| t.text("priority"));
+    let priorities: Vec<Value> =
+        if staff || portal.standard("priority") == FieldVisibility::Editable {
+            Priority::ALL
+                .iter()
+                .map(|p| {
+                    let key = p.as_str();
+                    context! {
+                        key, checked => key == chosen || (chosen.is_empty() && key == "medium"),
+                        label => locale.text(&format!("priority-{key}")),
+                        help => locale.text(&format!("priority-{key}-help")),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let types: Vec<Value> = if staff || portal.standard("type") == FieldVisibility::Editable {
+        ticket_config::types(&user.db)
+            .await?
+            .into_iter()
+            .map(|t| context! { key => t.key, label => t.name })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let email = typed
+        .map(|t| t.text("email").to_owned())
+        .filter(|e| staff && !e.is_empty())
+        .unwrap_or_else(|| {
+            if staff {
+                String::new()
+            } else {
+                user.current.user.email.clone()
+            }
+        });
+    let context = context! {
+        error, staff, priorities, types, email,
+        subject => typed.map_or("", |t| t.text("subject")),
+        description => typed.map_or("", |t| t.text("description")),
+        ..user.page("new")
+    };
+    Ok(render(state, status, "ticket_new.html", context))
+}
+
+async fn new_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    request: Request<Body>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let headers = request.headers().clone();
+        if !new_ticket_allowed(&state, &user).await? {
+            return Err(ApiError::NotFound);
+        }
+        let submitted = read_form(&state, &user, request).await?;
+        if let Err(error) =
+            check_session_csrf(&state, &headers, &user.current, submitted.text("csrf"))
+        {
+            discard(&state, &user.db, &submitted.files).await;
+            return Err(error);
+        }
+        let files = submitted.files.clone();
+        match create(&state, &user, &submitted).await {
+            Ok(number) => Ok(Redirect::to(&format!("/tickets/{number}")).into_response()),
+            Err(error) => {
+                discard(&state, &user.db, &files).await;
+                match error {
+                    ApiError::Invalid { reason, .. } | ApiError::Refused { reason, .. } => {
+                        // The files are not kept: the form says to attach them again.
+                        let message = format!("{reason} {}", locale.text("form-files-again"));
+                        new_form(&state, &user, Some(&submitted), Some(message)).await
+                    }
+                    other => Err(other),
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// Opens the ticket of a submitted form; its number.
+async fn create(state: &AppState, user: &WebUser, form: &Submitted) -> Result<i64, ApiError> {
+    let reader = user.reader(state, "create").await?;
+    let staff = user.staff_role();
+    let portal = ticket_config::read_portal_fields(&user.db).await?;
+    let locale = user.locale;
+    let subject = form.text("subject").trim();
+    if subject.is_empty() {
+        return Err(ApiError::Invalid {
+            field: "subject".to_owned(),
+            reason: locale.text("ticket-subject-required"),
+        });
+    }
+    let editable = |name: &str| staff || portal.standard(name) == FieldVisibility::Editable;
+    let priority = match form.text("priority") {
+        "" => Priority::Medium,
+        given if editable("priority") => Priority::parse(given)?,
+        _ => Priority::Medium,
+    };
+    let type_key = Some(form.text("type").to_owned()).filter(|t| !t.is_empty() && editable("type"));
+    // Staff open tickets for a requester by address; a customer for themselves.
+    let requester = if staff && !form.text("email").trim().is_empty() {
+        let email =
+            EmailAddress::parse(form.text("email").trim()).map_err(|_| ApiError::Invalid {
+                field: "email".to_owned(),
+                reason: locale.text("ticket-email-invalid"),
+            })?;
+        match portico_tenants::organizations::contact_for_email(&user.db, &email).await? {
+            Some(found) => found,
+            None => {
+                portico_tenants::people::create_user(
+                    &user.db,
+                    portico_tenants::people::NewUser {
+                        email,
+                        display_name: String::new(),
+                        role: Role::Contact,
+                        invite: false,
+                        organization_id: None,
+                    },
+                )
+                .await?
+            }
+        }
+    } else {
+        portico_tenants::people::get_user(&user.db, user.user_id(), Scope::All).await?
+    };
+    let created = tickets::create_ticket(
+        &user.db,
+        NewTicket {
+            subject: subject.to_owned(),
+            description: form.text("description").to_owned(),
+            priority,
+            type_key,
+            requester_id: requester.id,
+            organization_id: requester.organization_id,
+            device_id: None,
+            source: if staff {
+                Source::Console
+            } else {
+                Source::Portal
+            },
+            language: requester.locale.clone(),
+            tags: Vec::new(),
+            watchers: Vec::new(),
+            fields: Default::default(),
+            email_message_id: None,
+            files: form.files.clone(),
+        },
+        None,
+        reader,
+    )
+    .await?;
+    Ok(created.ticket.number)
+}
+
+// ----- one ticket --------------------------------------------------------------
+
+fn parse_number(raw: &str) -> Result<i64, ApiError> {
+    raw.trim_start_matches('#')
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(ApiError::NotFound)
+}
+
+/// Query of the ticket page: what the last form did.
+#[derive(Debug, Default, Deserialize)]
+struct TicketQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn ticket_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+    Query(query): Query<TicketQuery>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let notice = match query.done.as_str() {
+            "replied" => Some(locale.text("ticket-notice-replied")),
+            "status" => Some(locale.text("ticket-notice-status")),
+            _ => None,
+        };
+        ticket_view(&state, &user, number, notice).await
+    })
+    .await
+}
+
+/// The messages of a ticket as the thread shows them.
+async fn thread_context(
+    user: &WebUser,
+    number: i64,
+    reader: Reader,
+) -> Result<Vec<Value>, ApiError> {
+    let locale = user.locale;
+    let messages = thread::messages(&user.db, number, reader).await?;
+    Ok(messages
+        .iter()
+        .map(|m| {
+            let (created_iso, created) = when(m.created_at);
+            let files: Vec<Value> = m
+                .attachments
+                .iter()
+                .map(|f| context! { id => f.id, name => &f.filename, size => size(f.size) })
+                .collect();
+            context! {
+                id => m.id,
+                author => m.author.clone().unwrap_or_else(|| locale.text("ticket-author-system")),
+                internal => m.internal,
+                body => &m.body,
+                created_iso, created, files,
+            }
+        })
+        .collect())
+}
+
+async fn ticket_view(
+    state: &AppState,
+    user: &WebUser,
+    number: i64,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
+    let locale = user.locale;
+    let reader = user.reader(state, "read").await?;
+    let ticket = tickets::get_ticket(&user.db, number, reader).await?;
+    let messages = thread_context(user, number, reader).await?;
+    let can_reply = user.scope(state, "ticket", "comment").await?.is_some();
+    let requester = portico_tenants::people::get_user(&user.db, ticket.requester_id, Scope::All)
+        .await
+        .map(|u| {
+            if u.display_name.is_empty() {
+                u.email
+            } else {
+                u.display_name
+            }
+        })
+        .unwrap_or_default();
+    let assignee = match ticket.assignee_id {
+        Some(id) if reader.staff => portico_tenants::people::get_user(&user.db, id, Scope::All)
+            .await
+            .map(|u| {
+                if u.display_name.is_empty() {
+                    u.email
+                } else {
+                    u.display_name
+                }
+            })
+            .unwrap_or_default(),
+        _ => locale.text("ticket-unassigned"),
+    };
+    let finished = matches!(ticket.status_class.as_str(), "resolved" | "closed");
+    let mut actions = Vec::new();
+    if can_reply {
+        if finished {
+            if reader.staff || thread::can_reopen(&user.db).await? {
+                actions.push(context! { key => "reopen", label => locale.text("ticket-reopen") });
+            }
+        } else {
+            actions.push(context! { key => "close", label => locale.text("ticket-close") });
+        }
+        if reader.staff && ticket.assignee_id != Some(user.user_id()) {
+            actions.push(context! { key => "take", label => locale.text("ticket-take") });
+        }
+    }
+    let statuses: Vec<Value> = if reader.staff && can_reply {
+        ticket_config::statuses(&user.db)
+            .await?
+            .into_iter()
+            .map(|s| {
+                context! {
+                    label => status_label(locale, &s.key),
+                    current => s.key == ticket.status,
+                    key => s.key,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut row = ticket_row(locale, &ticket);
+    row = context! { requester, assignee, ..row };
+    let context = context! {
+        ticket => row, number, messages, notice, can_reply, actions, statuses,
+        error => None::<String>, staff => reader.staff,
+        ..user.page("ticket")
+    };
+    Ok(render(state, StatusCode::OK, "ticket.html", context))
+}
+
+/// The thread alone, for the live update.
+async fn thread_fragment(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let reader = user.reader(&state, "read").await?;
+        let messages = thread_context(&user, number, reader).await?;
+        let context = context! { lang => locale.tag(), number, messages };
+        let mut response = render(&state, StatusCode::OK, "thread.html", context);
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    })
+    .await
+}
+
+/// How often the event stream looks at the ticket.
+const EVENT_POLL: Duration = Duration::from_secs(1);
+
+/// `GET /tickets/{n}/events`: a `changed` event whenever the ticket's last change
+/// moves (a reply, a note, a status). It reads the one row by its number each
+/// second, so every node of a cluster sees every change without a broker.
+async fn ticket_events(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+) -> Response {
+    let locale = user.locale;
+    let opened = async {
+        let number = parse_number(&raw)?;
+        let reader = user.reader(&state, "read").await?;
+        let first = tickets::get_ticket(&user.db, number, reader)
+            .await?
+            .updated_at;
+        Ok::<_, ApiError>((number, reader, first))
+    }
+    .await;
+    let (number, reader, first) = match opened {
+        Ok(opened) => opened,
+        Err(error) => return page_error(&state, locale, error),
+    };
+    let db = user.db.clone();
+    let stream = futures::stream::unfold((db, first), move |(db, mut seen)| async move {
+        loop {
+            tokio::time::sleep(EVENT_POLL).await;
+            match tickets::get_ticket(&db, number, reader).await {
+                Ok(ticket) if ticket.updated_at != seen => {
+                    seen = ticket.updated_at;
+                    let event = Event::default().event("changed").data(seen.to_string());
+                    return Some((Ok::<_, Infallible>(event), (db, seen)));
+                }
+                Ok(_) => {}
+                // Gone from the reader's scope, or the tenant went away: the stream ends.
+                Err(_) => return None,
+            }
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+        .into_response()
+}
+
+async fn reply_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let headers = request.headers().clone();
+        let submitted = read_form(&state, &user, request).await?;
+        let files = submitted.files.clone();
+        let outcome = async {
+            check_session_csrf(&state, &headers, &user.current, submitted.text("csrf"))?;
+            let reader = user.reader(&state, "comment").await?;
+            let internal = submitted.text("internal") == "true";
+            if internal && user.scope(&state, "ticket_note", "create").await?.is_none() {
+                return Err(ApiError::Forbidden);
+            }
+            let body = submitted.text("body").trim().to_owned();
+            if body.is_empty() && submitted.files.is_empty() {
+                return Err(ApiError::Invalid {
+                    field: "body".to_owned(),
+                    reason: locale.text("ticket-reply-empty"),
+                });
+            }
+            let posted = thread::add_message(
+                &user.db,
+                number,
+                NewMessage {
+                    body,
+                    internal,
+                    author_id: Some(user.user_id()),
+                    source: if reader.staff {
+                        Source::Console
+                    } else {
+                        Source::Portal
+                    },
+                    language: locale.tag().to_owned(),
+                    email_message_id: None,
+                    files: submitted.files.clone(),
+                    follow_up: true,
+                },
+                &user.actor(),
+                reader,
+            )
+            .await?;
+            Ok(posted.ticket.number)
+        }
+        .await;
+        match outcome {
+            Ok(shown) => {
+                Ok(Redirect::to(&format!("/tickets/{shown}?done=replied")).into_response())
+            }
+            Err(error) => {
+                discard(&state, &user.db, &files).await;
+                Err(error)
+            }
+        }
+    })
+    .await
+}
+
+/// The form of a status action.
+#[derive(Debug, Deserialize)]
+struct StatusForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn status_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+    headers: http::HeaderMap,
+    input: Result<Form<StatusForm>, FormRejection>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let Form(input) = input.map_err(|e| ApiError::Invalid {
+            field: "form".to_owned(),
+            reason: e.body_text(),
+        })?;
+        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
+        let reader = user.reader(&state, "comment").await?;
+        let role = Some(user.current.user.role);
+        let actor = user.actor();
+        match input.action.as_str() {
+            "close" => {
+                tickets::change_status(&user.db, number, "closed", &actor, reader, role).await?;
+            }
+            "reopen" => {
+                let ticket = tickets::get_ticket(&user.db, number, reader).await?;
+                if !reader.staff && !thread::can_reopen(&user.db).await? {
+                    return Err(ApiError::Refused {
+                        code: thread::CANNOT_REOPEN,
+                        reason: locale.text("ticket-cannot-reopen"),
+                    });
+                }
+                if matches!(ticket.status_class.as_str(), "resolved" | "closed") {
+                    tickets::change_status(&user.db, number, "open", &actor, reader, role).await?;
+                }
+            }
+            "set" if reader.staff => {
+                tickets::change_status(&user.db, number, &input.status, &actor, reader, role)
+                    .await?;
+            }
+            "take" if reader.staff => {
+                let reader = user.reader(&state, "update").await?;
+                tickets::update_ticket(
+                    &user.db,
+                    number,
+                    tickets::TicketChange {
+                        assignee_id: Some(Some(user.user_id())),
+                        ..tickets::TicketChange::default()
+                    },
+                    &actor,
+                    reader,
+                )
+                .await?;
+            }
+            _ => return Err(ApiError::NotFound),
+        }
+        Ok(Redirect::to(&format!("/tickets/{number}?done=status")).into_response())
+    })
+    .await
+}
+
+async fn download(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((raw, id)): Path<(String, String)>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+        let reader = user.reader(&state, "read").await?;
+        let file = thread::attachment_of(&user.db, number, id, reader).await?;
+        let bytes = state
+            .blobs
+            .get(&file.storage_key)
+            .await
+            .map_err(ApiError::Internal)?;
+        attachment_response(&file, bytes)
+    })
+    .await
+}
+
+// ----- language ----------------------------------------------------------------
+
+/// The form of the language switch.
+#[derive(Debug, Deserialize)]
+struct LanguageForm {
+    csrf: String,
+    language: String,
+}
+
+async fn language_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: http::HeaderMap,
+    input: Result<Form<LanguageForm>, FormRejection>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let Form(input) = input.map_err(|e| ApiError::Invalid {
+            field: "form".to_owned(),
+            reason: e.body_text(),
+        })?;
+        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
+        let chosen = Locale::from_tag(&input.language).ok_or_else(|| ApiError::Invalid {
+            field: "language".to_owned(),
+            reason: locale.text("language-unknown"),
+        })?;
+        portico_tenants::people::set_locale(&user.db, user.user_id(), chosen.tag()).await?;
+        // The Referer is never sent (no-referrer), so the switch goes home.
+        let back = if user.staff_role() {
+            "/console"
+        } else {
+            "/tickets"
+        };
+        Ok(Redirect::to(back).into_response())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_have_content_hashed_names() {
+        let css = asset_url("portico.css");
+        assert!(
+            css.starts_with("/static/portico.") && css.ends_with(".css"),
+            "{css}"
+        );
+        assert_eq!(css.len(), "/static/portico..css".len() + 12);
+        assert_ne!(asset_url("portico.js"), "/static/portico.js");
+    }
+
+    #[test]
+    fn times_are_iso_and_shown() {
+        assert_eq!(
+            when(1_795_000_000_000),
+            (
+                "2026-11-18T11:06:00Z".to_owned(),
+                "2026-11-18 11:06 UTC".to_owned()
+            )
+        );
+    }
+}

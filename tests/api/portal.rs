@@ -1,0 +1,407 @@
+//! The portal's and console's ticket pages over HTTP, on both backends, as a browser
+//! without JavaScript uses them: a contact registered from an invitation opens a
+//! ticket with a screenshot (multipart), sees it under its tab with the right count,
+//! a technician finds it in the console, takes it, answers and adds an internal
+//! note; the contact sees the answer (and the event stream announces it) but never
+//! the note; a main contact sees a colleague's ticket and a plain contact does not;
+//! the language switch; CSRF and cross-site refusals; assets and the brand sheet.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use portico_tenants::Role;
+use portico_tests::{Backend, TestApp, TestEnv};
+use reqwest::multipart::{Form, Part};
+use rstest::rstest;
+
+use crate::identity::register_as;
+
+/// A tiny but real PNG (1×1, grey).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x7e, 0x9b,
+    0x55, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x68, 0x00, 0x00, 0x00,
+    0x82, 0x00, 0x81, 0x77, 0xcd, 0x72, 0xb6, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+fn number_of(location: Option<&str>) -> i64 {
+    location
+        .and_then(|l| l.strip_prefix("/tickets/"))
+        .and_then(|rest| rest.split('?').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a ticket's page, not {location:?}"))
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn contacts_and_technicians_work_a_ticket_in_the_pages(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let org = app.organization("acme", "Contoso", "contoso.example").await;
+    let (mut contact, _, _) = register_as(
+        &app,
+        "acme",
+        "carla@contoso.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let (mut colleague, _, _) = register_as(
+        &app,
+        "acme",
+        "cole@contoso.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let (mut boss, _, _) = register_as(
+        &app,
+        "acme",
+        "maria@contoso.example",
+        Role::MainContact,
+        Some(org),
+    )
+    .await;
+    let (mut tech, _, _) =
+        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+
+    // The new-ticket form: priorities with their guidance, the address filled in.
+    let form = contact.get("/tickets/new").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = form.field("csrf").expect("csrf");
+    assert!(form.body.contains("carla@contoso.example"));
+    assert!(form.body.contains("enctype=\"multipart/form-data\""));
+
+    // A form without its CSRF token changes nothing.
+    let forged = contact
+        .post_multipart(
+            "/tickets/new",
+            Form::new().text("subject", "Forged").text("csrf", "nope"),
+        )
+        .await;
+    assert_eq!(forged.status, 404, "refused like a missing page");
+    // A subject is required: the form comes back with what was typed.
+    let empty = contact
+        .post_multipart(
+            "/tickets/new",
+            Form::new()
+                .text("csrf", csrf.clone())
+                .text("subject", " ")
+                .text("description", "kept text"),
+        )
+        .await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.body.contains("role=\"alert\"") && empty.body.contains("kept text"));
+
+    let opened = contact
+        .post_multipart(
+            "/tickets/new",
+            Form::new()
+                .text("csrf", csrf.clone())
+                .text("subject", "Printer <b>jammed</b>")
+                .text("description", "Paper stuck in tray 2")
+                .part(
+                    "file",
+                    Part::bytes(PNG.to_vec())
+                        .file_name("screenshot.png")
+                        .mime_str("image/png")
+                        .expect("mime"),
+                ),
+        )
+        .await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let number = number_of(opened.location.as_deref());
+    assert!(number >= 1000);
+
+    // The list: the ticket under "in progress" with its count; the subject escaped.
+    let list = contact.get("/tickets").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&format!("#{number}")));
+    assert!(
+        list.body.contains("Printer &lt;b&gt;jammed&lt;/b&gt;"),
+        "{}",
+        list.body
+    );
+    assert!(
+        list.body.contains("aria-current=\"page\">In progress<span class=\"count\" aria-label=\"1 tickets\">1</span>"),
+        "{}",
+        list.body
+    );
+    let closed_tab = contact.get("/tickets?status=closed").await;
+    assert!(!closed_tab.body.contains(&format!("#{number}")));
+    let search = contact.get("/tickets?q=tray").await;
+    assert!(
+        search.body.contains(&format!("#{number}")),
+        "search finds the description"
+    );
+
+    // The ticket page, and the screenshot served as a download.
+    let page = contact.get(&format!("/tickets/{number}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Paper stuck in tray 2"));
+    let file_link = page
+        .body
+        .split(&format!("href=\"/tickets/{number}/files/"))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|id| format!("/tickets/{number}/files/{id}"))
+        .expect("the screenshot is listed");
+    let download = contact.get_raw(&file_link).await;
+    assert_eq!(download.status(), 200);
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("attachment")
+    );
+    assert_eq!(download.bytes().await.expect("bytes").as_ref(), PNG);
+
+    // Scopes: the main contact sees a colleague's ticket, a plain contact does not,
+    // nor its file, nor its event stream.
+    assert!(
+        boss.get("/tickets")
+            .await
+            .body
+            .contains(&format!("#{number}"))
+    );
+    assert_eq!(boss.get(&format!("/tickets/{number}")).await.status, 200);
+    assert!(
+        !colleague
+            .get("/tickets")
+            .await
+            .body
+            .contains(&format!("#{number}"))
+    );
+    assert_eq!(
+        colleague.get(&format!("/tickets/{number}")).await.status,
+        404
+    );
+    assert_eq!(colleague.get_raw(&file_link).await.status(), 404);
+    assert_eq!(
+        colleague
+            .get_raw(&format!("/tickets/{number}/events"))
+            .await
+            .status(),
+        404
+    );
+    // Customers have no console.
+    assert_eq!(contact.get("/console").await.status, 404);
+
+    // The contact listens for changes while the technician works.
+    let events = contact.get_raw(&format!("/tickets/{number}/events")).await;
+    assert_eq!(events.status(), 200);
+    assert!(
+        events.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/event-stream")
+    );
+    let mut stream = events.bytes_stream();
+
+    // The console: unassigned, then taken, then answered with a note beside it.
+    let unassigned = tech.get("/console?view=unassigned").await;
+    assert_eq!(unassigned.status, 200, "{}", unassigned.body);
+    assert!(unassigned.body.contains(&format!("#{number}")));
+    let workspace = tech.get(&format!("/tickets/{number}")).await;
+    let tech_csrf = workspace.field("csrf").expect("csrf");
+    assert!(workspace.body.contains("name=\"internal\""));
+    let taken = tech
+        .post(
+            &format!("/tickets/{number}/status"),
+            &[("csrf", &tech_csrf), ("action", "take")],
+        )
+        .await;
+    assert_eq!(taken.status, 303, "{}", taken.body);
+    assert!(
+        tech.get("/console?view=mine")
+            .await
+            .body
+            .contains(&format!("#{number}"))
+    );
+    assert!(
+        !tech
+            .get("/console?view=unassigned")
+            .await
+            .body
+            .contains(&format!("#{number}"))
+    );
+
+    let answered = tech
+        .post_multipart(
+            &format!("/tickets/{number}/reply"),
+            Form::new()
+                .text("csrf", tech_csrf.clone())
+                .text("body", "Open tray 2 and pull gently."),
+        )
+        .await;
+    assert_eq!(answered.status, 303, "{}", answered.body);
+    let noted = tech
+        .post_multipart(
+            &format!("/tickets/{number}/reply"),
+            Form::new()
+                .text("csrf", tech_csrf.clone())
+                .text("body", "Toner low too, order one")
+                .text("internal", "true"),
+        )
+        .await;
+    assert_eq!(noted.status, 303);
+
+    // The stream announces the change.
+    let announced = tokio::time::timeout(Duration::from_secs(15), async {
+        let mut seen = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: changed") {
+                return seen;
+            }
+        }
+        seen
+    })
+    .await
+    .expect("an event within 15 s");
+    assert!(announced.contains("event: changed"), "{announced}");
+
+    // The contact's thread fragment has the answer, never the note.
+    let thread = contact.get(&format!("/tickets/{number}/thread")).await;
+    assert_eq!(thread.status, 200);
+    assert!(
+        thread.body.contains("Open tray 2 and pull gently."),
+        "{}",
+        thread.body
+    );
+    assert!(!thread.body.contains("Toner low"));
+    assert!(
+        tech.get(&format!("/tickets/{number}/thread"))
+            .await
+            .body
+            .contains("Toner low")
+    );
+    // The contact may not post an internal note.
+    let sneaky = contact
+        .post_multipart(
+            &format!("/tickets/{number}/reply"),
+            Form::new()
+                .text("csrf", csrf.clone())
+                .text("body", "note?")
+                .text("internal", "true"),
+        )
+        .await;
+    assert_eq!(sneaky.status, 404);
+    // Cross-site, a valid token does not help.
+    let cross = contact
+        .post_with(
+            &format!("/tickets/{number}/status"),
+            &[("csrf", &csrf), ("action", "close")],
+            "cross-site",
+        )
+        .await;
+    assert_eq!(cross.status, 404);
+
+    // The contact closes the ticket; it leaves the "in progress" tab.
+    let closed = contact
+        .post(
+            &format!("/tickets/{number}/status"),
+            &[("csrf", &csrf), ("action", "close")],
+        )
+        .await;
+    assert_eq!(closed.status, 303, "{}", closed.body);
+    assert!(
+        !contact
+            .get("/tickets")
+            .await
+            .body
+            .contains(&format!("#{number}"))
+    );
+    assert!(
+        contact
+            .get("/tickets?status=closed")
+            .await
+            .body
+            .contains(&format!("#{number}"))
+    );
+    let reopened = contact
+        .post(
+            &format!("/tickets/{number}/status"),
+            &[("csrf", &csrf), ("action", "reopen")],
+        )
+        .await;
+    assert_eq!(reopened.status, 303);
+    assert!(
+        contact
+            .get("/tickets")
+            .await
+            .body
+            .contains(&format!("#{number}"))
+    );
+
+    // The portal in Italian, for this person from now on.
+    let switched = contact
+        .post("/account/language", &[("csrf", &csrf), ("language", "it")])
+        .await;
+    assert_eq!(switched.status, 303);
+    let italian = contact.get("/tickets").await;
+    assert!(italian.body.contains("<html lang=\"it\">"));
+    assert!(italian.body.contains("I miei ticket"), "{}", italian.body);
+    assert!(boss.get("/tickets").await.body.contains("My tickets"));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn pages_load_hashed_assets_under_a_strict_policy(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let (mut tech, _, _) =
+        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    // Signed out, the pages send people to sign in.
+    let mut stranger = portico_tests::browser::Browser::new(app.addr, &TestApp::host("acme"));
+    assert_eq!(
+        stranger.get("/tickets").await.location.as_deref(),
+        Some("/login")
+    );
+
+    let page = tech.get_raw("/console").await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("style-src 'self'"),
+        "{csp}"
+    );
+    let body = page.text().await.expect("body");
+    // No inline code or style: every script has a source, no style attributes.
+    assert!(
+        !body.contains("<script>") && !body.contains("style="),
+        "{body}"
+    );
+    for asset in ["css", "js"] {
+        let href = body
+            .split("/static/portico.")
+            .skip(1)
+            .find_map(|rest| {
+                let name = rest.split('"').next()?;
+                name.ends_with(asset)
+                    .then(|| format!("/static/portico.{name}"))
+            })
+            .expect("the asset is linked");
+        let served = tech.get_raw(&href).await;
+        assert_eq!(served.status(), 200, "{href}");
+        assert!(
+            served.headers()["cache-control"]
+                .to_str()
+                .expect("ascii")
+                .contains("immutable")
+        );
+    }
+    assert_eq!(tech.get_raw("/static/portico.css").await.status(), 404);
+    let brand = tech.get("/brand.css").await;
+    assert!(brand.body.contains("--brand:#"), "{}", brand.body);
+}
