@@ -2,7 +2,8 @@
 # Runs Portico's whole test suite on both backends: every unit, black-box and CLI
 # test against the embedded SQLite default and against PostgreSQL, plus doc tests.
 # Starts PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) if they are stopped,
-# Dovecot for the mail tests (tests/mail/setup.sh),
+# Dovecot for the mail tests (tests/mail/setup.sh), Chromium and Playwright for the
+# browser tests (tests/browser/setup.sh),
 # builds the plugin components (plugins/build.sh, adding the wasm32-wasip2 target if
 # missing) and installs cargo-nextest if it is missing. Safe to run repeatedly.
 set -euo pipefail
@@ -34,6 +35,8 @@ tests/oidc/setup.sh
 tests/acme/setup.sh
 # moto's S3-compatible server for the attachment-storage test (PyPI).
 tests/s3/setup.sh
+# Debian's Chromium, playwright-core and axe-core for the browser tests.
+tests/browser/setup.sh
 # Dovecot (IMAP with IDLE, LMTP delivery) and swaks for the e-mail tests (Debian).
 tests/mail/setup.sh >/dev/null
 # The plugin components the host, API and CLI tests load: the SDK's examples built

@@ -168,7 +168,8 @@ mod tests {
                             ("author", "Tess"),
                             ("body", "Try again"),
                             ("status", "resolved"),
-                            ("state", "at risk")
+                            ("state", "at risk"),
+                            ("hours", "2")
                         ]
                     ),
                     *key,

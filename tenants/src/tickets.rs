@@ -926,10 +926,15 @@ pub(crate) async fn get_in(
 pub struct TicketFilter {
     /// Status class.
     pub status_class: Option<String>,
+    /// Only tickets still being worked (new, open, waiting, paused): the portal's
+    /// "in progress" tab.
+    pub unfinished: bool,
     /// Priority.
     pub priority: Option<Priority>,
     /// Organization.
     pub organization_id: Option<i64>,
+    /// Requester (a console's "the requester's other tickets").
+    pub requester_id: Option<i64>,
     /// Assignee: `Some(None)` for unassigned tickets.
     pub assignee: Option<Option<i64>>,
     /// Ticket type's key.
@@ -1013,6 +1018,9 @@ pub async fn list_tickets(
         binds.push(bind);
         format!("${}", binds.len())
     };
+    if filter.unfinished {
+        sql.push_str(" AND t.status_class IN ('new', 'open', 'waiting', 'paused')");
+    }
     if let Some(class) = &filter.status_class {
         let p = param(&mut binds, Bind::Text(class.clone()));
         sql.push_str(&format!(" AND t.status_class = {p}"));
@@ -1024,6 +1032,10 @@ pub async fn list_tickets(
     if let Some(organization) = filter.organization_id {
         let p = param(&mut binds, Bind::Int(organization));
         sql.push_str(&format!(" AND t.organization_id = {p}"));
+    }
+    if let Some(requester) = filter.requester_id {
+        let p = param(&mut binds, Bind::Int(requester));
+        sql.push_str(&format!(" AND t.requester_id = {p}"));
     }
     match filter.assignee.filter(|_| visible("assignee")) {
         Some(Some(assignee)) => {

@@ -1,5 +1,6 @@
 //! Black-box tests of the whole application, each on both backends.
 
+mod browser;
 mod domains;
 mod health;
 mod http_surface;

@@ -122,7 +122,7 @@ async fn contacts_and_technicians_work_a_ticket_in_the_pages(#[case] backend: Ba
     assert_eq!(list.status, 200, "{}", list.body);
     assert!(list.body.contains(&format!("#{number}")));
     assert!(
-        list.body.contains("Printer &lt;b&gt;jammed&lt;/b&gt;"),
+        list.body.contains("Printer &lt;b&gt;jammed&lt;&#x2f;b&gt;"),
         "{}",
         list.body
     );
@@ -309,12 +309,11 @@ async fn contacts_and_technicians_work_a_ticket_in_the_pages(#[case] backend: Ba
         )
         .await;
     assert_eq!(closed.status, 303, "{}", closed.body);
+    let in_progress = contact.get("/tickets").await;
     assert!(
-        !contact
-            .get("/tickets")
-            .await
-            .body
-            .contains(&format!("#{number}"))
+        !in_progress.body.contains(&format!("#{number}")),
+        "{}",
+        in_progress.body
     );
     assert!(
         contact
@@ -376,7 +375,8 @@ async fn pages_load_hashed_assets_under_a_strict_policy(#[case] backend: Backend
         csp.contains("script-src 'self'") && csp.contains("style-src 'self'"),
         "{csp}"
     );
-    let body = page.text().await.expect("body");
+    // minijinja escapes `/` in attributes; read them back as a browser does.
+    let body = page.text().await.expect("body").replace("&#x2f;", "/");
     // No inline code or style: every script has a source, no style attributes.
     assert!(
         !body.contains("<script>") && !body.contains("style="),
@@ -404,4 +404,278 @@ async fn pages_load_hashed_assets_under_a_strict_policy(#[case] backend: Backend
     assert_eq!(tech.get_raw("/static/portico.css").await.status(), 404);
     let brand = tech.get("/brand.css").await;
     assert!(brand.body.contains("--brand:#"), "{}", brand.body);
+}
+
+/// The value of the first `<option … selected>` or checked radio with `name` is not
+/// parsed here: the pages are read as text, the way a person reads them.
+fn page_has(body: &str, text: &str) -> bool {
+    body.contains(text)
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn approvers_requesters_and_technicians_use_the_ticket_forms(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let org = app.organization("acme", "Contoso", "contoso.example").await;
+    let (mut carla, _, _) = register_as(
+        &app,
+        "acme",
+        "carla@contoso.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let (mut colleague, _, _) = register_as(
+        &app,
+        "acme",
+        "cole@contoso.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let (mut boss, _, _) = register_as(
+        &app,
+        "acme",
+        "maria@contoso.example",
+        Role::MainContact,
+        Some(org),
+    )
+    .await;
+    let (mut tech, _, _) =
+        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let host = TestApp::host("acme");
+    let (status, _) = app
+        .api(
+            &host,
+            reqwest::Method::POST,
+            &admin,
+            "/api/v1/ticket-types",
+            Some(serde_json::json!({
+                "key": "access_change", "name": "Access to shared folders",
+                "requires_approval": true, "approvals_needed": 1
+            })),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // Carla asks for access: the type needs an approver's agreement.
+    let form = carla.get("/tickets/new").await;
+    let csrf = form.field("csrf").expect("csrf");
+    assert!(
+        form.body.contains("Access to shared folders"),
+        "{}",
+        form.body
+    );
+    let opened = carla
+        .post_multipart(
+            "/tickets/new",
+            Form::new()
+                .text("csrf", csrf.clone())
+                .text("subject", "Access to the Finance share")
+                .text("type", "access_change"),
+        )
+        .await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let number = number_of(opened.location.as_deref());
+    let second = carla
+        .post_multipart(
+            "/tickets/new",
+            Form::new()
+                .text("csrf", csrf.clone())
+                .text("subject", "Monitor flickers"),
+        )
+        .await;
+    let other = number_of(second.location.as_deref());
+
+    // The requester sees it waiting; she cannot decide it herself.
+    let waiting = carla.get(&format!("/tickets/{number}")).await;
+    assert!(
+        page_has(&waiting.body, "Awaiting approval"),
+        "{}",
+        waiting.body
+    );
+    assert!(
+        !waiting
+            .body
+            .contains(&format!("action=\"/tickets/{number}/approval\""))
+    );
+
+    // The main contact approves in the portal; a rejection needs a reason.
+    let asked = boss.get(&format!("/tickets/{number}")).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(
+        asked
+            .body
+            .contains(&format!("action=\"/tickets/{number}/approval\"")),
+        "{}",
+        asked.body
+    );
+    let boss_csrf = asked.field("csrf").expect("csrf");
+    let bare = boss
+        .post(
+            &format!("/tickets/{number}/approval"),
+            &[
+                ("csrf", &boss_csrf),
+                ("decision", "reject"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(bare.status, 422, "{}", bare.body);
+    let colleague_csrf = colleague.get("/tickets").await.field("csrf").expect("csrf");
+    let plain = colleague
+        .post(
+            &format!("/tickets/{number}/approval"),
+            &[("csrf", &colleague_csrf), ("decision", "approve")],
+        )
+        .await;
+    assert_ne!(plain.status, 303, "a plain contact is no approver");
+    let approved = boss
+        .post(
+            &format!("/tickets/{number}/approval"),
+            &[
+                ("csrf", &boss_csrf),
+                ("decision", "approve"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let after = boss.get(&format!("/tickets/{number}?done=decided")).await;
+    assert!(after.body.contains("Your decision was recorded."));
+    assert!(page_has(&after.body, "Approved"), "{}", after.body);
+    assert!(
+        !after
+            .body
+            .contains(&format!("action=\"/tickets/{number}/approval\""))
+    );
+
+    // The technician's workspace: priority and type, time, the requester's others.
+    let workspace = tech.get(&format!("/tickets/{number}")).await;
+    assert_eq!(workspace.status, 200, "{}", workspace.body);
+    let tech_csrf = workspace.field("csrf").expect("csrf");
+    assert!(
+        workspace
+            .body
+            .contains(&format!("href=\"/tickets/{other}\"")),
+        "the requester's other ticket is listed: {}",
+        workspace.body
+    );
+    let set = tech
+        .post(
+            &format!("/tickets/{number}/fields"),
+            &[
+                ("csrf", &tech_csrf),
+                ("priority", "critical"),
+                ("type", "access_change"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    let wrong = tech
+        .post(
+            &format!("/tickets/{number}/time"),
+            &[("csrf", &tech_csrf), ("hours", "x"), ("minutes", "")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    let logged = tech
+        .post(
+            &format!("/tickets/{number}/time"),
+            &[
+                ("csrf", &tech_csrf),
+                ("hours", "1"),
+                ("minutes", "30"),
+                ("billable", "true"),
+                ("date", "2026-11-30"),
+                ("note", "Granted read access"),
+            ],
+        )
+        .await;
+    assert_eq!(logged.status, 303, "{}", logged.body);
+    let worked = tech.get(&format!("/tickets/{number}")).await;
+    assert!(worked.body.contains("1 h 30 min"), "{}", worked.body);
+    assert!(worked.body.contains("Granted read access"));
+    assert!(worked.body.contains("<option value=\"critical\" selected>"));
+    // Customers have no workspace, and cannot post to it.
+    let carla_page = carla.get(&format!("/tickets/{number}")).await;
+    assert!(!carla_page.body.contains("Granted read access"));
+    assert!(
+        !carla_page
+            .body
+            .contains(&format!("action=\"/tickets/{number}/time\""))
+    );
+    let sneaky = carla
+        .post(
+            &format!("/tickets/{number}/time"),
+            &[("csrf", &csrf), ("minutes", "5")],
+        )
+        .await;
+    assert_eq!(sneaky.status, 404);
+
+    // Resolved: the requester rates the answer, once changed at will; nobody else may.
+    let resolved = tech
+        .post(
+            &format!("/tickets/{number}/status"),
+            &[
+                ("csrf", &tech_csrf),
+                ("action", "set"),
+                ("status", "resolved"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status, 303, "{}", resolved.body);
+    let to_rate = carla.get(&format!("/tickets/{number}")).await;
+    assert!(
+        to_rate
+            .body
+            .contains(&format!("action=\"/tickets/{number}/rating\"")),
+        "{}",
+        to_rate.body
+    );
+    let none = carla
+        .post(&format!("/tickets/{number}/rating"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(none.status, 422);
+    let rated = carla
+        .post(
+            &format!("/tickets/{number}/rating"),
+            &[
+                ("csrf", &csrf),
+                ("rating", "5"),
+                ("comment", "Quick, thanks"),
+            ],
+        )
+        .await;
+    assert_eq!(rated.status, 303, "{}", rated.body);
+    let shown = carla.get(&format!("/tickets/{number}")).await;
+    assert!(
+        shown.body.contains("value=\"5\" required checked"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("Quick, thanks"));
+    let (status, rating) = app
+        .api(
+            &host,
+            reqwest::Method::GET,
+            &admin,
+            &format!("/api/v1/tickets/{number}/rating"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{rating}");
+    assert_eq!(rating["rating"], 5);
+    let boss_rates = boss
+        .post(
+            &format!("/tickets/{number}/rating"),
+            &[("csrf", &boss_csrf), ("rating", "1")],
+        )
+        .await;
+    assert_ne!(boss_rates.status, 303, "only the requester rates");
 }

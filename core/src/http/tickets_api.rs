@@ -310,6 +310,9 @@ pub(crate) struct ListQuery {
     priority: Option<String>,
     #[serde(default)]
     organization: Option<i64>,
+    /// Only the tickets this person asked for.
+    #[serde(default)]
+    requester: Option<i64>,
     #[serde(default)]
     assignee: Option<String>,
     #[serde(default, rename = "type")]
@@ -380,6 +383,8 @@ pub(crate) async fn list_tickets(
             .map(Priority::parse)
             .transpose()?,
         organization_id: query.organization,
+        requester_id: query.requester,
+        unfinished: false,
         assignee,
         type_key: query.type_key.filter(|t| !t.is_empty()),
         tag: query.tag.filter(|t| !t.is_empty()),

@@ -29,12 +29,15 @@ use http::{HeaderValue, StatusCode, header};
 use minijinja::{Value, context};
 use portico_tenants::TenantDb;
 use portico_tenants::accounts::SessionState;
+use portico_tenants::approvals::{self, Decision};
 use portico_tenants::ids::{EmailAddress, Role};
 use portico_tenants::policy::Scope;
+use portico_tenants::reports;
 use portico_tenants::routing::TenantRoute;
 use portico_tenants::thread::{self, NewMessage, StoredFile};
 use portico_tenants::ticket_config::{self, FieldVisibility};
 use portico_tenants::tickets::{self, NewTicket, Priority, Reader, Source, Ticket, TicketFilter};
+use portico_tenants::time_entries::{self, NewTimeEntry};
 use serde::Deserialize;
 use sha2::Digest;
 
@@ -60,22 +63,32 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{number}/thread", get(thread_fragment))
         .route("/tickets/{number}/events", get(ticket_events))
         .route("/tickets/{number}/files/{id}", get(download))
+        .route("/tickets/{number}/rating", post(rating_submit))
+        .route("/tickets/{number}/approval", post(approval_submit))
+        .route("/tickets/{number}/fields", post(fields_submit))
+        .route("/tickets/{number}/time", post(time_submit))
         .route("/console", get(console_page))
         .route("/account/language", post(language_submit))
 }
 
 // ----- static assets -----------------------------------------------------------
 
-/// An embedded asset: its name, its content-hashed name, type and bytes.
+/// An embedded asset: its name, its content-hashed name, type, bytes, and the same
+/// bytes gzipped once at start-up (served to browsers that accept gzip; pages
+/// themselves are not compressed, so a reflected input can never be used to guess
+/// a CSRF token from their size).
 struct Asset {
     name: &'static str,
     hashed: String,
     content_type: &'static str,
     bytes: &'static [u8],
+    gzipped: Vec<u8>,
 }
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
-    let files: [(&str, &str, &[u8]); 2] = [
+    let files: [(&str, &str, &[u8]); 4] = [
         (
             "portico.css",
             "text/css; charset=utf-8",
@@ -83,8 +96,19 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         ),
         (
             "portico.js",
-            "text/javascript; charset=utf-8",
+            JAVASCRIPT,
             include_bytes!("../../static/portico.js"),
+        ),
+        // Vendored from npm with their licences: see core/static/vendor/README.md.
+        (
+            "htmx.js",
+            JAVASCRIPT,
+            include_bytes!("../../static/vendor/htmx.min.js"),
+        ),
+        (
+            "htmx-sse.js",
+            JAVASCRIPT,
+            include_bytes!("../../static/vendor/htmx-ext-sse.min.js"),
         ),
     ];
     files
@@ -97,10 +121,19 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
                 hashed: format!("{stem}.{}.{extension}", &digest[..12]),
                 content_type,
                 bytes,
+                gzipped: gzip(bytes),
             }
         })
         .collect()
 });
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
 
 /// The URL of an embedded asset (`portico.css` → `/static/portico.1a2b3c4d5e6f.css`);
 /// templates call it as `asset('portico.css')`.
@@ -112,21 +145,41 @@ pub fn asset_url(name: &str) -> String {
 }
 
 /// Serves an asset by its hashed name, cached for a year (the name changes with
-/// the content).
-async fn asset(Path(file): Path<String>) -> Response {
+/// the content), gzipped when the browser accepts it.
+async fn asset(Path(file): Path<String>, headers: http::HeaderMap) -> Response {
     let Some(found) = ASSETS.iter().find(|asset| asset.hashed == file) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let mut response = Response::new(Body::from(found.bytes));
-    let headers = response.headers_mut();
-    headers.insert(
+    let accepts_gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case("gzip") && !refused
+        });
+    let gzipped = accepts_gzip && !found.gzipped.is_empty();
+    let mut response = if gzipped {
+        Response::new(Body::from(found.gzipped.as_slice()))
+    } else {
+        Response::new(Body::from(found.bytes))
+    };
+    let out = response.headers_mut();
+    out.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(found.content_type),
     );
-    headers.insert(
+    out.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
+    out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzipped {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     response
 }
 
@@ -137,7 +190,7 @@ async fn brand_css(
 ) -> Result<Response, ApiError> {
     let db = tenant.db(&state.store)?;
     let color = crate::mail::notify::brand(&state.hosts, &db).await.color;
-    let css = format!(":root{{--brand:{color}}}\n");
+    let css = brand_sheet(&color);
     let mut response = Response::new(Body::from(css));
     let headers = response.headers_mut();
     headers.insert(
@@ -149,6 +202,53 @@ async fn brand_css(
         HeaderValue::from_static("public, max-age=300"),
     );
     Ok(response)
+}
+
+/// The brand sheet for `color` (`#rrggbb`): the colour itself for borders and
+/// accents, `--brand-text` darkened until text in it reaches WCAG AA (4.5:1) on
+/// the lightest and the shaded background, and `--on-brand`, black or white,
+/// white when it reaches AA on the colour, else whichever reads better (buttons).
+fn brand_sheet(color: &str) -> String {
+    let parse = |hex: &str| -> Option<[f64; 3]> {
+        let hex = hex.strip_prefix('#')?;
+        let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+        Some([channel(0)?, channel(2)?, channel(4)?].map(f64::from))
+    };
+    let Some(rgb) = parse(color) else {
+        return String::new();
+    };
+    let luminance = |[r, g, b]: [f64; 3]| {
+        let linear = |c: f64| {
+            let c = c / 255.0;
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    };
+    let contrast = |a: f64, b: f64| (a.max(b) + 0.05) / (a.min(b) + 0.05);
+    // The shaded background of the header (--soft, #f3f5f8) is the darker of the two.
+    let soft = luminance([243.0, 245.0, 248.0]);
+    let mut text = rgb;
+    for _ in 0..40 {
+        if contrast(luminance(text), soft) >= 4.5 {
+            break;
+        }
+        text = text.map(|c| c * 0.92);
+    }
+    let hex = |[r, g, b]: [f64; 3]| format!("#{:02x}{:02x}{:02x}", r as u8, g as u8, b as u8);
+    let own = luminance(rgb);
+    let on_brand = if contrast(own, 1.0) >= 4.5 || contrast(own, 1.0) >= contrast(own, 0.0) {
+        "#fff"
+    } else {
+        "#000"
+    };
+    format!(
+        ":root{{--brand:{color};--brand-text:{};--on-brand:{on_brand}}}\n",
+        hex(text)
+    )
 }
 
 // ----- who is asking -----------------------------------------------------------
@@ -464,6 +564,7 @@ async fn list(
         status_class: tickets::STATUS_CLASSES
             .contains(&status)
             .then(|| status.to_owned()),
+        unfinished: status == "open_all",
         text: Some(query.q.trim().to_owned()).filter(|q| !q.is_empty()),
         language: locale.tag().to_owned(),
         ..TicketFilter::default()
@@ -846,6 +947,9 @@ async fn ticket_page(
         let notice = match query.done.as_str() {
             "replied" => Some(locale.text("ticket-notice-replied")),
             "status" => Some(locale.text("ticket-notice-status")),
+            "rated" => Some(locale.text("ticket-notice-rated")),
+            "decided" => Some(locale.text("ticket-notice-decided")),
+            "time" => Some(locale.text("ticket-notice-time")),
             _ => None,
         };
         ticket_view(&state, &user, number, notice).await
@@ -944,10 +1048,39 @@ async fn ticket_view(
     } else {
         Vec::new()
     };
+    let me = user.user_id();
+    // The requester rates the answer once the ticket is resolved or closed.
+    let rating = if !reader.staff && finished && ticket.requester_id == me && can_reply {
+        let given = reports::rating(&user.db, number, reader).await?;
+        let chosen = given.as_ref().map_or(0, |r| r.rating);
+        let choices: Vec<Value> = (1..=5)
+            .map(|n| context! { value => n, checked => n == chosen, label => locale.text(&format!("rating-{n}")) })
+            .collect();
+        Some(context! {
+            choices,
+            given => given.is_some(),
+            comment => given.map(|r| r.comment).unwrap_or_default(),
+        })
+    } else {
+        None
+    };
+    // An approver who has not decided yet decides here.
+    let decide = ticket.approval_state.as_deref() == Some("pending")
+        && approvals::approval(&user.db, number, Reader::SYSTEM)
+            .await
+            .is_ok_and(|a| {
+                a.approvers.contains(&me) && !a.votes.iter().any(|v| v.approver_id == me)
+            });
+    let workspace = if reader.staff && user.scope(state, "ticket", "update").await?.is_some() {
+        Some(workspace(state, user, &ticket).await?)
+    } else {
+        None
+    };
     let mut row = ticket_row(locale, &ticket);
     row = context! { requester, assignee, ..row };
     let context = context! {
         ticket => row, number, messages, notice, can_reply, actions, statuses,
+        rating, decide, workspace,
         error => None::<String>, staff => reader.staff,
         ..user.page("ticket")
     };
@@ -1173,6 +1306,304 @@ async fn download(
     .await
 }
 
+// ----- the technician's workspace -----------------------------------------------
+
+/// What a technician works with beside the thread: priority and type, time
+/// entries and the requester's other tickets.
+async fn workspace(state: &AppState, user: &WebUser, ticket: &Ticket) -> Result<Value, ApiError> {
+    let locale = user.locale;
+    let priorities: Vec<Value> = Priority::ALL
+        .iter()
+        .map(|p| {
+            let key = p.as_str();
+            context! {
+                key, current => ticket.priority.as_deref() == Some(key),
+                label => locale.text(&format!("priority-{key}")),
+            }
+        })
+        .collect();
+    let types: Vec<Value> = ticket_config::types(&user.db)
+        .await?
+        .into_iter()
+        .map(|t| context! { current => ticket.type_key.as_deref() == Some(t.key.as_str()), key => t.key, label => t.name })
+        .collect();
+    let time_scope = user.scope(state, "ticket_time", "read").await?;
+    let time = match time_scope {
+        Some(scope) => {
+            let entries =
+                time_entries::list(&user.db, ticket.number, Reader { scope, staff: true }).await?;
+            let total: i64 = entries.iter().map(|e| e.minutes).sum();
+            let rows: Vec<Value> = entries
+                .iter()
+                .map(|e| {
+                    context! {
+                        date => &e.work_date, minutes => duration(locale, e.minutes),
+                        billable => e.billable, note => &e.note, invoiced => e.invoiced_at.is_some(),
+                    }
+                })
+                .collect();
+            Some(context! {
+                entries => rows,
+                total => duration(locale, total),
+                can_add => user.scope(state, "ticket_time", "create").await?.is_some(),
+                today => today(),
+            })
+        }
+        None => None,
+    };
+    let reader = user.reader(state, "read").await?;
+    let others = tickets::list_tickets(
+        &user.db,
+        reader,
+        &TicketFilter {
+            requester_id: Some(ticket.requester_id),
+            language: locale.tag().to_owned(),
+            ..TicketFilter::default()
+        },
+        None,
+        6,
+    )
+    .await?
+    .tickets
+    .iter()
+    .filter(|other| other.number != ticket.number)
+    .take(5)
+    .map(|other| ticket_row(locale, other))
+    .collect::<Vec<_>>();
+    Ok(context! { priorities, types, time, others })
+}
+
+/// Minutes as the workspace shows them: "1 h 30 min".
+fn duration(locale: Locale, minutes: i64) -> String {
+    let (hours, rest) = (minutes / 60, minutes % 60);
+    let (h, m) = (hours.to_string(), rest.to_string());
+    match (hours, rest) {
+        (0, _) => locale.text_with("duration-minutes", &[("minutes", &m)]),
+        (_, 0) => locale.text_with("duration-hours", &[("hours", &h)]),
+        _ => locale.text_with("duration-hours-minutes", &[("hours", &h), ("minutes", &m)]),
+    }
+}
+
+/// Today's date in UTC, `YYYY-MM-DD` (the form's default).
+fn today() -> String {
+    let (iso, _) = when(portico_tenants::clock::now_ms());
+    iso.chars().take(10).collect()
+}
+
+/// Turns a form's rejection into the message page.
+fn form_input<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
+    input
+        .map(|Form(input)| input)
+        .map_err(|e| ApiError::Invalid {
+            field: "form".to_owned(),
+            reason: e.body_text(),
+        })
+}
+
+/// The form of a rating.
+#[derive(Debug, Deserialize)]
+struct RatingForm {
+    csrf: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn rating_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+    headers: http::HeaderMap,
+    input: Result<Form<RatingForm>, FormRejection>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let input = form_input(input)?;
+        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
+        let reader = user.reader(&state, "comment").await?;
+        let rating: i64 = input.rating.parse().map_err(|_| ApiError::Invalid {
+            field: "rating".to_owned(),
+            reason: locale.text("ticket-rating-missing"),
+        })?;
+        reports::rate(
+            &user.db,
+            number,
+            user.user_id(),
+            rating,
+            &input.comment,
+            reader,
+        )
+        .await?;
+        Ok(Redirect::to(&format!("/tickets/{number}?done=rated")).into_response())
+    })
+    .await
+}
+
+/// The form of an approver's decision.
+#[derive(Debug, Deserialize)]
+struct DecisionForm {
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn approval_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+    headers: http::HeaderMap,
+    input: Result<Form<DecisionForm>, FormRejection>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let input = form_input(input)?;
+        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
+        // Approvers are people of the organization; the data layer checks this one is.
+        user.scope(&state, "ticket", "comment")
+            .await?
+            .ok_or(ApiError::Forbidden)?;
+        let decision = match input.decision.as_str() {
+            "approve" => Decision::Approve,
+            "reject" => Decision::Reject,
+            _ => return Err(ApiError::NotFound),
+        };
+        if decision == Decision::Reject && input.reason.trim().is_empty() {
+            return Err(ApiError::Invalid {
+                field: "reason".to_owned(),
+                reason: locale.text("ticket-reject-reason-missing"),
+            });
+        }
+        approvals::decide(
+            &user.db,
+            number,
+            user.user_id(),
+            decision,
+            &input.reason,
+            &user.actor(),
+        )
+        .await?;
+        Ok(Redirect::to(&format!("/tickets/{number}?done=decided")).into_response())
+    })
+    .await
+}
+
+/// The form of the workspace's priority and type.
+#[derive(Debug, Deserialize)]
+struct FieldsForm {
+    csrf: String,
+    priority: String,
+    #[serde(default, rename = "type")]
+    type_key: String,
+}
+
+async fn fields_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+    headers: http::HeaderMap,
+    input: Result<Form<FieldsForm>, FormRejection>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let input = form_input(input)?;
+        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
+        let reader = user.reader(&state, "update").await?;
+        if !reader.staff {
+            return Err(ApiError::NotFound);
+        }
+        let type_key = Some(input.type_key.trim().to_owned()).filter(|t| !t.is_empty());
+        tickets::update_ticket(
+            &user.db,
+            number,
+            tickets::TicketChange {
+                priority: Some(Priority::parse(&input.priority)?),
+                type_key: Some(type_key),
+                ..tickets::TicketChange::default()
+            },
+            &user.actor(),
+            reader,
+        )
+        .await?;
+        Ok(Redirect::to(&format!("/tickets/{number}?done=status")).into_response())
+    })
+    .await
+}
+
+/// The form of a time entry.
+#[derive(Debug, Deserialize)]
+struct TimeForm {
+    csrf: String,
+    #[serde(default)]
+    hours: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    billable: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    date: String,
+}
+
+async fn time_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+    headers: http::HeaderMap,
+    input: Result<Form<TimeForm>, FormRejection>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let number = parse_number(&raw)?;
+        let input = form_input(input)?;
+        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
+        let scope = user
+            .scope(&state, "ticket_time", "create")
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let part = |raw: &str| -> Result<i64, ApiError> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return Ok(0);
+            }
+            raw.parse::<i64>()
+                .ok()
+                .filter(|n| (0..=1440).contains(n))
+                .ok_or_else(|| ApiError::Invalid {
+                    field: "minutes".to_owned(),
+                    reason: locale.text("ticket-time-invalid"),
+                })
+        };
+        let minutes = part(&input.hours)? * 60 + part(&input.minutes)?;
+        let work_date = if input.date.trim().is_empty() {
+            today()
+        } else {
+            input.date.trim().to_owned()
+        };
+        time_entries::add(
+            &user.db,
+            number,
+            NewTimeEntry {
+                technician_id: user.user_id(),
+                minutes,
+                billable: input.billable == "true",
+                note: input.note.trim().to_owned(),
+                work_date,
+            },
+            &user.actor(),
+            Reader { scope, staff: true },
+        )
+        .await?;
+        Ok(Redirect::to(&format!("/tickets/{number}?done=time")).into_response())
+    })
+    .await
+}
+
 // ----- language ----------------------------------------------------------------
 
 /// The form of the language switch.
@@ -1235,5 +1666,27 @@ mod tests {
                 "2026-11-18 11:06 UTC".to_owned()
             )
         );
+    }
+
+    #[test]
+    fn brand_text_reaches_aa_contrast_whatever_the_colour() {
+        // Light brands are darkened for text; dark ones stay as they are.
+        let light = brand_sheet("#7fb3ff");
+        assert!(light.contains("--brand:#7fb3ff"), "{light}");
+        assert!(!light.contains("--brand-text:#7fb3ff"), "{light}");
+        assert!(light.contains("--on-brand:#000"), "{light}");
+        let dark = brand_sheet("#123456");
+        assert!(dark.contains("--brand-text:#123456"), "{dark}");
+        assert!(dark.contains("--on-brand:#fff"), "{dark}");
+        assert_eq!(brand_sheet("nonsense"), "");
+    }
+
+    #[test]
+    fn assets_have_gzip_twins() {
+        for asset in ASSETS.iter() {
+            assert!(asset_url(asset.name).starts_with("/static/"));
+            assert_ne!(asset_url(asset.name), format!("/static/{}", asset.name));
+            assert!(!asset.gzipped.is_empty() && asset.gzipped.len() < asset.bytes.len());
+        }
     }
 }

@@ -88,14 +88,26 @@ pub fn append_cookie(headers: &mut HeaderMap, value: HeaderValue) {
 /// request comes from this very origin (tenant subdomains are same-site to each
 /// other, so SameSite cookies alone do not stop `evil.<base>`), and an `Origin`
 /// header must name this host.
+///
+/// Our pages send `Referrer-Policy: no-referrer`, under which browsers write
+/// `Origin: null` on their own same-origin form posts: such a post is accepted only
+/// when `Sec-Fetch-Site` vouches that it is same-origin.
 pub fn check_origin(settings: &Settings, headers: &HeaderMap) -> Result<(), ApiError> {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if let Some(site) = site
         && site != "same-origin"
         && site != "none"
     {
         return Err(ApiError::Forbidden);
     }
     if let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
+        if origin == "null" {
+            return if site == Some("same-origin") {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden)
+            };
+        }
         let host = headers
             .get(http::header::HOST)
             .and_then(|v| v.to_str().ok())
@@ -197,6 +209,13 @@ mod tests {
             HeaderValue::from_static("http://acme.localhost:8080"),
         );
         assert!(check_origin(&settings, &headers).is_ok());
+        // `Origin: null` (no-referrer policy) only with a same-origin fetch site.
+        headers.insert(ORIGIN, HeaderValue::from_static("null"));
+        assert!(check_origin(&settings, &headers).is_ok());
+        headers.remove("sec-fetch-site");
+        assert!(check_origin(&settings, &headers).is_err());
+        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(check_origin(&settings, &headers).is_err());
         assert!(
             tokens_match("abcd", "abcd") && !tokens_match("abcd", "abce") && !tokens_match("", "")
         );
