@@ -14,10 +14,12 @@
 //! 3. **list** — `GET /api/v1/tickets` with the status tabs' counts, one request at a
 //!    time, in the shapes the portal and console use: p50, p99 per shape.
 //! 4. **search** — `GET /api/v1/tickets?q=…` for rare, topical and common words.
+//! 5. **pages** — every portal and console page (server-rendered HTML) with a
+//!    contact's, a main contact's and a technician's session: p50, p99 per page.
 //!
 //! Run: `cargo bench -p portico-core --bench tickets -- [sqlite|postgres]
-//! [--tickets N] [--seconds S] [--requests R] [--data DIR] [--phases create,fill,read]`
-//! (`read` is list and search; all three by default). With `--data` the data
+//! [--tickets N] [--seconds S] [--requests R] [--data DIR] [--phases create,fill,read,pages]`
+//! (`read` is list and search; create, fill and read by default). With `--data` the data
 //! set is kept (SQLite files and blobs in DIR; on PostgreSQL the database
 //! `portico_bench_tickets`) and a later run only tops it up; without it everything
 //! is thrown away at the end. The load generator shares the process and the two
@@ -674,6 +676,27 @@ impl Client {
         );
         Ok((ms, serde_json::from_slice(&body)?))
     }
+
+    /// A page with a session cookie: milliseconds and the HTML's size.
+    async fn page(&self, cookie: &str, path: &str) -> anyhow::Result<(f64, usize)> {
+        let began = Instant::now();
+        let response = self
+            .http
+            .get(format!("http://{}{path}", self.addr))
+            .header("Host", host())
+            .header("Cookie", cookie)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        let ms = began.elapsed().as_secs_f64() * 1000.0;
+        anyhow::ensure!(
+            status == 200,
+            "GET {path}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        Ok((ms, body.len()))
+    }
 }
 
 /// `POST /api/v1/tickets` from `concurrency` clients for `seconds`.
@@ -928,6 +951,9 @@ async fn main() -> anyhow::Result<()> {
     if phase("fill") {
         fill(&db, &people, target).await?;
     }
+    if phase("pages") {
+        pages_phase(&state, &db, &client, &contact, requests).await?;
+    }
     if phase("read") {
         read_phase(
             &client,
@@ -947,6 +973,161 @@ async fn main() -> anyhow::Result<()> {
         common::psql(&format!(
             "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
         ))?;
+    }
+    Ok(())
+}
+
+/// A signed-in browser session for `email` (stored as sign-in stores it), as the
+/// `Cookie` header a browser would send.
+async fn session_cookie(
+    state: &portico_core::state::AppState,
+    db: &TenantDb,
+    email: &str,
+) -> anyhow::Result<String> {
+    use portico_core::identity::session;
+    let user = people::list_users(db, Scope::All)
+        .await?
+        .into_iter()
+        .find(|u| u.email == email)
+        .ok_or_else(|| anyhow::anyhow!("{email} is missing"))?;
+    let id = session::new_session_id();
+    let csrf = session::new_csrf_token();
+    let mut tx = db.begin().await?;
+    state
+        .sessions
+        .create(
+            db,
+            &mut tx,
+            portico_tenants::accounts::NewSession {
+                id_hash: &tokens::hash_token(&id),
+                user_id: user.id,
+                state: portico_tenants::accounts::SessionState::Active,
+                csrf_token: &csrf,
+                expires_at: portico_tenants::clock::now_ms() + 12 * 3_600_000,
+                ip: "127.0.0.1",
+                user_agent: "bench",
+            },
+            3_600_000,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("session: {e:?}"))?;
+    tx.commit().await?;
+    Ok(format!(
+        "{}={id}",
+        session::session_cookie_name(&state.settings)
+    ))
+}
+
+/// Every portal and console page, server time as the client sees it on loopback:
+/// one request at a time, each page with its session.
+async fn pages_phase(
+    state: &portico_core::state::AppState,
+    db: &TenantDb,
+    client: &Client,
+    contact_token: &str,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let contact = session_cookie(state, db, &contact_email(7, 3)).await?;
+    let main_contact = session_cookie(state, db, &contact_email(7, 0)).await?;
+    let technician = session_cookie(state, db, &format!("tech0@{SLUG}.example")).await?;
+    // One of the contact's own tickets (the newest), for the ticket page.
+    let (_, own) = client.get(contact_token, "/api/v1/tickets?limit=1").await?;
+    let number = own["tickets"][0]["number"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("the contact has no ticket"))?;
+    let shapes: Vec<(&str, &str, String)> = vec![
+        (
+            "contact: /tickets (in progress, counts)",
+            &contact,
+            "/tickets".to_owned(),
+        ),
+        (
+            "contact: /tickets?status=closed",
+            &contact,
+            "/tickets?status=closed".to_owned(),
+        ),
+        (
+            "contact: /tickets?q=printer",
+            &contact,
+            "/tickets?q=printer".to_owned(),
+        ),
+        ("contact: /tickets/new", &contact, "/tickets/new".to_owned()),
+        (
+            "contact: /tickets/{n}",
+            &contact,
+            format!("/tickets/{number}"),
+        ),
+        (
+            "contact: /tickets/{n}/thread (live fragment)",
+            &contact,
+            format!("/tickets/{number}/thread"),
+        ),
+        (
+            "main contact: /tickets (organization)",
+            &main_contact,
+            "/tickets".to_owned(),
+        ),
+        (
+            "technician: /console?view=mine",
+            &technician,
+            "/console?view=mine".to_owned(),
+        ),
+        (
+            "technician: /console?view=unassigned",
+            &technician,
+            "/console?view=unassigned".to_owned(),
+        ),
+        (
+            "technician: /console?view=sla",
+            &technician,
+            "/console?view=sla".to_owned(),
+        ),
+        (
+            "technician: /console?view=approval",
+            &technician,
+            "/console?view=approval".to_owned(),
+        ),
+        (
+            "technician: /console?view=all",
+            &technician,
+            "/console?view=all".to_owned(),
+        ),
+        (
+            "technician: /console?view=all&status=open",
+            &technician,
+            "/console?view=all&status=open".to_owned(),
+        ),
+        (
+            "technician: /tickets/{n} (workspace)",
+            &technician,
+            format!("/tickets/{number}"),
+        ),
+        (
+            "technician: /console?view=all&q=srv-{n} (search)",
+            &technician,
+            "/console?view=all&q=srv-{n}".to_owned(),
+        ),
+    ];
+    println!("pages, {requests} requests one at a time (server-rendered HTML):");
+    for (label, cookie, path) in &shapes {
+        let path_of = |i: usize| path.replace("{n}", &((i * 7919) % 50_000).to_string());
+        for i in 0..requests.min(20) {
+            client.page(cookie, &path_of(i)).await?;
+        }
+        let mut latencies = Vec::with_capacity(requests);
+        let mut bytes = 0_usize;
+        for i in 0..requests {
+            let (ms, size) = client.page(cookie, &path_of(i)).await?;
+            latencies.push(ms);
+            bytes = size;
+        }
+        let latencies = common::sorted(latencies);
+        println!(
+            "{label:<58} p50 {:>6.2} ms, p99 {:>6.2} ms, max {:>6.1} ms ({bytes} bytes)",
+            common::quantile(&latencies, 0.5),
+            common::quantile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or(f64::NAN),
+        );
     }
     Ok(())
 }
