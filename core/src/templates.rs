@@ -59,6 +59,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/second_factor.html"),
     ),
     ("sessions.html", include_str!("../templates/sessions.html")),
+    ("settings.html", include_str!("../templates/settings.html")),
     ("sms_code.html", include_str!("../templates/sms_code.html")),
     ("step_up.html", include_str!("../templates/step_up.html")),
     ("thread.html", include_str!("../templates/thread.html")),

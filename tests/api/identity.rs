@@ -12,7 +12,7 @@ use portico_tests::browser::{Browser, Page};
 use portico_tests::{Backend, TestApp, TestEnv};
 use rstest::rstest;
 
-const PASSWORD: &str = "Blue-Harbour-42";
+pub const PASSWORD: &str = "Blue-Harbour-42";
 
 fn now() -> u64 {
     SystemTime::now()

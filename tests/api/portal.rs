@@ -679,3 +679,169 @@ async fn approvers_requesters_and_technicians_use_the_ticket_forms(#[case] backe
         .await;
     assert_ne!(boss_rates.status, 303, "only the requester rates");
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn people_keep_their_settings_and_sections_follow_the_switches(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let org = app.organization("acme", "Contoso", "contoso.example").await;
+    let (mut carla, _, _) = register_as(
+        &app,
+        "acme",
+        "carla@contoso.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let (mut other, _, _) = register_as(
+        &app,
+        "acme",
+        "otto@contoso.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let host = TestApp::host("acme");
+
+    // The settings page: the address, the factor, no phone yet.
+    let settings = carla.get("/account/settings").await;
+    assert_eq!(settings.status, 200, "{}", settings.body);
+    let csrf = settings.field("csrf").expect("csrf");
+    assert!(settings.body.contains("carla@contoso.example"));
+    assert!(
+        settings.body.contains("Authenticator app"),
+        "{}",
+        settings.body
+    );
+    assert!(settings.body.contains("Add a mobile number"));
+
+    // A phone confirmed earlier (by the step-up) can be removed here.
+    let db = app.tenant("acme").await;
+    let carla_id = portico_tenants::people::list_users(&db, portico_tenants::policy::Scope::All)
+        .await
+        .expect("people")
+        .into_iter()
+        .find(|u| u.email == "carla@contoso.example")
+        .expect("carla")
+        .id;
+    let mut tx = db.begin().await.expect("tx");
+    portico_tenants::accounts::save_verified_phone(&mut tx, carla_id, "+393331234567")
+        .await
+        .expect("phone");
+    tx.commit().await.expect("commit");
+    let with_phone = carla.get("/account/settings").await;
+    assert!(
+        !with_phone.body.contains("+393331234567"),
+        "the number is masked"
+    );
+    assert!(
+        with_phone
+            .body
+            .contains("action=\"&#x2f;account&#x2f;phone&#x2f;remove\"")
+            || with_phone.body.contains("action=\"/account/phone/remove\"")
+    );
+    let removed = carla
+        .post("/account/phone/remove", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert!(
+        carla
+            .get("/account/settings?done=phone-removed")
+            .await
+            .body
+            .contains("The mobile number was removed.")
+    );
+
+    // Changing the password: the current one first, twice the same, the policy.
+    for (current, new, again, expected) in [
+        (
+            "wrong",
+            "Brisk-Falcon-19",
+            "Brisk-Falcon-19",
+            "The current password is not correct.",
+        ),
+        (
+            crate::identity::PASSWORD,
+            "Brisk-Falcon-19",
+            "Brisk-Falcon-20",
+            "The two passwords are not the same.",
+        ),
+        (
+            crate::identity::PASSWORD,
+            "password",
+            "password",
+            "The password needs",
+        ),
+    ] {
+        let refused = carla
+            .post(
+                "/account/password",
+                &[
+                    ("csrf", &csrf),
+                    ("current", current),
+                    ("password", new),
+                    ("password_again", again),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains(expected), "{}", refused.body);
+    }
+    let changed = carla
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", crate::identity::PASSWORD),
+                ("password", "Brisk-Falcon-19"),
+                ("password_again", "Brisk-Falcon-19"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert!(changed.body.contains("Password changed"));
+    // Every session ended, this one too.
+    assert_eq!(
+        carla.get("/tickets").await.location.as_deref(),
+        Some("/login")
+    );
+
+    // Sections: tickets off for the organization, settings off for one person.
+    let (status, _) = app
+        .api(
+            &host,
+            reqwest::Method::PUT,
+            &admin,
+            "/api/v1/sections/tickets",
+            Some(serde_json::json!({ "enabled": false, "organization_id": org })),
+        )
+        .await;
+    assert!(status == 200 || status == 204, "{status}");
+    let other_id = portico_tenants::people::list_users(&db, portico_tenants::policy::Scope::All)
+        .await
+        .expect("people")
+        .into_iter()
+        .find(|u| u.email == "otto@contoso.example")
+        .expect("otto")
+        .id;
+    let (status, _) = app
+        .api(
+            &host,
+            reqwest::Method::PUT,
+            &admin,
+            "/api/v1/sections/settings",
+            Some(serde_json::json!({ "enabled": false, "user_id": other_id })),
+        )
+        .await;
+    assert!(status == 200 || status == 204, "{status}");
+    assert_eq!(other.get("/tickets").await.status, 404);
+    assert_eq!(other.get("/tickets/new").await.status, 404);
+    assert_eq!(other.get("/account/settings").await.status, 404);
+    let kb = other.get("/kb").await;
+    assert_eq!(kb.status, 200, "{}", kb.body);
+}

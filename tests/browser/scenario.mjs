@@ -234,6 +234,8 @@ async function scenario(browser) {
   await inspect(colleague, "not-found");
 
   // Her other pages, then the portal in Italian.
+  await page.goto(`${base}/account/settings`);
+  await inspect(carla, "settings");
   await page.goto(`${base}/account/sessions`);
   await inspect(carla, "sessions");
   await page.goto(`${base}/kb`);

@@ -6,6 +6,7 @@
 //! dispatch (tenant, operator or an opaque 404; suspended tenants get a 503 page)
 //! → the feature router.
 
+pub mod account_pages;
 pub mod api;
 pub mod approvals;
 pub mod domains_api;

@@ -21,6 +21,7 @@ pub fn portal_router() -> Router<AppState> {
         .route("/", get(portal_home))
         .merge(crate::http::kb_pages::router())
         .merge(crate::http::web::router())
+        .merge(crate::http::account_pages::router())
 }
 
 /// Renders a template into a response with `status`; a template error is a 500.

@@ -32,12 +32,12 @@ use portico_tenants::accounts::SessionState;
 use portico_tenants::approvals::{self, Decision};
 use portico_tenants::ids::{EmailAddress, Role};
 use portico_tenants::policy::Scope;
-use portico_tenants::reports;
 use portico_tenants::routing::TenantRoute;
 use portico_tenants::thread::{self, NewMessage, StoredFile};
 use portico_tenants::ticket_config::{self, FieldVisibility};
 use portico_tenants::tickets::{self, NewTicket, Priority, Reader, Source, Ticket, TicketFilter};
 use portico_tenants::time_entries::{self, NewTimeEntry};
+use portico_tenants::{reports, sections};
 use serde::Deserialize;
 use sha2::Digest;
 
@@ -260,6 +260,8 @@ pub(crate) struct WebUser {
     pub(crate) route: Arc<TenantRoute>,
     pub(crate) current: CurrentSession,
     pub(crate) locale: Locale,
+    /// The portal sections switched on for this person (staff: all of them).
+    sections: Vec<&'static str>,
 }
 
 impl FromRequestParts<AppState> for WebUser {
@@ -279,11 +281,23 @@ impl FromRequestParts<AppState> for WebUser {
         match require_session(state, &db, &parts.headers, SessionState::Active).await {
             Ok(Ok(current)) => {
                 let locale = Locale::from_tag(&current.user.locale).unwrap_or(browser);
+                let sections = if matches!(current.user.role, Role::MspAdmin | Role::Technician) {
+                    sections::SECTIONS.to_vec()
+                } else {
+                    let organization =
+                        portico_tenants::policy::organization_of(&db, current.user.user_id)
+                            .await
+                            .map_err(|e| ApiError::from(e).into_response())?;
+                    sections::enabled_sections(&db, current.user.user_id, organization)
+                        .await
+                        .map_err(|e| ApiError::from(e).into_response())?
+                };
                 Ok(WebUser {
                     db,
                     route,
                     current,
                     locale,
+                    sections,
                 })
             }
             Ok(Err(redirect)) => Err(redirect),
@@ -293,11 +307,25 @@ impl FromRequestParts<AppState> for WebUser {
 }
 
 impl WebUser {
-    fn user_id(&self) -> i64 {
+    pub(crate) fn user_id(&self) -> i64 {
         self.current.user.user_id
     }
 
-    fn actor(&self) -> String {
+    /// Whether a portal section is on for this person.
+    fn section_on(&self, section: &str) -> bool {
+        self.sections.contains(&section)
+    }
+
+    /// A page of a section switched off for this person is not found.
+    pub(crate) fn require_section(&self, section: &str) -> Result<(), ApiError> {
+        if self.section_on(section) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+
+    pub(crate) fn actor(&self) -> String {
         format!("user:{}", self.user_id())
     }
 
@@ -333,6 +361,7 @@ impl WebUser {
 
     /// The ticket reader for `action`; denied is [`ApiError::Forbidden`].
     async fn reader(&self, state: &AppState, action: &'static str) -> Result<Reader, ApiError> {
+        self.require_section("tickets")?;
         let scope = self
             .scope(state, "ticket", action)
             .await?
@@ -348,19 +377,20 @@ impl WebUser {
     /// The header navigation, with `current` marked.
     fn nav(&self, current: &str) -> Value {
         let t = |key: &str| self.locale.text(key);
-        let mut links = vec![
-            context! { href => "/tickets", label => t("nav-tickets"), current => current == "tickets" },
-        ];
+        let mut links = Vec::new();
         if self.staff_role() {
-            links.insert(
-                0,
-                context! { href => "/console", label => t("nav-console"), current => current == "console" },
-            );
-        } else {
-            links.push(context! { href => "/tickets/new", label => t("tickets-new"), current => current == "new", shortcut => "new" });
+            links.push(context! { href => "/console", label => t("nav-console"), current => current == "console" });
         }
-        links.push(context! { href => "/kb", label => t("nav-kb"), current => current == "kb" });
-        links.push(context! { href => "/account/sessions", label => t("nav-sessions"), current => current == "sessions" });
+        if self.section_on("tickets") {
+            links.push(context! { href => "/tickets", label => t("nav-tickets"), current => current == "tickets" });
+        }
+        if self.section_on("knowledge_base") {
+            links
+                .push(context! { href => "/kb", label => t("nav-kb"), current => current == "kb" });
+        }
+        if self.section_on("settings") {
+            links.push(context! { href => "/account/settings", label => t("nav-settings"), current => current == "settings" });
+        }
         context! {
             tenant => self.route.name.to_string(),
             home => if self.staff_role() { "/console" } else { "/tickets" },
@@ -370,7 +400,7 @@ impl WebUser {
     }
 
     /// The context every page of this module starts from.
-    fn page(&self, current: &str) -> Value {
+    pub(crate) fn page(&self, current: &str) -> Value {
         context! {
             lang => self.locale.tag(),
             nav => self.nav(current),
@@ -404,7 +434,7 @@ fn page_error(state: &AppState, locale: Locale, error: ApiError) -> Response {
 }
 
 /// Runs a page handler's body, turning its error into a page.
-async fn page<F>(state: &AppState, locale: Locale, body: F) -> Response
+pub(crate) async fn page<F>(state: &AppState, locale: Locale, body: F) -> Response
 where
     F: std::future::Future<Output = Result<Response, ApiError>>,
 {
@@ -656,7 +686,7 @@ pub const HIDE_NEW_TICKET_SETTING: &str = "portal-hide-new-ticket";
 
 /// Whether this person may open a ticket from the portal's form.
 async fn new_ticket_allowed(state: &AppState, user: &WebUser) -> Result<bool, ApiError> {
-    if user.scope(state, "ticket", "create").await?.is_none() {
+    if !user.section_on("tickets") || user.scope(state, "ticket", "create").await?.is_none() {
         return Ok(false);
     }
     if user.staff_role() {
@@ -1391,7 +1421,7 @@ fn today() -> String {
 }
 
 /// Turns a form's rejection into the message page.
-fn form_input<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
+pub(crate) fn form_input<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
     input
         .map(|Form(input)| input)
         .map_err(|e| ApiError::Invalid {
