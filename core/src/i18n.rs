@@ -169,7 +169,8 @@ mod tests {
                             ("body", "Try again"),
                             ("status", "resolved"),
                             ("state", "at risk"),
-                            ("hours", "2")
+                            ("hours", "2"),
+                            ("failed", "1")
                         ]
                     ),
                     *key,

@@ -845,3 +845,142 @@ async fn people_keep_their_settings_and_sections_follow_the_switches(#[case] bac
     let kb = other.get("/kb").await;
     assert_eq!(kb.status, 200, "{}", kb.body);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn technicians_filter_by_organization_and_change_tickets_in_bulk(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let contoso = app.organization("acme", "Contoso", "contoso.example").await;
+    app.organization("acme", "Fabrikam", "fabrikam.example")
+        .await;
+    let (mut tech, _, _) =
+        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let (mut carla, _, _) = register_as(
+        &app,
+        "acme",
+        "carla@contoso.example",
+        Role::Contact,
+        Some(contoso),
+    )
+    .await;
+    let host = TestApp::host("acme");
+    let mut numbers = Vec::new();
+    for (subject, requester) in [
+        ("VPN drops", "ann@contoso.example"),
+        ("Mail quota", "bob@contoso.example"),
+        ("Scanner offline", "fay@fabrikam.example"),
+    ] {
+        let (status, ticket) = app
+            .api(
+                &host,
+                reqwest::Method::POST,
+                &admin,
+                "/api/v1/tickets",
+                Some(serde_json::json!({ "subject": subject, "requester_email": requester })),
+            )
+            .await;
+        assert_eq!(status, 201, "{ticket}");
+        numbers.push(ticket["number"].as_i64().expect("number"));
+    }
+
+    // One organization's tickets.
+    let filtered = tech
+        .get(&format!("/console?view=all&organization={contoso}"))
+        .await;
+    assert_eq!(filtered.status, 200, "{}", filtered.body);
+    assert!(filtered.body.contains("VPN drops") && filtered.body.contains("Mail quota"));
+    assert!(
+        !filtered.body.contains("Scanner offline"),
+        "{}",
+        filtered.body
+    );
+    assert!(
+        filtered.body.contains("Fabrikam"),
+        "the filter lists every organization"
+    );
+    let csrf = filtered.field("csrf").expect("csrf");
+
+    // Take two at once; then close one of them and a number that does not exist.
+    let form = |pairs: &[(&str, String)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    };
+    let taken = tech
+        .post_pairs(
+            "/console/bulk",
+            &form(&[
+                ("csrf", csrf.clone()),
+                ("action", "take".to_owned()),
+                ("number", numbers[0].to_string()),
+                ("number", numbers[1].to_string()),
+                ("back", "/console?view=unassigned".to_owned()),
+            ]),
+        )
+        .await;
+    assert_eq!(taken.status, 303, "{}", taken.body);
+    assert_eq!(
+        taken.location.as_deref(),
+        Some("/console?view=unassigned&changed=2&failed=0")
+    );
+    let done = tech.get(taken.location.as_deref().expect("location")).await;
+    assert!(done.body.contains("2 ticket(s) changed."), "{}", done.body);
+    let mine = tech.get("/console?view=mine").await;
+    assert!(mine.body.contains("VPN drops") && mine.body.contains("Mail quota"));
+    assert!(!mine.body.contains("Scanner offline"));
+
+    let closed = tech
+        .post_pairs(
+            "/console/bulk",
+            &form(&[
+                ("csrf", csrf.clone()),
+                ("action", "close".to_owned()),
+                ("number", numbers[0].to_string()),
+                ("number", "999999".to_owned()),
+                ("back", "https://evil.example/".to_owned()),
+            ]),
+        )
+        .await;
+    assert_eq!(
+        closed.location.as_deref(),
+        Some("/console?changed=1&failed=1"),
+        "a foreign back address is ignored"
+    );
+    let (_, ticket) = app
+        .api(
+            &host,
+            reqwest::Method::GET,
+            &admin,
+            &format!("/api/v1/tickets/{}", numbers[0]),
+            None,
+        )
+        .await;
+    assert_eq!(ticket["status"], "closed");
+
+    // Nothing selected is an error; customers have no bulk actions.
+    let none = tech
+        .post_pairs(
+            "/console/bulk",
+            &form(&[("csrf", csrf.clone()), ("action", "close".to_owned())]),
+        )
+        .await;
+    assert_eq!(none.status, 422);
+    let carla_csrf = carla.get("/tickets").await.field("csrf").expect("csrf");
+    let refused = carla
+        .post_pairs(
+            "/console/bulk",
+            &form(&[
+                ("csrf", carla_csrf),
+                ("action", "close".to_owned()),
+                ("number", numbers[1].to_string()),
+            ]),
+        )
+        .await;
+    assert_eq!(refused.status, 404);
+}

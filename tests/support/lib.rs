@@ -715,6 +715,15 @@ pub mod browser {
             self.post_with(path, form, "same-origin").await
         }
 
+        /// POSTs a form whose fields may repeat (checkboxes), as a same-origin page would.
+        pub async fn post_pairs(&mut self, path: &str, form: &[(String, String)]) -> Page {
+            let pairs: Vec<(&str, &str)> = form
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect();
+            self.post_with(path, &pairs, "same-origin").await
+        }
+
         /// POSTs a `multipart/form-data` form (text fields and files) as a same-origin page would.
         pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
             let response = self

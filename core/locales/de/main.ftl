@@ -378,3 +378,18 @@ settings-phone-remove = Nummer entfernen
 settings-phone-removed = Die Mobilnummer wurde entfernt.
 settings-phone-is-factor = An diese Nummer gehen Ihre Anmeldecodes; ein Administrator kann Ihren zweiten Faktor zurücksetzen, um sie zu ändern.
 settings-sessions-link = Aktive Sitzungen ansehen und beenden
+
+# Console: organization filter and bulk actions
+console-organization = Organisation
+console-organization-all = Alle Organisationen
+console-bulk = Ausgewählte Tickets ändern
+console-bulk-action = Aktion
+console-bulk-status = Status setzen
+console-bulk-priority = Priorität setzen
+console-bulk-new-status = Status
+console-bulk-new-priority = Priorität
+console-bulk-apply = Auf die Auswahl anwenden
+console-bulk-select = Auswählen
+console-bulk-choose = Wählen Sie 1 bis 100 Tickets aus.
+console-bulk-done = { $count } Ticket(s) geändert.
+console-bulk-partly = { $count } Ticket(s) geändert; { $failed } konnten nicht geändert werden (Genehmigung ausstehend oder nicht erlaubt).

@@ -378,3 +378,18 @@ settings-phone-remove = Remove the number
 settings-phone-removed = The mobile number was removed.
 settings-phone-is-factor = This number receives your sign-in codes; an administrator can reset your second factor to change it.
 settings-sessions-link = See and end your active sessions
+
+# Console: organization filter and bulk actions
+console-organization = Organization
+console-organization-all = All organizations
+console-bulk = Change the selected tickets
+console-bulk-action = Action
+console-bulk-status = Set the status
+console-bulk-priority = Set the priority
+console-bulk-new-status = Status
+console-bulk-new-priority = Priority
+console-bulk-apply = Apply to the selected
+console-bulk-select = Select
+console-bulk-choose = Select between 1 and 100 tickets.
+console-bulk-done = { $count } ticket(s) changed.
+console-bulk-partly = { $count } ticket(s) changed; { $failed } could not be changed (awaiting approval, or not allowed).

@@ -378,3 +378,18 @@ settings-phone-remove = Eliminar el número
 settings-phone-removed = Se ha eliminado el número de móvil.
 settings-phone-is-factor = Este número recibe sus códigos de acceso; un administrador puede restablecer su segundo factor para cambiarlo.
 settings-sessions-link = Ver y cerrar sus sesiones activas
+
+# Console: organization filter and bulk actions
+console-organization = Organización
+console-organization-all = Todas las organizaciones
+console-bulk = Cambiar los tickets seleccionados
+console-bulk-action = Acción
+console-bulk-status = Cambiar el estado
+console-bulk-priority = Cambiar la prioridad
+console-bulk-new-status = Estado
+console-bulk-new-priority = Prioridad
+console-bulk-apply = Aplicar a la selección
+console-bulk-select = Seleccionar
+console-bulk-choose = Seleccione entre 1 y 100 tickets.
+console-bulk-done = { $count } ticket(s) cambiado(s).
+console-bulk-partly = { $count } ticket(s) cambiado(s); { $failed } no se pudieron cambiar (pendientes de aprobación o no permitido).

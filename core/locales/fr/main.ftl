@@ -378,3 +378,18 @@ settings-phone-remove = Supprimer le numéro
 settings-phone-removed = Le numéro de mobile a été supprimé.
 settings-phone-is-factor = Ce numéro reçoit vos codes de connexion ; un administrateur peut réinitialiser votre second facteur pour le changer.
 settings-sessions-link = Voir et fermer vos sessions actives
+
+# Console: organization filter and bulk actions
+console-organization = Organisation
+console-organization-all = Toutes les organisations
+console-bulk = Modifier les tickets sélectionnés
+console-bulk-action = Action
+console-bulk-status = Changer le statut
+console-bulk-priority = Changer la priorité
+console-bulk-new-status = Statut
+console-bulk-new-priority = Priorité
+console-bulk-apply = Appliquer à la sélection
+console-bulk-select = Sélectionner
+console-bulk-choose = Sélectionnez entre 1 et 100 tickets.
+console-bulk-done = { $count } ticket(s) modifié(s).
+console-bulk-partly = { $count } ticket(s) modifié(s) ; { $failed } n'ont pas pu l'être (en attente d'approbation, ou non autorisé).

@@ -378,3 +378,18 @@ settings-phone-remove = Rimuovi il numero
 settings-phone-removed = Il numero di cellulare è stato rimosso.
 settings-phone-is-factor = Questo numero riceve i codici di accesso; un amministratore può reimpostare il secondo fattore per cambiarlo.
 settings-sessions-link = Vedi e chiudi le sessioni attive
+
+# Console: organization filter and bulk actions
+console-organization = Organizzazione
+console-organization-all = Tutte le organizzazioni
+console-bulk = Modifica i ticket selezionati
+console-bulk-action = Azione
+console-bulk-status = Imposta lo stato
+console-bulk-priority = Imposta la priorità
+console-bulk-new-status = Stato
+console-bulk-new-priority = Priorità
+console-bulk-apply = Applica alla selezione
+console-bulk-select = Seleziona
+console-bulk-choose = Selezioni da 1 a 100 ticket.
+console-bulk-done = { $count } ticket modificati.
+console-bulk-partly = { $count } ticket modificati; { $failed } non è stato possibile modificarli (in attesa di approvazione o non consentito).

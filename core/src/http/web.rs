@@ -68,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{number}/fields", post(fields_submit))
         .route("/tickets/{number}/time", post(time_submit))
         .route("/console", get(console_page))
+        .route("/console/bulk", post(bulk_submit))
         .route("/account/language", post(language_submit))
 }
 
@@ -523,6 +524,14 @@ struct ListQuery {
     view: String,
     #[serde(default)]
     after: Option<String>,
+    /// The console's organization filter.
+    #[serde(default)]
+    organization: Option<String>,
+    /// After a bulk action: how many tickets changed and how many could not.
+    #[serde(default)]
+    changed: Option<u32>,
+    #[serde(default)]
+    failed: Option<u32>,
 }
 
 /// The console's views: key, label, filter.
@@ -599,6 +608,12 @@ async fn list(
         language: locale.tag().to_owned(),
         ..TicketFilter::default()
     };
+    let organization: Option<i64> = query
+        .organization
+        .as_deref()
+        .filter(|_| console)
+        .and_then(|o| o.parse().ok());
+    filter.organization_id = organization;
     match view {
         "mine" => filter.assignee = Some(Some(user.user_id())),
         "unassigned" => filter.assignee = Some(None),
@@ -611,6 +626,7 @@ async fn list(
         .await?
         .into_iter()
         .collect();
+    let organization_param = organization.map(|o| o.to_string()).unwrap_or_default();
     let mut tabs = Vec::new();
     let all: i64 = counts.values().sum();
     let open: i64 = ["new", "open", "waiting", "paused"]
@@ -633,7 +649,7 @@ async fn list(
         let tab_status = if key == "open_all" { "" } else { key };
         let count_text = count.to_string();
         tabs.push(context! {
-            href => format!("{base}?{}", query_string(&[("view", view), ("status", tab_status), ("q", &query.q)])),
+            href => format!("{base}?{}", query_string(&[("view", view), ("organization", &organization_param), ("status", tab_status), ("q", &query.q)])),
             current => key == status,
             count_label => locale.text_with("tickets-count", &[("count", count_text.as_str())]),
             label, count,
@@ -660,6 +676,7 @@ async fn list(
             "{base}?{}",
             query_string(&[
                 ("view", view),
+                ("organization", &organization_param),
                 ("status", status_param),
                 ("q", &query.q),
                 ("after", cursor)
@@ -672,9 +689,53 @@ async fn list(
         locale.text("tickets-title")
     };
     let new_allowed = !console && new_ticket_allowed(state, user).await?;
+    // The console's organization filter and bulk actions.
+    let (organizations, bulk) = if console {
+        let organizations: Vec<Value> = portico_tenants::organizations::list_organizations(
+            &user.db,
+            reader.scope,
+        )
+        .await?
+        .into_iter()
+        .map(|o| context! { current => Some(o.id) == organization, id => o.id, name => o.name })
+        .collect();
+        let statuses: Vec<Value> = ticket_config::statuses(&user.db)
+            .await?
+            .into_iter()
+            .map(|s| context! { label => status_label(locale, &s.key), key => s.key })
+            .collect();
+        let priorities: Vec<Value> = Priority::ALL
+            .iter()
+            .map(|p| context! { key => p.as_str(), label => locale.text(&format!("priority-{}", p.as_str())) })
+            .collect();
+        let back = format!(
+            "{base}?{}",
+            query_string(&[
+                ("view", view),
+                ("organization", &organization_param),
+                ("status", status_param),
+                ("q", &query.q),
+            ])
+        );
+        (organizations, Some(context! { statuses, priorities, back }))
+    } else {
+        (Vec::new(), None)
+    };
+    let notice = query.changed.map(|changed| {
+        let (changed, failed) = (changed.to_string(), query.failed.unwrap_or(0).to_string());
+        if failed == "0" {
+            locale.text_with("console-bulk-done", &[("count", &changed)])
+        } else {
+            locale.text_with(
+                "console-bulk-partly",
+                &[("count", &changed), ("failed", &failed)],
+            )
+        }
+    });
     let context = context! {
         heading, base, view, q => query.q, status => status_param, tabs, views,
-        tickets => rows, next_href, staff => reader.staff,
+        tickets => rows, next_href, staff => reader.staff, organizations, bulk, notice,
+        organization => organization_param,
         new_href => new_allowed.then_some("/tickets/new"),
         ..user.page(if console { "console" } else { "tickets" })
     };
@@ -1630,6 +1691,114 @@ async fn time_submit(
         )
         .await?;
         Ok(Redirect::to(&format!("/tickets/{number}?done=time")).into_response())
+    })
+    .await
+}
+
+// ----- bulk actions -------------------------------------------------------------
+
+/// At most this many tickets change in one bulk action (two pages of the list).
+const BULK_LIMIT: usize = 100;
+
+/// `POST /console/bulk`: the chosen tickets (repeated `number` fields) assigned to
+/// the technician, closed, moved to a status or given a priority, each in its own
+/// transaction through the same checks as one at a time; what could not change (a
+/// ticket awaiting approval, a move the workflow forbids) is counted, not hidden.
+async fn bulk_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        let field = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map_or("", |(_, value)| value.as_str())
+        };
+        check_session_csrf(&state, &headers, &user.current, field("csrf"))?;
+        let reader = user.reader(&state, "update").await?;
+        if !reader.staff {
+            return Err(ApiError::NotFound);
+        }
+        let numbers: Vec<i64> = pairs
+            .iter()
+            .filter(|(key, _)| key == "number")
+            .filter_map(|(_, value)| value.parse().ok())
+            .collect();
+        if numbers.is_empty() || numbers.len() > BULK_LIMIT {
+            return Err(ApiError::Invalid {
+                field: "number".to_owned(),
+                reason: locale.text("console-bulk-choose"),
+            });
+        }
+        let actor = user.actor();
+        let role = Some(user.current.user.role);
+        let comment = user.reader(&state, "comment").await?;
+        let (mut changed, mut failed) = (0_u32, 0_u32);
+        for number in numbers {
+            let outcome = match field("action") {
+                "take" => tickets::update_ticket(
+                    &user.db,
+                    number,
+                    tickets::TicketChange {
+                        assignee_id: Some(Some(user.user_id())),
+                        ..tickets::TicketChange::default()
+                    },
+                    &actor,
+                    reader,
+                )
+                .await
+                .map(drop),
+                "close" => {
+                    tickets::change_status(&user.db, number, "closed", &actor, comment, role)
+                        .await
+                        .map(drop)
+                }
+                "status" => {
+                    tickets::change_status(&user.db, number, field("status"), &actor, comment, role)
+                        .await
+                        .map(drop)
+                }
+                "priority" => {
+                    let priority = Priority::parse(field("priority"))?;
+                    tickets::update_ticket(
+                        &user.db,
+                        number,
+                        tickets::TicketChange {
+                            priority: Some(priority),
+                            ..tickets::TicketChange::default()
+                        },
+                        &actor,
+                        reader,
+                    )
+                    .await
+                    .map(drop)
+                }
+                _ => return Err(ApiError::NotFound),
+            };
+            match outcome {
+                Ok(()) => changed += 1,
+                // Another tenant's or an out-of-scope number is as missing as ever.
+                Err(_) => failed += 1,
+            }
+        }
+        let back = field("back");
+        let back = if back.starts_with("/console") && !back.contains("//") {
+            back
+        } else {
+            "/console?"
+        };
+        let sep = match back.chars().last() {
+            Some('?' | '&') => "",
+            _ if back.contains('?') => "&",
+            _ => "?",
+        };
+        Ok(Redirect::to(&format!("{back}{sep}changed={changed}&failed={failed}")).into_response())
     })
     .await
 }
