@@ -13,6 +13,10 @@ pub struct Templates {
 const TEMPLATES: &[(&str, &str)] = &[
     ("api_docs.html", include_str!("../templates/api_docs.html")),
     ("approval.html", include_str!("../templates/approval.html")),
+    (
+        "colleagues.html",
+        include_str!("../templates/colleagues.html"),
+    ),
     ("base.html", include_str!("../templates/base.html")),
     (
         "enrol_totp.html",
@@ -58,6 +62,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "second_factor.html",
         include_str!("../templates/second_factor.html"),
     ),
+    ("reports.html", include_str!("../templates/reports.html")),
     ("sessions.html", include_str!("../templates/sessions.html")),
     ("settings.html", include_str!("../templates/settings.html")),
     ("sms_code.html", include_str!("../templates/sms_code.html")),

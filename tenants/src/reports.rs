@@ -190,7 +190,8 @@ pub fn day_start_ms(date: &str) -> Option<i64> {
     Some((era * 146_097 + doe - 719_468) * 86_400_000)
 }
 
-fn civil_date(ms: i64) -> String {
+/// The UTC day (`YYYY-MM-DD`) of a time in Unix milliseconds.
+pub fn day_of(ms: i64) -> String {
     // Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
     let days = ms.div_euclid(86_400_000);
     let z = days + 719_468;
@@ -296,7 +297,7 @@ pub async fn service_report(
          WHERE r.updated_at >= $1 AND r.updated_at < $2 AND r.rating <= 2{filter}"
     );
     // Time entries are dated by day: the days of [from, to).
-    let (first_day, last_day) = (civil_date(from), civil_date(to - 1));
+    let (first_day, last_day) = (day_of(from), day_of(to - 1));
     let mut minutes = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(format!(
         "SELECT CAST(COALESCE(SUM(CASE WHEN e.billable = 1 THEN e.minutes ELSE 0 END), 0) AS BIGINT), \
          CAST(COALESCE(SUM(CASE WHEN e.billable = 0 THEN e.minutes ELSE 0 END), 0) AS BIGINT) \
@@ -345,8 +346,8 @@ mod tests {
             "1999-03-01",
         ] {
             let ms = day_start_ms(date).expect("a date");
-            assert_eq!(civil_date(ms), date);
-            assert_eq!(civil_date(ms - 1), civil_date(ms - 86_400_000));
+            assert_eq!(day_of(ms), date);
+            assert_eq!(day_of(ms - 1), day_of(ms - 86_400_000));
         }
         assert_eq!(day_start_ms("2026-12-01"), Some(1_796_083_200_000));
         assert_eq!(day_start_ms("2026-02-30"), None);
@@ -354,11 +355,11 @@ mod tests {
 
     #[test]
     fn civil_dates_are_right_across_leap_years() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(951_782_400_000), "2000-02-29");
-        assert_eq!(civil_date(1_798_675_200_000), "2026-12-31");
-        assert_eq!(civil_date(1_798_761_599_999), "2026-12-31");
-        assert_eq!(civil_date(1_709_164_800_000), "2024-02-29");
-        assert_eq!(civil_date(-1), "1969-12-31");
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(951_782_400_000), "2000-02-29");
+        assert_eq!(day_of(1_798_675_200_000), "2026-12-31");
+        assert_eq!(day_of(1_798_761_599_999), "2026-12-31");
+        assert_eq!(day_of(1_709_164_800_000), "2024-02-29");
+        assert_eq!(day_of(-1), "1969-12-31");
     }
 }

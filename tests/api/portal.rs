@@ -984,3 +984,141 @@ async fn technicians_filter_by_organization_and_change_tickets_in_bulk(#[case] b
         .await;
     assert_eq!(refused.status, 404);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn main_contacts_read_their_report_and_ask_for_colleagues(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let admin = app.token("acme", Role::MspAdmin).await;
+    let contoso = app.organization("acme", "Contoso", "contoso.example").await;
+    app.organization("acme", "Fabrikam", "fabrikam.example")
+        .await;
+    let (mut boss, _, _) = register_as(
+        &app,
+        "acme",
+        "maria@contoso.example",
+        Role::MainContact,
+        Some(contoso),
+    )
+    .await;
+    let (mut carla, _, _) = register_as(
+        &app,
+        "acme",
+        "carla@contoso.example",
+        Role::Contact,
+        Some(contoso),
+    )
+    .await;
+    let (mut tech, _, _) =
+        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let host = TestApp::host("acme");
+    for requester in [
+        "ann@contoso.example",
+        "fay@fabrikam.example",
+        "gus@fabrikam.example",
+    ] {
+        let (status, _) = app
+            .api(
+                &host,
+                reqwest::Method::POST,
+                &admin,
+                "/api/v1/tickets",
+                Some(serde_json::json!({ "subject": "Help", "requester_email": requester })),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let opened = |body: &str| {
+        body.split("<th scope=\"row\">Tickets opened</th><td>")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .map(str::to_owned)
+    };
+
+    // The main contact's report counts only their organization; staff see all.
+    let report = boss.get("/reports").await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(
+        opened(&report.body).as_deref(),
+        Some("1"),
+        "{}",
+        report.body
+    );
+    let all = tech.get("/reports").await;
+    assert_eq!(opened(&all.body).as_deref(), Some("3"), "{}", all.body);
+    assert!(
+        all.body.contains("Fabrikam"),
+        "staff choose the organization"
+    );
+    let export = boss
+        .get_raw("/reports/export?from=2020-01-01&to=2030-12-31")
+        .await;
+    assert_eq!(export.status(), 200);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("attachment")
+    );
+    let csv = export.text().await.expect("csv");
+    assert!(
+        csv.starts_with("organization_id") || csv.contains("opened"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .nth(1)
+            .is_some_and(|row| row.contains(&contoso.to_string())),
+        "{csv}"
+    );
+    let bad = boss.get("/reports?from=yesterday&to=today").await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        carla.get("/reports").await.status,
+        404,
+        "contacts have no report"
+    );
+
+    // Accounts for colleagues.
+    let page = boss.get("/colleagues").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.field("csrf").expect("csrf");
+    let invalid = boss
+        .post(
+            "/colleagues",
+            &[("csrf", &csrf), ("email", "not an address")],
+        )
+        .await;
+    assert_eq!(invalid.status, 422);
+    let asked = boss
+        .post(
+            "/colleagues",
+            &[
+                ("csrf", &csrf),
+                ("email", "nina@contoso.example"),
+                ("name", "Nina Bauer"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let listed = boss.get("/colleagues?done=requested").await;
+    assert!(listed.body.contains("nina@contoso.example"));
+    assert!(listed.body.contains("Waiting for the service desk"));
+    let (status, requests) = app
+        .api(
+            &host,
+            reqwest::Method::GET,
+            &admin,
+            "/api/v1/account-requests",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(requests[0]["email"], "nina@contoso.example");
+    assert_eq!(requests[0]["organization_id"], contoso);
+    assert_eq!(carla.get("/colleagues").await.status, 404);
+}

@@ -207,6 +207,8 @@ async function scenario(browser) {
   ]);
   await tech.page.goto(`${base}/console?view=mine`);
   await inspect(tech, "console-mine");
+  await tech.page.goto(`${base}/reports`);
+  await inspect(tech, "reports-technician");
   for (const view of ["sla", "approval", "all"]) {
     await tech.page.goto(`${base}/console?view=${view}`);
     await inspect(tech, `console-${view}`);
@@ -226,6 +228,11 @@ async function scenario(browser) {
   await boss.page.goto(`${base}/tickets`);
   check((await boss.page.locator(`a[href='/tickets/${number}']`).count()) === 1, "the main contact sees the colleague's ticket");
   await inspect(boss, "ticket-list-main-contact");
+  await boss.page.goto(`${base}/reports`);
+  check((await boss.page.locator("table th[scope=row]").count()) >= 10, "the service report shows its figures");
+  await inspect(boss, "reports-main-contact");
+  await boss.page.goto(`${base}/colleagues`);
+  await inspect(boss, "colleagues");
   const colleague = await person(browser, "colleague", config.sessions.colleague);
   await colleague.page.goto(`${base}/tickets`);
   check((await colleague.page.locator(`a[href='/tickets/${number}']`).count()) === 0, "a plain contact does not see another's ticket");

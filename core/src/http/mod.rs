@@ -17,6 +17,7 @@ pub mod kb_pages;
 pub mod mail_api;
 pub mod mail_pages;
 pub mod openapi;
+pub mod organization_pages;
 pub mod pages;
 pub mod plugins_api;
 pub mod plugins_http;

@@ -98,7 +98,7 @@ pub(crate) fn day(field: &str, value: &str) -> Result<i64, ApiError> {
 }
 
 /// The report's CSV: a header and one row, the figures as the JSON names them.
-fn csv(report: &ServiceReport) -> Result<String, ApiError> {
+pub(crate) fn csv(report: &ServiceReport) -> Result<String, ApiError> {
     let value = serde_json::to_value(report).map_err(|e| ApiError::Internal(e.into()))?;
     let object = value.as_object().cloned().unwrap_or_default();
     let mut writer = csv::Writer::from_writer(Vec::new());

@@ -331,7 +331,7 @@ impl WebUser {
     }
 
     /// Casbin's scope for `action` on `object`; `None` when denied.
-    async fn scope(
+    pub(crate) async fn scope(
         &self,
         state: &AppState,
         object: &'static str,
@@ -388,6 +388,15 @@ impl WebUser {
         if self.section_on("knowledge_base") {
             links
                 .push(context! { href => "/kb", label => t("nav-kb"), current => current == "kb" });
+        }
+        if matches!(
+            self.current.user.role,
+            Role::MspAdmin | Role::Technician | Role::MainContact
+        ) {
+            links.push(context! { href => "/reports", label => t("nav-reports"), current => current == "reports" });
+        }
+        if self.current.user.role == Role::MainContact {
+            links.push(context! { href => "/colleagues", label => t("nav-colleagues"), current => current == "colleagues" });
         }
         if self.section_on("settings") {
             links.push(context! { href => "/account/settings", label => t("nav-settings"), current => current == "settings" });
@@ -1465,7 +1474,7 @@ async fn workspace(state: &AppState, user: &WebUser, ticket: &Ticket) -> Result<
 }
 
 /// Minutes as the workspace shows them: "1 h 30 min".
-fn duration(locale: Locale, minutes: i64) -> String {
+pub(crate) fn duration(locale: Locale, minutes: i64) -> String {
     let (hours, rest) = (minutes / 60, minutes % 60);
     let (h, m) = (hours.to_string(), rest.to_string());
     match (hours, rest) {
@@ -1477,8 +1486,7 @@ fn duration(locale: Locale, minutes: i64) -> String {
 
 /// Today's date in UTC, `YYYY-MM-DD` (the form's default).
 fn today() -> String {
-    let (iso, _) = when(portico_tenants::clock::now_ms());
-    iso.chars().take(10).collect()
+    reports::day_of(portico_tenants::clock::now_ms())
 }
 
 /// Turns a form's rejection into the message page.
