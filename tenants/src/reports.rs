@@ -334,7 +334,7 @@ pub async fn service_report(
 
 #[cfg(test)]
 mod tests {
-    use super::{civil_date, day_start_ms};
+    use super::{day_of, day_start_ms};
 
     #[test]
     fn days_round_trip() {
