@@ -456,26 +456,12 @@ where
 
 // ----- formatting --------------------------------------------------------------
 
-/// A time as ISO 8601 (for `datetime`) and as shown (UTC).
-fn when(unix_ms: i64) -> (String, String) {
-    let seconds = unix_ms.div_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let time = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (hour, minute) = (time / 3600, time % 3600 / 60);
-    (
-        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:00Z"),
-        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC"),
-    )
+/// A time as ISO 8601 (for `datetime`) and as shown to this reader.
+fn when(locale: Locale, unix_ms: i64) -> (String, String) {
+    let iso = jiff::Timestamp::from_millisecond(unix_ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:00Z").to_string())
+        .unwrap_or_default();
+    (iso, locale.date_time(unix_ms))
 }
 
 fn size(bytes: i64) -> String {
@@ -501,8 +487,8 @@ fn sla_label(locale: Locale, state: &str) -> String {
 
 /// A ticket as the list and the ticket page show it.
 fn ticket_row(locale: Locale, ticket: &Ticket) -> Value {
-    let (updated_iso, updated) = when(ticket.updated_at);
-    let (created_iso, created) = when(ticket.created_at);
+    let (updated_iso, updated) = when(locale, ticket.updated_at);
+    let (created_iso, created) = when(locale, ticket.created_at);
     let sla = ticket
         .sla_state
         .as_deref()
@@ -1068,7 +1054,7 @@ async fn thread_context(
     Ok(messages
         .iter()
         .map(|m| {
-            let (created_iso, created) = when(m.created_at);
+            let (created_iso, created) = when(locale, m.created_at);
             let files: Vec<Value> = m
                 .attachments
                 .iter()
@@ -1865,14 +1851,25 @@ mod tests {
     }
 
     #[test]
-    fn times_are_iso_and_shown() {
-        assert_eq!(
-            when(1_795_000_000_000),
-            (
-                "2026-11-18T11:06:00Z".to_owned(),
-                "2026-11-18 11:06 UTC".to_owned()
-            )
+    fn times_are_iso_and_shown_in_the_readers_language() {
+        let at = 1_795_000_000_000; // 2026-11-18 11:06:40 UTC
+        let (iso, english) = when(Locale::En, at);
+        assert_eq!(iso, "2026-11-18T11:06:00Z");
+        assert!(
+            english.contains("2026") && english.contains("Nov") && english.ends_with("UTC"),
+            "{english}"
         );
+        let (_, italian) = when(Locale::It, at);
+        assert!(
+            italian.contains("nov") && italian.contains("11:06"),
+            "{italian}"
+        );
+        let (_, german) = when(Locale::De, at);
+        assert!(
+            german.contains("18.") && german.contains("11:06"),
+            "{german}"
+        );
+        assert_ne!(english, italian);
     }
 
     #[test]
