@@ -10,7 +10,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 use minijinja::{Value, context};
 use portico_tenants::ids::EmailAddress;
 use portico_tenants::policy::Scope;
@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::http::error::ApiError;
 use crate::http::pages::render;
-use crate::http::reports_api::{csv, day};
+use crate::http::reports_api::{csv_download, day};
 use crate::http::web::{WebUser, form_input, page};
 use crate::i18n::Locale;
 use crate::identity::pages::check_session_csrf;
@@ -151,17 +151,7 @@ async fn report_csv(
     let locale = user.locale;
     page(&state, locale, async {
         let (report, ..) = report_for(&state, &user, &period).await?;
-        let mut response = csv(&report)?.into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment; filename=\"service-report.csv\""),
-        );
-        Ok(response)
+        csv_download(&report)
     })
     .await
 }

@@ -97,8 +97,23 @@ pub(crate) fn day(field: &str, value: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// The report's CSV as a download.
+pub(crate) fn csv_download(report: &ServiceReport) -> Result<Response, ApiError> {
+    let mut response = csv(report)?.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"service-report.csv\""),
+    );
+    Ok(response)
+}
+
 /// The report's CSV: a header and one row, the figures as the JSON names them.
-pub(crate) fn csv(report: &ServiceReport) -> Result<String, ApiError> {
+fn csv(report: &ServiceReport) -> Result<String, ApiError> {
     let value = serde_json::to_value(report).map_err(|e| ApiError::Internal(e.into()))?;
     let object = value.as_object().cloned().unwrap_or_default();
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -145,19 +160,7 @@ pub(crate) async fn service_report(
     let report = reports::service_report(&caller.db, scope, query.organization, from, to).await?;
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(report).into_response()),
-        Some("csv") => {
-            let mut response = csv(&report)?.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"service-report.csv\""),
-            );
-            Ok(response)
-        }
+        Some("csv") => csv_download(&report),
         Some(_) => Err(ApiError::Invalid {
             field: "format".to_owned(),
             reason: "must be json or csv".to_owned(),
