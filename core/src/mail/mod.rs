@@ -18,7 +18,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use portico_tenants::TenantDb;
 use portico_tenants::jobs::{JobError, JobHandler, JobScope};
 
@@ -56,10 +56,10 @@ fn envelope(from: &str, to: &str) -> Result<Envelope, MailError> {
     Envelope::new(Some(from), vec![to]).map_err(|e| MailError::Invalid(e.to_string()))
 }
 
-/// Writes each message to `<dir>/<uuid>.eml`.
+/// Writes each message to `<dir>/<uuid>.eml`, whole: it is written beside under a
+/// temporary name and renamed, so a reader never finds half a message.
 #[derive(Debug)]
 pub struct FileSink {
-    transport: AsyncFileTransport<Tokio1Executor>,
     dir: PathBuf,
 }
 
@@ -67,10 +67,7 @@ impl FileSink {
     /// A sink writing into `dir` (created if missing).
     pub fn new(dir: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
-        Ok(FileSink {
-            transport: AsyncFileTransport::new(&dir),
-            dir,
-        })
+        Ok(FileSink { dir })
     }
 
     /// Where messages are written.
@@ -87,13 +84,15 @@ impl MailTransport for FileSink {
         raw: &'a [u8],
     ) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
-            let envelope = envelope(from, to)?;
-            let id = self
-                .transport
-                .send_raw(&envelope, raw)
-                .await
-                .map_err(|e| MailError::Transport(e.to_string()))?;
-            tracing::info!(file = %self.dir.join(format!("{id}.eml")).display(), "mail written to the development sink");
+            // The same checks as a real transport's.
+            envelope(from, to)?;
+            let id = uuid::Uuid::new_v4();
+            let file = self.dir.join(format!("{id}.eml"));
+            let partial = self.dir.join(format!(".{id}.eml.partial"));
+            let fail = |e: std::io::Error| MailError::Transport(e.to_string());
+            tokio::fs::write(&partial, raw).await.map_err(fail)?;
+            tokio::fs::rename(&partial, &file).await.map_err(fail)?;
+            tracing::info!(file = %file.display(), "mail written to the development sink");
             Ok(())
         })
     }
