@@ -144,6 +144,11 @@ async fn undelivered_events_survive_a_restart(#[case] backend: Backend) {
     .await;
     drop(db);
     first.stop().await;
+    // The back-off the refused attempts earned survives the restart (1 s doubling
+    // per attempt): on a loaded machine the stop takes a few seconds, more attempts
+    // fail meanwhile, and the next one may be due a minute or more later.
+    let refused = refusing.attempts.lock().expect("lock").len() as u32;
+    let earned = Duration::from_millis(1_200 * (1_u64 << refused.min(7)));
 
     let accepting = Arc::new(Recorder::new("restart-recorder"));
     let second = env
@@ -155,10 +160,8 @@ async fn undelivered_events_survive_a_restart(#[case] backend: Backend) {
             },
         )
         .await;
-    // Generous: on a loaded machine the refused attempts before the stop may have
-    // pushed the retry back several seconds.
     let delivered = eventually(
-        Duration::from_secs(60),
+        Duration::from_secs(30) + earned,
         "the three events after restart",
         || async {
             let pairs = accepting.delivered_pairs();
