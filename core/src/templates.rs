@@ -42,6 +42,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/mail_layout.txt"),
     ),
     ("message.html", include_str!("../templates/message.html")),
+    ("admin.html", include_str!("../templates/admin.html")),
+    (
+        "operator_tenant.html",
+        include_str!("../templates/operator_tenant.html"),
+    ),
     (
         "operator_home.html",
         include_str!("../templates/operator_home.html"),

@@ -29,6 +29,8 @@ pub struct LoginRecord {
     pub totp_secret: Option<String>,
     /// Preferred language.
     pub locale: String,
+    /// Time zone (IANA name), empty for the tenant's default.
+    pub time_zone: String,
 }
 
 type LoginRow = (
@@ -40,10 +42,21 @@ type LoginRow = (
     Option<String>,
     Option<String>,
     String,
+    String,
 );
 
 fn login_record(row: LoginRow) -> Result<LoginRecord, StoreError> {
-    let (user_id, email, role, status, password_hash, second_factor, totp_secret, locale) = row;
+    let (
+        user_id,
+        email,
+        role,
+        status,
+        password_hash,
+        second_factor,
+        totp_secret,
+        locale,
+        time_zone,
+    ) = row;
     Ok(LoginRecord {
         user_id,
         email,
@@ -53,11 +66,11 @@ fn login_record(row: LoginRow) -> Result<LoginRecord, StoreError> {
         second_factor,
         totp_secret,
         locale,
+        time_zone,
     })
 }
 
-const LOGIN_COLUMNS: &str =
-    "SELECT id, email, role, status, password_hash, second_factor, totp_secret, locale FROM users";
+const LOGIN_COLUMNS: &str = "SELECT id, email, role, status, password_hash, second_factor, totp_secret, locale, time_zone FROM users";
 
 /// The person signing in with `email` (lower-cased by the caller), if any.
 pub async fn login_by_email(db: &TenantDb, email: &str) -> Result<Option<LoginRecord>, StoreError> {

@@ -40,6 +40,7 @@ pub mod ticket_sla;
 pub mod tickets;
 pub mod time_entries;
 pub mod tokens;
+pub mod usage;
 pub mod webhooks;
 pub mod work;
 pub mod workflow;

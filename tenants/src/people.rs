@@ -273,3 +273,20 @@ pub async fn set_locale(db: &TenantDb, user_id: i64, locale: &str) -> Result<(),
     }
     tx.commit().await
 }
+
+/// Sets the time zone a person reads times in: an IANA name the caller checked, or
+/// empty for the tenant's default.
+pub async fn set_time_zone(db: &TenantDb, user_id: i64, zone: &str) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query("UPDATE users SET time_zone = $2, updated_at = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(zone)
+        .bind(crate::clock::now_ms())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    tx.commit().await
+}

@@ -109,3 +109,71 @@ pub async fn enabled_sections(
     };
     Ok(SECTIONS.iter().copied().filter(|s| decide(s)).collect())
 }
+
+fn scope_key(scope: SwitchScope) -> (&'static str, i64) {
+    match scope {
+        SwitchScope::All => ("all", 0),
+        SwitchScope::Organization(id) => ("organization", id),
+        SwitchScope::User(id) => ("user", id),
+    }
+}
+
+/// The switches set at one scope: every section with its switch there, `None`
+/// where none is set (the wider scope decides).
+pub async fn switches_at(
+    db: &TenantDb,
+    scope: SwitchScope,
+) -> Result<Vec<(&'static str, Option<bool>)>, StoreError> {
+    let (kind, id) = scope_key(scope);
+    let mut tx = db.read().await?;
+    let set: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT section, enabled FROM section_switches WHERE scope_kind = $1 AND scope_id = $2",
+    )
+    .bind(kind)
+    .bind(id)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    Ok(SECTIONS
+        .iter()
+        .map(|section| {
+            let found = set
+                .iter()
+                .find(|(s, _)| s == section)
+                .map(|(_, enabled)| *enabled != 0);
+            (*section, found)
+        })
+        .collect())
+}
+
+/// Removes the switch of `section` at `scope`, so the wider scope decides again,
+/// audited as `actor`.
+pub async fn clear_switch(
+    db: &TenantDb,
+    section: &str,
+    scope: SwitchScope,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let section = parse_section(section)?;
+    let (kind, id) = scope_key(scope);
+    let mut tx = db.begin().await?;
+    let removed = sqlx::query(
+        "DELETE FROM section_switches WHERE section = $1 AND scope_kind = $2 AND scope_id = $3",
+    )
+    .bind(section)
+    .bind(kind)
+    .bind(id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if removed > 0 {
+        tx.audit(AuditEntry {
+            actor: actor.to_owned(),
+            action: "setting.section_inherited",
+            target: format!("section:{section}"),
+            details: serde_json::json!({ "scope": scope }),
+        })
+        .await?;
+    }
+    tx.commit().await
+}

@@ -290,6 +290,22 @@ pub async fn set_organization_policy(
     tx.commit().await
 }
 
+/// The key of an organization's own policy, `None` when the default applies.
+pub async fn organization_policy(
+    db: &TenantDb,
+    organization_id: i64,
+) -> Result<Option<String>, StoreError> {
+    let mut tx = db.read().await?;
+    let key: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT p.key FROM organizations o LEFT JOIN sla_policies p ON p.id = o.sla_policy_id WHERE o.id = $1",
+    )
+    .bind(organization_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.rollback().await?;
+    key.ok_or(StoreError::NotFound("organization"))
+}
+
 async fn setting(tx: &mut TenantTx, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
     let stored: Option<String> =
         sqlx::query_scalar("SELECT value FROM tenant_settings WHERE key = $1")

@@ -4,7 +4,9 @@
 //! opens a ticket with a pasted screenshot, sees it in the list with its count; a
 //! technician takes and answers it from the console; the answer appears on the
 //! contact's open page without a reload (SSE); a main contact sees the ticket and a
-//! plain contact does not; the portal switches to Italian. axe-core checks every
+//! plain contact does not; the portal switches to Italian; an MSP administrator
+//! goes through every administration page and the operator through the tenant
+//! screens. axe-core checks every
 //! page (no serious or critical WCAG 2.2 AA violation), the page's CSP must hold,
 //! and each page is saved as a screenshot under `tests/browser/screenshots/<backend>/`.
 
@@ -47,6 +49,12 @@ async fn people_work_a_ticket_in_chromium(#[case] backend: Backend) {
     )
     .await;
     let (tech, _, _) = register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let (admin, _, _) = register_as(&app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
+    let first = portico_tenants::registry::first_admin_setup_token(app.store())
+        .await
+        .expect("token")
+        .expect("no operator yet");
+    let (operator, _, _) = crate::operator::set_up(&app, &first, Some("root@msp.example")).await;
     // The contact whose registration the browser goes through.
     let db = app.tenant("acme").await;
     let carla = people::create_user(
@@ -80,6 +88,11 @@ async fn people_work_a_ticket_in_chromium(#[case] backend: Backend) {
             "tech": tech.cookies,
             "boss": boss.cookies,
             "colleague": colleague.cookies,
+            "admin": admin.cookies,
+        },
+        "operator": {
+            "base": format!("http://admin.localhost:{}", app.addr.port()),
+            "cookies": operator.cookies,
         },
         "screenshots": screenshots,
     });

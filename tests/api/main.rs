@@ -1,5 +1,6 @@
 //! Black-box tests of the whole application, each on both backends.
 
+mod admin;
 mod browser;
 mod domains;
 mod health;

@@ -32,7 +32,11 @@ fn code(key: &str, at: u64) -> String {
 }
 
 /// Follows a set-up link to the end of enrolment; returns the browser and the key.
-async fn set_up(app: &TestApp, token: &str, email: Option<&str>) -> (Browser, String, u64) {
+pub(crate) async fn set_up(
+    app: &TestApp,
+    token: &str,
+    email: Option<&str>,
+) -> (Browser, String, u64) {
     let mut browser = Browser::new(app.addr, OPERATOR_HOST);
     let path = format!("/setup/{token}");
     let page = browser.get(&path).await;

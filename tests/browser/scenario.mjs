@@ -36,14 +36,14 @@ function check(condition, message) {
 }
 
 /// A browser context for one person, with the problems its pages report.
-async function person(browser, name, cookies) {
+async function person(browser, name, cookies, url = config.base) {
   const context = await browser.newContext({ locale: "en-GB" });
   if (cookies) {
     await context.addCookies(
       Object.entries(cookies).map(([cookie, value]) => ({
         name: cookie,
         value,
-        url: config.base,
+        url,
         secure: cookie.startsWith("__Host-"),
         httpOnly: true,
         sameSite: "Lax",
@@ -255,6 +255,45 @@ async function scenario(browser) {
   await inspect(carla, "ticket-list-italian");
   await page.goto(`${base}/tickets/${number}`);
   await inspect(carla, "ticket-italian");
+
+  // The MSP's administrator: every administration page, a token made and shown once.
+  const ada = await person(browser, "admin", config.sessions.admin);
+  const admin = ada.page;
+  await admin.goto(`${base}/admin`);
+  await inspect(ada, "admin-hub");
+  await admin.goto(`${base}/admin/people`);
+  check((await admin.locator("text=carla@contoso.example").count()) >= 1, "the people page lists the contact");
+  await inspect(ada, "admin-people");
+  await admin.click("table a[href^='/admin/people/']");
+  await admin.waitForURL(/\/admin\/people\/\d+$/);
+  await inspect(ada, "admin-person");
+  await admin.goto(`${base}/admin/organizations`);
+  await inspect(ada, "admin-organizations");
+  await admin.click("table a[href^='/admin/organizations/']");
+  await admin.waitForURL(/\/admin\/organizations\/\d+$/);
+  await inspect(ada, "admin-organization");
+  await admin.goto(`${base}/admin/portal`);
+  await inspect(ada, "admin-portal");
+  await admin.goto(`${base}/admin/tokens`);
+  await admin.fill("#token-new-name", "Billing export");
+  await Promise.all([admin.waitForLoadState("load"), admin.click("#token-new button[type=submit]")]);
+  const tokenSecret = (await admin.textContent(".secret code"))?.trim() ?? "";
+  check(tokenSecret.startsWith("pt_"), `the new token's secret is shown, not ${JSON.stringify(tokenSecret)}`);
+  await inspect(ada, "admin-tokens");
+  await admin.goto(`${base}/admin/webhooks`);
+  await inspect(ada, "admin-webhooks");
+  await admin.goto(`${base}/admin/audit`);
+  check((await admin.locator("text=api_token.created").count()) >= 1, "the audit log shows the token's creation");
+  await inspect(ada, "admin-audit");
+
+  // The operator's console on admin.<base domain>: the tenants and one's usage.
+  const operator = await person(browser, "operator", config.operator.cookies, config.operator.base);
+  await operator.page.goto(`${config.operator.base}/`);
+  check((await operator.page.locator("a[href='/tenants/acme']").count()) === 1, "the operator sees the tenant");
+  await inspect(operator, "operator-tenants");
+  await operator.page.click("a[href='/tenants/acme']");
+  await operator.page.waitForURL(/\/tenants\/acme$/);
+  await inspect(operator, "operator-tenant");
 }
 
 main()

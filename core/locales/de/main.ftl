@@ -424,3 +424,12 @@ colleagues-email-invalid = Geben Sie eine gültige E-Mail-Adresse ein.
 colleagues-status-pending = Wartet auf den Service Desk
 colleagues-status-approved = Genehmigt
 colleagues-status-rejected = Abgelehnt
+
+# Time zone
+settings-time-zone = Zeitzone
+settings-time-zone-help = Zeiten werden auf allen Seiten in dieser Zone angezeigt. Jetzt ist es
+settings-time-zone-choice = Ihre Zeitzone
+settings-time-zone-default = Die Vorgabe der Organisation
+settings-time-zone-save = Zeitzone speichern
+settings-time-zone-saved = Zeitzone gespeichert.
+settings-time-zone-unknown = Diese Zeitzone kennen wir nicht.

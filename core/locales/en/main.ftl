@@ -424,3 +424,12 @@ colleagues-email-invalid = Enter a valid e-mail address.
 colleagues-status-pending = Waiting for the service desk
 colleagues-status-approved = Approved
 colleagues-status-rejected = Rejected
+
+# Time zone
+settings-time-zone = Time zone
+settings-time-zone-help = Times on every page are shown in this zone. It is now
+settings-time-zone-choice = Your time zone
+settings-time-zone-default = The organisation's default
+settings-time-zone-save = Save time zone
+settings-time-zone-saved = Time zone saved.
+settings-time-zone-unknown = That is not a time zone we know.

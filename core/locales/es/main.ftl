@@ -424,3 +424,12 @@ colleagues-email-invalid = Introduzca una dirección de correo válida.
 colleagues-status-pending = Pendiente del servicio de soporte
 colleagues-status-approved = Aprobada
 colleagues-status-rejected = Rechazada
+
+# Time zone
+settings-time-zone = Zona horaria
+settings-time-zone-help = Las horas de cada página se muestran en esta zona. Ahora son
+settings-time-zone-choice = Su zona horaria
+settings-time-zone-default = La predeterminada de la organización
+settings-time-zone-save = Guardar zona horaria
+settings-time-zone-saved = Zona horaria guardada.
+settings-time-zone-unknown = No conocemos esa zona horaria.

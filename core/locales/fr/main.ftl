@@ -424,3 +424,12 @@ colleagues-email-invalid = Saisissez une adresse e-mail valide.
 colleagues-status-pending = En attente du support
 colleagues-status-approved = Approuvée
 colleagues-status-rejected = Refusée
+
+# Time zone
+settings-time-zone = Fuseau horaire
+settings-time-zone-help = Les heures de chaque page sont affichées dans ce fuseau. Il est maintenant
+settings-time-zone-choice = Votre fuseau horaire
+settings-time-zone-default = Celui de l'organisation
+settings-time-zone-save = Enregistrer le fuseau
+settings-time-zone-saved = Fuseau horaire enregistré.
+settings-time-zone-unknown = Ce fuseau horaire est inconnu.

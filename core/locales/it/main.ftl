@@ -424,3 +424,12 @@ colleagues-email-invalid = Inserisca un indirizzo e-mail valido.
 colleagues-status-pending = In attesa dell'assistenza
 colleagues-status-approved = Approvata
 colleagues-status-rejected = Rifiutata
+
+# Time zone
+settings-time-zone = Fuso orario
+settings-time-zone-help = Gli orari di ogni pagina sono mostrati in questo fuso. Ora sono le
+settings-time-zone-choice = Il suo fuso orario
+settings-time-zone-default = Quello predefinito dell'organizzazione
+settings-time-zone-save = Salva fuso orario
+settings-time-zone-saved = Fuso orario salvato.
+settings-time-zone-unknown = Questo fuso orario non esiste.

@@ -4,8 +4,7 @@
 //! page is not found.
 
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::StatusCode;
@@ -16,8 +15,7 @@ use serde::Deserialize;
 
 use crate::http::error::ApiError;
 use crate::http::pages::render;
-use crate::http::web::{WebUser, form_input, page};
-use crate::identity::pages::check_session_csrf;
+use crate::http::web::{Fields, WebForm, WebUser, page};
 use crate::state::AppState;
 
 /// The routes of the settings and devices pages.
@@ -26,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/settings", get(settings_page))
         .route("/account/password", post(password_submit))
         .route("/account/phone/remove", post(phone_remove))
+        .route("/account/time-zone", post(time_zone_submit))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +42,7 @@ async fn settings_page(
     page(&state, locale, async {
         let notice = match query.done.as_str() {
             "phone-removed" => Some(locale.text("settings-phone-removed")),
+            "time-zone" => Some(locale.text("settings-time-zone-saved")),
             _ => None,
         };
         settings_view(&state, &user, StatusCode::OK, notice, None).await
@@ -66,9 +66,11 @@ async fn settings_view(
         Some("sms") => user.locale.text("settings-factor-sms"),
         _ => user.locale.text("settings-factor-none"),
     };
+    let (_, now) = user.when(portico_tenants::clock::now_ms());
     let context = context! {
-        notice, error, phone, factor,
+        notice, error, phone, factor, now,
         email => &user.current.user.email,
+        zone_options => crate::i18n::zone_options(&user.current.user.time_zone),
         ..user.page("settings")
     };
     Ok(render(state, status, "settings.html", context))
@@ -77,7 +79,6 @@ async fn settings_view(
 /// The form of a password change.
 #[derive(Debug, Deserialize)]
 struct PasswordForm {
-    csrf: String,
     #[serde(default)]
     current: String,
     #[serde(default)]
@@ -88,14 +89,10 @@ struct PasswordForm {
 
 async fn password_submit(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: http::HeaderMap,
-    input: Result<Form<PasswordForm>, FormRejection>,
+    WebForm { user, input }: WebForm<PasswordForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
-        let input = form_input(input)?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         user.require_section("settings")?;
         let refuse = |key: &str| {
             let message = locale.text(key);
@@ -168,22 +165,12 @@ async fn password_submit(
     .await
 }
 
-/// The form of a button with only its CSRF token.
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn phone_remove(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: http::HeaderMap,
-    input: Result<Form<CsrfForm>, FormRejection>,
+    WebForm { user, .. }: WebForm<Fields>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
-        let input = form_input(input)?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         user.require_section("settings")?;
         // The phone is the second factor of people who chose text messages: they
         // keep it until an administrator resets their factor.
@@ -195,6 +182,35 @@ async fn phone_remove(
         }
         accounts::remove_phone(&user.db, user.user_id(), &user.actor()).await?;
         Ok(Redirect::to("/account/settings?done=phone-removed").into_response())
+    })
+    .await
+}
+
+/// The form of the time-zone choice.
+#[derive(Debug, Deserialize)]
+struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// `POST /account/time-zone`: the zone this person reads times in (empty: the
+/// tenant's).
+async fn time_zone_submit(
+    State(state): State<AppState>,
+    WebForm { user, input }: WebForm<TimeZoneForm>,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        user.require_section("settings")?;
+        let chosen = input.time_zone.trim();
+        if !chosen.is_empty() && crate::i18n::named_zone(chosen).is_none() {
+            return Err(ApiError::Invalid {
+                field: "time_zone".to_owned(),
+                reason: locale.text("settings-time-zone-unknown"),
+            });
+        }
+        portico_tenants::people::set_time_zone(&user.db, user.user_id(), chosen).await?;
+        Ok(Redirect::to("/account/settings?done=time-zone").into_response())
     })
     .await
 }

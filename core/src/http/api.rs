@@ -364,6 +364,37 @@ impl ApiCaller {
     }
 }
 
+/// What an administrator does to a person's account.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AccountAction {
+    /// Disable the account.
+    Disable,
+    /// Remove the second factor (and the phone), so the person enrols again.
+    ResetSecondFactor,
+    /// End every session.
+    EndSessions,
+}
+
+/// Applies `action` to a person's account, audited as `actor`, and ends the
+/// sessions the store keeps elsewhere (Redis), so the change holds at once.
+pub(crate) async fn change_account(
+    state: &AppState,
+    db: &TenantDb,
+    user_id: i64,
+    action: AccountAction,
+    actor: &str,
+) -> Result<accounts::AccountChange, ApiError> {
+    let mut change = match action {
+        AccountAction::Disable => accounts::disable_user(db, user_id, actor).await?,
+        AccountAction::ResetSecondFactor => {
+            accounts::reset_second_factor(db, user_id, actor).await?
+        }
+        AccountAction::EndSessions => accounts::revoke_sessions(db, user_id, actor).await?,
+    };
+    change.sessions_ended += state.sessions.end_all_elsewhere(db, user_id).await?;
+    Ok(change)
+}
+
 fn parse_id(id: &str) -> Result<i64, ApiError> {
     id.parse().map_err(|_| ApiError::NotFound)
 }
@@ -383,12 +414,16 @@ async fn disable_user(
 ) -> Result<Json<accounts::AccountChange>, ApiError> {
     caller.scope(&state, "user", "update").await?;
     let user_id = parse_id(&id)?;
-    let mut change = accounts::disable_user(&caller.db, user_id, &caller.actor()).await?;
-    change.sessions_ended += state
-        .sessions
-        .end_all_elsewhere(&caller.db, user_id)
-        .await?;
-    Ok(Json(change))
+    Ok(Json(
+        change_account(
+            &state,
+            &caller.db,
+            user_id,
+            AccountAction::Disable,
+            &caller.actor(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -406,12 +441,16 @@ async fn reset_second_factor(
 ) -> Result<Json<accounts::AccountChange>, ApiError> {
     caller.scope(&state, "user", "update").await?;
     let user_id = parse_id(&id)?;
-    let mut change = accounts::reset_second_factor(&caller.db, user_id, &caller.actor()).await?;
-    change.sessions_ended += state
-        .sessions
-        .end_all_elsewhere(&caller.db, user_id)
-        .await?;
-    Ok(Json(change))
+    Ok(Json(
+        change_account(
+            &state,
+            &caller.db,
+            user_id,
+            AccountAction::ResetSecondFactor,
+            &caller.actor(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -429,12 +468,16 @@ async fn end_sessions(
 ) -> Result<Json<accounts::AccountChange>, ApiError> {
     caller.scope(&state, "session", "revoke").await?;
     let user_id = parse_id(&id)?;
-    let mut change = accounts::revoke_sessions(&caller.db, user_id, &caller.actor()).await?;
-    change.sessions_ended += state
-        .sessions
-        .end_all_elsewhere(&caller.db, user_id)
-        .await?;
-    Ok(Json(change))
+    Ok(Json(
+        change_account(
+            &state,
+            &caller.db,
+            user_id,
+            AccountAction::EndSessions,
+            &caller.actor(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -549,7 +592,13 @@ async fn audit_export(
     caller: ApiCaller,
 ) -> Result<Response, ApiError> {
     caller.scope(&state, "audit", "read").await?;
-    let entries = audit::export(&caller.db).await?;
+    audit_download(&caller.db).await
+}
+
+/// The whole audit chain as JSON lines, a download (the API's and the admin
+/// page's export).
+pub(crate) async fn audit_download(db: &TenantDb) -> Result<Response, ApiError> {
+    let entries = audit::export(db).await?;
     let mut body = String::new();
     for entry in entries {
         body.push_str(
@@ -677,7 +726,7 @@ async fn add_provider(
 }
 
 /// Settings an MSP admin may change through the API, with the values each takes.
-const SETTINGS: &[(&str, SettingKind)] = &[
+pub(crate) const SETTINGS: &[(&str, SettingKind)] = &[
     (
         crate::identity::pages::CONTACTS_SECOND_FACTOR_OPTIONAL,
         SettingKind::Bool,
@@ -714,11 +763,13 @@ const SETTINGS: &[(&str, SettingKind)] = &[
     ),
     (crate::mail::intake::TRIAGE_QUEUE_SETTING, SettingKind::Key),
     (crate::mail::notify::BRAND_COLOR_SETTING, SettingKind::Color),
+    (crate::http::web::HIDE_NEW_TICKET_SETTING, SettingKind::Bool),
+    (crate::i18n::TIME_ZONE_SETTING, SettingKind::TimeZone),
 ];
 
 /// What a setting accepts.
 #[derive(Debug, Clone, Copy)]
-enum SettingKind {
+pub(crate) enum SettingKind {
     Bool,
     Integer(i64, i64),
     /// A list of MIME types or `major/*` patterns.
@@ -729,11 +780,17 @@ enum SettingKind {
     Choice(&'static [&'static str]),
     /// A colour, `#rrggbb`.
     Color,
+    /// An IANA time zone name (`Europe/Rome`).
+    TimeZone,
 }
 
 impl SettingKind {
-    fn check(self, value: &serde_json::Value) -> Result<(), String> {
+    pub(crate) fn check(self, value: &serde_json::Value) -> Result<(), String> {
         match self {
+            SettingKind::TimeZone => match value.as_str().and_then(crate::i18n::named_zone) {
+                Some(_) => Ok(()),
+                None => Err("must be a time zone such as \"Europe/Rome\"".to_owned()),
+            },
             SettingKind::Bool if value.is_boolean() => Ok(()),
             SettingKind::Bool => Err("must be true or false".to_owned()),
             SettingKind::Integer(min, max) => match value.as_i64() {

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use http::StatusCode;
 use portico_tenants::domains::{self, DomainRecord};
 use portico_tenants::registry;
+use portico_tenants::{TenantDb, TenantId};
 use serde::{Deserialize, Serialize};
 
 use crate::domains::dns::challenge_name;
@@ -40,7 +41,7 @@ pub struct DomainView {
     pub records: Vec<ExpectedRecord>,
 }
 
-fn view(state: &AppState, domain: DomainRecord) -> DomainView {
+pub(crate) fn view(state: &AppState, domain: DomainRecord) -> DomainView {
     let status = match (domain.state, domain.grace_until) {
         (registry::DomainState::Verified, Some(_)) => "grace",
         (registry::DomainState::Verified, None) => "verified",
@@ -69,13 +70,89 @@ fn view(state: &AppState, domain: DomainRecord) -> DomainView {
 /// This tenant's domain `host`, or 404 (another tenant's looks the same as none).
 async fn own_domain(
     state: &AppState,
-    caller: &ApiCaller,
+    tenant: TenantId,
     host: &str,
 ) -> Result<DomainRecord, ApiError> {
     match domains::get(&state.store, &host.to_ascii_lowercase()).await? {
-        Some(domain) if domain.tenant_id == caller.route.id => Ok(domain),
+        Some(domain) if domain.tenant_id == tenant => Ok(domain),
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// The tenant's domains as the admin sees them.
+pub(crate) async fn tenant_domains(
+    state: &AppState,
+    tenant: TenantId,
+) -> Result<Vec<DomainView>, ApiError> {
+    let found = domains::list_for_tenant(&state.store, tenant).await?;
+    Ok(found
+        .into_iter()
+        .map(|domain| view(state, domain))
+        .collect())
+}
+
+/// Adds a host name (checked against the base domain), audited as `actor`, and
+/// wakes the checker.
+pub(crate) async fn add_host(
+    state: &AppState,
+    db: &TenantDb,
+    tenant: TenantId,
+    raw: &str,
+    actor: &str,
+) -> Result<DomainView, ApiError> {
+    let host = registry::parse_host(raw, &state.settings.base_domain)?;
+    registry::add_domain(&state.store, db, &host, &state.settings.base_domain).await?;
+    portico_tenants::audit::append(
+        db,
+        portico_tenants::audit::AuditEntry {
+            actor: actor.to_owned(),
+            action: "domain.added",
+            target: format!("domain:{host}"),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    state.domains.wake();
+    let domain = own_domain(state, tenant, &host).await?;
+    Ok(view(state, domain))
+}
+
+/// Checks a host name's records now.
+pub(crate) async fn check_host(
+    state: &AppState,
+    tenant: TenantId,
+    host: &str,
+) -> Result<DomainView, ApiError> {
+    let domain = own_domain(state, tenant, host).await?;
+    state.domains.check(&domain.host).await?;
+    state.domains.wake();
+    let domain = own_domain(state, tenant, host).await?;
+    Ok(view(state, domain))
+}
+
+/// Removes a host name, audited as `actor`.
+pub(crate) async fn remove_host(
+    state: &AppState,
+    db: &TenantDb,
+    tenant: TenantId,
+    host: &str,
+    actor: &str,
+) -> Result<(), ApiError> {
+    let domain = own_domain(state, tenant, host).await?;
+    if !domains::remove(&state.store, tenant, &domain.host).await? {
+        return Err(ApiError::NotFound);
+    }
+    portico_tenants::audit::append(
+        db,
+        portico_tenants::audit::AuditEntry {
+            actor: actor.to_owned(),
+            action: "domain.removed",
+            target: format!("domain:{}", domain.host),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[utoipa::path(
@@ -90,13 +167,7 @@ pub(crate) async fn list_domains(
     caller: ApiCaller,
 ) -> Result<Json<Vec<DomainView>>, ApiError> {
     caller.scope(&state, "domain", "read").await?;
-    let found = domains::list_for_tenant(&state.store, caller.route.id).await?;
-    Ok(Json(
-        found
-            .into_iter()
-            .map(|domain| view(&state, domain))
-            .collect(),
-    ))
+    Ok(Json(tenant_domains(&state, caller.route.id).await?))
 }
 
 /// Input of `POST /api/v1/domains`.
@@ -124,21 +195,15 @@ pub(crate) async fn add_domain(
         field: "body".to_owned(),
         reason: rejection.body_text(),
     })?;
-    let host = registry::parse_host(&input.host, &state.settings.base_domain)?;
-    registry::add_domain(&state.store, &caller.db, &host, &state.settings.base_domain).await?;
-    portico_tenants::audit::append(
+    let added = add_host(
+        &state,
         &caller.db,
-        portico_tenants::audit::AuditEntry {
-            actor: caller.actor(),
-            action: "domain.added",
-            target: format!("domain:{host}"),
-            details: serde_json::json!({}),
-        },
+        caller.route.id,
+        &input.host,
+        &caller.actor(),
     )
     .await?;
-    state.domains.wake();
-    let domain = own_domain(&state, &caller, &host).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, domain))))
+    Ok((StatusCode::CREATED, Json(added)))
 }
 
 #[utoipa::path(
@@ -155,7 +220,7 @@ pub(crate) async fn show_domain(
     Path(host): Path<String>,
 ) -> Result<Json<DomainView>, ApiError> {
     caller.scope(&state, "domain", "read").await?;
-    let domain = own_domain(&state, &caller, &host).await?;
+    let domain = own_domain(&state, caller.route.id, &host).await?;
     Ok(Json(view(&state, domain)))
 }
 
@@ -173,11 +238,7 @@ pub(crate) async fn check_domain(
     Path(host): Path<String>,
 ) -> Result<Json<DomainView>, ApiError> {
     caller.scope(&state, "domain", "create").await?;
-    let domain = own_domain(&state, &caller, &host).await?;
-    state.domains.check(&domain.host).await?;
-    state.domains.wake();
-    let domain = own_domain(&state, &caller, &host).await?;
-    Ok(Json(view(&state, domain)))
+    Ok(Json(check_host(&state, caller.route.id, &host).await?))
 }
 
 #[utoipa::path(
@@ -194,19 +255,6 @@ pub(crate) async fn remove_domain(
     Path(host): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.scope(&state, "domain", "delete").await?;
-    let domain = own_domain(&state, &caller, &host).await?;
-    if !domains::remove(&state.store, caller.route.id, &domain.host).await? {
-        return Err(ApiError::NotFound);
-    }
-    portico_tenants::audit::append(
-        &caller.db,
-        portico_tenants::audit::AuditEntry {
-            actor: caller.actor(),
-            action: "domain.removed",
-            target: format!("domain:{}", domain.host),
-            details: serde_json::json!({}),
-        },
-    )
-    .await?;
+    remove_host(&state, &caller.db, caller.route.id, &host, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

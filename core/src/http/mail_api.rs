@@ -203,21 +203,21 @@ pub(crate) async fn discard_inbound(
 #[serde(deny_unknown_fields)]
 pub(crate) struct MailboxInput {
     /// The address mail is sent to.
-    address: String,
+    pub(crate) address: String,
     /// IMAP server.
-    host: String,
+    pub(crate) host: String,
     /// Port (993 for TLS, 143 for STARTTLS).
-    port: i64,
+    pub(crate) port: i64,
     /// `tls` (default), `starttls` or `none`.
     #[serde(default = "default_tls")]
-    tls: String,
+    pub(crate) tls: String,
     /// Login.
-    username: String,
+    pub(crate) username: String,
     /// Password (sealed at once, never shown again).
-    password: String,
+    pub(crate) password: String,
     /// Folder (default `INBOX`).
     #[serde(default)]
-    folder: String,
+    pub(crate) folder: String,
 }
 
 fn default_tls() -> String {
@@ -257,6 +257,18 @@ pub(crate) async fn add_mailbox(
         field: "body".to_owned(),
         reason: rejection.body_text(),
     })?;
+    let mailbox = new_mailbox(&state, &caller.db, input, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(mailbox)).into_response())
+}
+
+/// Adds a mailbox, its password sealed at once, audited as `actor`, and tells the
+/// intake to start reading it.
+pub(crate) async fn new_mailbox(
+    state: &AppState,
+    db: &portico_tenants::TenantDb,
+    input: MailboxInput,
+    actor: &str,
+) -> Result<Mailbox, ApiError> {
     if input.password.is_empty() || input.password.len() > 1024 {
         return Err(ApiError::Invalid {
             field: "password".to_owned(),
@@ -268,7 +280,7 @@ pub(crate) async fn add_mailbox(
         input.password.as_bytes(),
     );
     let mailbox = store::create_mailbox(
-        &caller.db,
+        db,
         NewMailbox {
             address: input.address,
             host: input.host,
@@ -278,11 +290,11 @@ pub(crate) async fn add_mailbox(
             sealed_password: sealed,
             folder: input.folder,
         },
-        &caller.actor(),
+        actor,
     )
     .await?;
     state.intake.mailboxes_changed.notify_one();
-    Ok((StatusCode::CREATED, Json(mailbox)).into_response())
+    Ok(mailbox)
 }
 
 /// Input of `PATCH /api/v1/mail/mailboxes/{id}`.
@@ -363,11 +375,11 @@ pub(crate) async fn ticket_mail(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SmtpView {
     /// Mail goes through the tenant's own server (else the platform's).
-    configured: bool,
+    pub(crate) configured: bool,
     /// Its host and port.
-    server: Option<String>,
+    pub(crate) server: Option<String>,
     /// The address mail goes out from.
-    from: Option<String>,
+    pub(crate) from: Option<String>,
 }
 
 /// Input of `PUT /api/v1/mail/smtp`.
@@ -397,8 +409,28 @@ fn smtp_server(url: &str) -> Result<String, ApiError> {
     })
 }
 
-async fn smtp_view(state: &AppState, caller: &ApiCaller) -> Result<SmtpView, ApiError> {
-    Ok(match store::tenant_smtp(&caller.db).await? {
+/// Sends the tenant's mail through its own server: the URL checked, sealed at once,
+/// audited as `actor` (without the URL).
+pub(crate) async fn set_smtp_server(
+    state: &AppState,
+    db: &portico_tenants::TenantDb,
+    url: &str,
+    from: &str,
+    actor: &str,
+) -> Result<(), ApiError> {
+    let server = smtp_server(url)?;
+    let sealed = state
+        .master_key
+        .seal(crate::mail::SMTP_URL_CONTEXT, url.as_bytes());
+    store::set_tenant_smtp(db, &sealed, from, &server, actor).await?;
+    Ok(())
+}
+
+pub(crate) async fn smtp_view(
+    state: &AppState,
+    db: &portico_tenants::TenantDb,
+) -> Result<SmtpView, ApiError> {
+    Ok(match store::tenant_smtp(db).await? {
         Some(smtp) => {
             let url = state
                 .master_key
@@ -431,7 +463,7 @@ pub(crate) async fn show_smtp(
     caller: ApiCaller,
 ) -> Result<Json<SmtpView>, ApiError> {
     caller.scope(&state, "mail_channel", "read").await?;
-    Ok(Json(smtp_view(&state, &caller).await?))
+    Ok(Json(smtp_view(&state, &caller.db).await?))
 }
 
 #[utoipa::path(
@@ -452,12 +484,8 @@ pub(crate) async fn set_smtp(
         field: "body".to_owned(),
         reason: rejection.body_text(),
     })?;
-    let server = smtp_server(&input.url)?;
-    let sealed = state
-        .master_key
-        .seal(crate::mail::SMTP_URL_CONTEXT, input.url.as_bytes());
-    store::set_tenant_smtp(&caller.db, &sealed, &input.from, &server, &caller.actor()).await?;
-    Ok(Json(smtp_view(&state, &caller).await?))
+    set_smtp_server(&state, &caller.db, &input.url, &input.from, &caller.actor()).await?;
+    Ok(Json(smtp_view(&state, &caller.db).await?))
 }
 
 #[utoipa::path(

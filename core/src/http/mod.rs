@@ -7,6 +7,7 @@
 //! → the feature router.
 
 pub mod account_pages;
+pub mod admin_pages;
 pub mod api;
 pub mod approvals;
 pub mod domains_api;

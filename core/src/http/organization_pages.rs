@@ -6,8 +6,7 @@
 //! layer, which keeps a main contact to their own organization.
 
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use http::StatusCode;
@@ -20,9 +19,8 @@ use serde::Deserialize;
 use crate::http::error::ApiError;
 use crate::http::pages::render;
 use crate::http::reports_api::{csv_download, day};
-use crate::http::web::{WebUser, form_input, page};
+use crate::http::web::{WebForm, WebUser, page};
 use crate::i18n::Locale;
-use crate::identity::pages::check_session_csrf;
 use crate::state::AppState;
 
 /// The routes of the organization pages.
@@ -211,7 +209,6 @@ async fn colleagues_view(
 /// The form of an account request.
 #[derive(Debug, Deserialize)]
 struct ColleagueForm {
-    csrf: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -220,14 +217,10 @@ struct ColleagueForm {
 
 async fn colleague_submit(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: http::HeaderMap,
-    input: Result<Form<ColleagueForm>, FormRejection>,
+    WebForm { user, input }: WebForm<ColleagueForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
-        let input = form_input(input)?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         let organization = requesting_organization(&state, &user).await?;
         let Ok(email) = EmailAddress::parse(input.email.trim()) else {
             return colleagues_view(

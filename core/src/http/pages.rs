@@ -23,6 +23,7 @@ pub fn portal_router() -> Router<AppState> {
         .merge(crate::http::web::router())
         .merge(crate::http::account_pages::router())
         .merge(crate::http::organization_pages::router())
+        .merge(crate::http::admin_pages::router())
 }
 
 /// Renders a template into a response with `status`; a template error is a 500.

@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -147,7 +146,7 @@ pub fn asset_url(name: &str) -> String {
 
 /// Serves an asset by its hashed name, cached for a year (the name changes with
 /// the content), gzipped when the browser accepts it.
-async fn asset(Path(file): Path<String>, headers: http::HeaderMap) -> Response {
+pub(crate) async fn asset(Path(file): Path<String>, headers: http::HeaderMap) -> Response {
     let Some(found) = ASSETS.iter().find(|asset| asset.hashed == file) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -191,7 +190,15 @@ async fn brand_css(
 ) -> Result<Response, ApiError> {
     let db = tenant.db(&state.store)?;
     let color = crate::mail::notify::brand(&state.hosts, &db).await.color;
-    let css = brand_sheet(&color);
+    Ok(brand_response(brand_sheet(&color)))
+}
+
+/// The operator host's brand sheet: Portico's own colour.
+pub(crate) async fn platform_brand_css() -> Response {
+    brand_response(brand_sheet(crate::mail::notify::DEFAULT_COLOR))
+}
+
+fn brand_response(css: String) -> Response {
     let mut response = Response::new(Body::from(css));
     let headers = response.headers_mut();
     headers.insert(
@@ -202,7 +209,7 @@ async fn brand_css(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    Ok(response)
+    response
 }
 
 /// The brand sheet for `color` (`#rrggbb`): the colour itself for borders and
@@ -261,6 +268,8 @@ pub(crate) struct WebUser {
     pub(crate) route: Arc<TenantRoute>,
     pub(crate) current: CurrentSession,
     pub(crate) locale: Locale,
+    /// The time zone times are shown in (theirs, else the tenant's, else UTC).
+    pub(crate) zone: jiff::tz::TimeZone,
     /// The portal sections switched on for this person (staff: all of them).
     sections: Vec<&'static str>,
 }
@@ -293,11 +302,15 @@ impl FromRequestParts<AppState> for WebUser {
                         .await
                         .map_err(|e| ApiError::from(e).into_response())?
                 };
+                let zone = crate::i18n::zone_of(&db, &current.user.time_zone)
+                    .await
+                    .map_err(|e| ApiError::from(e).into_response())?;
                 Ok(WebUser {
                     db,
                     route,
                     current,
                     locale,
+                    zone,
                     sections,
                 })
             }
@@ -398,6 +411,9 @@ impl WebUser {
         if self.current.user.role == Role::MainContact {
             links.push(context! { href => "/colleagues", label => t("nav-colleagues"), current => current == "colleagues" });
         }
+        if self.staff_role() {
+            links.push(context! { href => "/admin", label => t("nav-admin"), current => current == "admin" });
+        }
         if self.section_on("settings") {
             links.push(context! { href => "/account/settings", label => t("nav-settings"), current => current == "settings" });
         }
@@ -430,9 +446,15 @@ const LANGUAGES: [(&str, &str); 5] = [
 
 /// An error of a page: what the person may not see is the not-found page; a refused
 /// or invalid input is a message page saying why; the rest as the API answers it.
-fn page_error(state: &AppState, locale: Locale, error: ApiError) -> Response {
+pub(crate) fn page_error(state: &AppState, locale: Locale, error: ApiError) -> Response {
     match error {
         ApiError::NotFound | ApiError::Forbidden => not_found_page(state, locale),
+        ApiError::Conflict(_) => render(
+            state,
+            StatusCode::CONFLICT,
+            "message.html",
+            context! { lang => locale.tag(), title => locale.text("form-refused-title"), body => locale.text("form-conflict") },
+        ),
         ApiError::Invalid { reason, .. } | ApiError::Refused { reason, .. } => render(
             state,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -456,15 +478,18 @@ where
 
 // ----- formatting --------------------------------------------------------------
 
-/// A time as ISO 8601 (for `datetime`) and as shown to this reader.
-fn when(locale: Locale, unix_ms: i64) -> (String, String) {
-    let iso = jiff::Timestamp::from_millisecond(unix_ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:00Z").to_string())
-        .unwrap_or_default();
-    (iso, locale.date_time(unix_ms))
+impl WebUser {
+    /// A time as ISO 8601 (for `datetime`) and as shown to this reader: in their
+    /// language and time zone.
+    pub(crate) fn when(&self, unix_ms: i64) -> (String, String) {
+        let iso = jiff::Timestamp::from_millisecond(unix_ms)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:00Z").to_string())
+            .unwrap_or_default();
+        (iso, self.locale.date_time(unix_ms, &self.zone))
+    }
 }
 
-fn size(bytes: i64) -> String {
+pub(crate) fn size(bytes: i64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
         b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
@@ -472,7 +497,7 @@ fn size(bytes: i64) -> String {
     }
 }
 
-fn status_label(locale: Locale, key: &str) -> String {
+pub(crate) fn status_label(locale: Locale, key: &str) -> String {
     let translated = locale.text(&format!("status-{key}"));
     if translated.starts_with("status-") {
         key.replace('_', " ")
@@ -486,9 +511,10 @@ fn sla_label(locale: Locale, state: &str) -> String {
 }
 
 /// A ticket as the list and the ticket page show it.
-fn ticket_row(locale: Locale, ticket: &Ticket) -> Value {
-    let (updated_iso, updated) = when(locale, ticket.updated_at);
-    let (created_iso, created) = when(locale, ticket.created_at);
+fn ticket_row(user: &WebUser, ticket: &Ticket) -> Value {
+    let locale = user.locale;
+    let (updated_iso, updated) = user.when(ticket.updated_at);
+    let (created_iso, created) = user.when(ticket.created_at);
     let sla = ticket
         .sla_state
         .as_deref()
@@ -664,7 +690,7 @@ async fn list(
     } else {
         Vec::new()
     };
-    let rows: Vec<Value> = page.tickets.iter().map(|t| ticket_row(locale, t)).collect();
+    let rows: Vec<Value> = page.tickets.iter().map(|t| ticket_row(user, t)).collect();
     let status_param = if status == "open_all" { "" } else { status };
     let next_href = page.next_cursor.as_deref().map(|cursor| {
         format!(
@@ -738,7 +764,7 @@ async fn list(
 }
 
 /// The tenant setting that hides manual ticket creation in the portal.
-pub const HIDE_NEW_TICKET_SETTING: &str = "portal-hide-new-ticket";
+pub const HIDE_NEW_TICKET_SETTING: &str = "portal_hide_new_ticket";
 
 /// Whether this person may open a ticket from the portal's form.
 async fn new_ticket_allowed(state: &AppState, user: &WebUser) -> Result<bool, ApiError> {
@@ -1054,7 +1080,7 @@ async fn thread_context(
     Ok(messages
         .iter()
         .map(|m| {
-            let (created_iso, created) = when(locale, m.created_at);
+            let (created_iso, created) = user.when(m.created_at);
             let files: Vec<Value> = m
                 .attachments
                 .iter()
@@ -1162,7 +1188,7 @@ async fn ticket_view(
     } else {
         None
     };
-    let mut row = ticket_row(locale, &ticket);
+    let mut row = ticket_row(user, &ticket);
     row = context! { requester, assignee, ..row };
     let context = context! {
         ticket => row, number, messages, notice, can_reply, actions, statuses,
@@ -1306,7 +1332,6 @@ async fn reply_submit(
 /// The form of a status action.
 #[derive(Debug, Deserialize)]
 struct StatusForm {
-    csrf: String,
     action: String,
     #[serde(default)]
     status: String,
@@ -1314,19 +1339,12 @@ struct StatusForm {
 
 async fn status_submit(
     State(state): State<AppState>,
-    user: WebUser,
     Path(raw): Path<String>,
-    headers: http::HeaderMap,
-    input: Result<Form<StatusForm>, FormRejection>,
+    WebForm { user, input }: WebForm<StatusForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
         let number = parse_number(&raw)?;
-        let Form(input) = input.map_err(|e| ApiError::Invalid {
-            field: "form".to_owned(),
-            reason: e.body_text(),
-        })?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         let reader = user.reader(&state, "comment").await?;
         let role = Some(user.current.user.role);
         let actor = user.actor();
@@ -1454,7 +1472,7 @@ async fn workspace(state: &AppState, user: &WebUser, ticket: &Ticket) -> Result<
     .iter()
     .filter(|other| other.number != ticket.number)
     .take(5)
-    .map(|other| ticket_row(locale, other))
+    .map(|other| ticket_row(user, other))
     .collect::<Vec<_>>();
     Ok(context! { priorities, types, time, others })
 }
@@ -1476,19 +1494,88 @@ fn today() -> String {
 }
 
 /// Turns a form's rejection into the message page.
-pub(crate) fn form_input<T>(input: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
-    input
-        .map(|Form(input)| input)
-        .map_err(|e| ApiError::Invalid {
-            field: "form".to_owned(),
-            reason: e.body_text(),
-        })
+/// A form (`application/x-www-form-urlencoded`) submitted by a signed-in person:
+/// the extractor checks the request's origin and the session's CSRF token (the
+/// `csrf` field) before the handler runs, then reads the fields into `T` (a struct
+/// deserialized like axum's `Form`, or [`Fields`] for repeated names). A refused
+/// or unreadable form is answered with a page in the person's language.
+pub(crate) struct WebForm<T> {
+    pub(crate) user: WebUser,
+    pub(crate) input: T,
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for WebForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, state).await?;
+        let locale = user.locale;
+        let headers = parts.headers.clone();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|rejection| {
+                page_error(
+                    state,
+                    locale,
+                    ApiError::Invalid {
+                        field: "form".to_owned(),
+                        reason: rejection.body_text(),
+                    },
+                )
+            })?;
+        let csrf = url::form_urlencoded::parse(&bytes)
+            .find(|(name, _)| name == "csrf")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        check_session_csrf(state, &headers, &user.current, &csrf)
+            .map_err(|error| page_error(state, locale, error))?;
+        let input = serde_urlencoded::from_bytes(&bytes).map_err(|error| {
+            page_error(
+                state,
+                locale,
+                ApiError::Invalid {
+                    field: "form".to_owned(),
+                    reason: error.to_string(),
+                },
+            )
+        })?;
+        Ok(WebForm { user, input })
+    }
+}
+
+/// The fields of a form in the order sent, for forms with repeated names
+/// (check boxes of a list).
+#[derive(Debug, Default, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, empty when absent.
+    pub(crate) fn text(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    /// Every value of `name`.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Whether a check box `name` was ticked (sent at all).
+    pub(crate) fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(key, _)| key == name)
+    }
 }
 
 /// The form of a rating.
 #[derive(Debug, Deserialize)]
 struct RatingForm {
-    csrf: String,
     #[serde(default)]
     rating: String,
     #[serde(default)]
@@ -1497,16 +1584,12 @@ struct RatingForm {
 
 async fn rating_submit(
     State(state): State<AppState>,
-    user: WebUser,
     Path(raw): Path<String>,
-    headers: http::HeaderMap,
-    input: Result<Form<RatingForm>, FormRejection>,
+    WebForm { user, input }: WebForm<RatingForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
         let number = parse_number(&raw)?;
-        let input = form_input(input)?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         let reader = user.reader(&state, "comment").await?;
         let rating: i64 = input.rating.parse().map_err(|_| ApiError::Invalid {
             field: "rating".to_owned(),
@@ -1529,7 +1612,6 @@ async fn rating_submit(
 /// The form of an approver's decision.
 #[derive(Debug, Deserialize)]
 struct DecisionForm {
-    csrf: String,
     decision: String,
     #[serde(default)]
     reason: String,
@@ -1537,16 +1619,12 @@ struct DecisionForm {
 
 async fn approval_submit(
     State(state): State<AppState>,
-    user: WebUser,
     Path(raw): Path<String>,
-    headers: http::HeaderMap,
-    input: Result<Form<DecisionForm>, FormRejection>,
+    WebForm { user, input }: WebForm<DecisionForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
         let number = parse_number(&raw)?;
-        let input = form_input(input)?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         // Approvers are people of the organization; the data layer checks this one is.
         user.scope(&state, "ticket", "comment")
             .await?
@@ -1579,7 +1657,6 @@ async fn approval_submit(
 /// The form of the workspace's priority and type.
 #[derive(Debug, Deserialize)]
 struct FieldsForm {
-    csrf: String,
     priority: String,
     #[serde(default, rename = "type")]
     type_key: String,
@@ -1587,16 +1664,12 @@ struct FieldsForm {
 
 async fn fields_submit(
     State(state): State<AppState>,
-    user: WebUser,
     Path(raw): Path<String>,
-    headers: http::HeaderMap,
-    input: Result<Form<FieldsForm>, FormRejection>,
+    WebForm { user, input }: WebForm<FieldsForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
         let number = parse_number(&raw)?;
-        let input = form_input(input)?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         let reader = user.reader(&state, "update").await?;
         if !reader.staff {
             return Err(ApiError::NotFound);
@@ -1622,7 +1695,6 @@ async fn fields_submit(
 /// The form of a time entry.
 #[derive(Debug, Deserialize)]
 struct TimeForm {
-    csrf: String,
     #[serde(default)]
     hours: String,
     #[serde(default)]
@@ -1637,16 +1709,12 @@ struct TimeForm {
 
 async fn time_submit(
     State(state): State<AppState>,
-    user: WebUser,
     Path(raw): Path<String>,
-    headers: http::HeaderMap,
-    input: Result<Form<TimeForm>, FormRejection>,
+    WebForm { user, input }: WebForm<TimeForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
         let number = parse_number(&raw)?;
-        let input = form_input(input)?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         let scope = user
             .scope(&state, "ticket_time", "create")
             .await?
@@ -1700,29 +1768,18 @@ const BULK_LIMIT: usize = 100;
 /// ticket awaiting approval, a move the workflow forbids) is counted, not hidden.
 async fn bulk_submit(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: http::HeaderMap,
-    body: axum::body::Bytes,
+    WebForm { user, input }: WebForm<Fields>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
-        let pairs: Vec<(String, String)> =
-            url::form_urlencoded::parse(&body).into_owned().collect();
-        let field = |name: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == name)
-                .map_or("", |(_, value)| value.as_str())
-        };
-        check_session_csrf(&state, &headers, &user.current, field("csrf"))?;
+        let field = |name: &str| input.text(name);
         let reader = user.reader(&state, "update").await?;
         if !reader.staff {
             return Err(ApiError::NotFound);
         }
-        let numbers: Vec<i64> = pairs
-            .iter()
-            .filter(|(key, _)| key == "number")
-            .filter_map(|(_, value)| value.parse().ok())
+        let numbers: Vec<i64> = input
+            .all("number")
+            .filter_map(|value| value.parse().ok())
             .collect();
         if numbers.is_empty() || numbers.len() > BULK_LIMIT {
             return Err(ApiError::Invalid {
@@ -1802,23 +1859,15 @@ async fn bulk_submit(
 /// The form of the language switch.
 #[derive(Debug, Deserialize)]
 struct LanguageForm {
-    csrf: String,
     language: String,
 }
 
 async fn language_submit(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: http::HeaderMap,
-    input: Result<Form<LanguageForm>, FormRejection>,
+    WebForm { user, input }: WebForm<LanguageForm>,
 ) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
-        let Form(input) = input.map_err(|e| ApiError::Invalid {
-            field: "form".to_owned(),
-            reason: e.body_text(),
-        })?;
-        check_session_csrf(&state, &headers, &user.current, &input.csrf)?;
         let chosen = Locale::from_tag(&input.language).ok_or_else(|| ApiError::Invalid {
             field: "language".to_owned(),
             reason: locale.text("language-unknown"),
@@ -1851,25 +1900,33 @@ mod tests {
     }
 
     #[test]
-    fn times_are_iso_and_shown_in_the_readers_language() {
+    fn times_are_shown_in_the_readers_language_and_zone() {
         let at = 1_795_000_000_000; // 2026-11-18 11:06:40 UTC
-        let (iso, english) = when(Locale::En, at);
-        assert_eq!(iso, "2026-11-18T11:06:00Z");
+        let utc = jiff::tz::TimeZone::UTC;
+        let english = Locale::En.date_time(at, &utc);
         assert!(
             english.contains("2026") && english.contains("Nov") && english.ends_with("UTC"),
             "{english}"
         );
-        let (_, italian) = when(Locale::It, at);
+        let italian = Locale::It.date_time(at, &utc);
         assert!(
             italian.contains("nov") && italian.contains("11:06"),
             "{italian}"
         );
-        let (_, german) = when(Locale::De, at);
+        let german = Locale::De.date_time(at, &utc);
         assert!(
             german.contains("18.") && german.contains("11:06"),
             "{german}"
         );
         assert_ne!(english, italian);
+        // Rome is an hour ahead in November; the zone's abbreviation says so.
+        let rome = crate::i18n::named_zone("Europe/Rome").expect("zone");
+        let roman = Locale::It.date_time(at, &rome);
+        assert!(roman.contains("12:06") && roman.ends_with("CET"), "{roman}");
+        let tokyo = crate::i18n::named_zone("Asia/Tokyo").expect("zone");
+        assert!(Locale::De.date_time(at, &tokyo).contains("20:06"));
+        assert!(crate::i18n::named_zone("Mars/Olympus").is_none());
+        assert!(crate::i18n::named_zone("").is_none());
     }
 
     #[test]

@@ -35,9 +35,9 @@ fn every_event() -> Vec<String> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct WithSecret {
     #[serde(flatten)]
-    endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     /// `whsec_…`: receivers verify signatures with it.
-    secret: String,
+    pub(crate) secret: String,
 }
 
 fn parse_id(id: &str) -> Result<i64, ApiError> {
@@ -82,30 +82,51 @@ pub(crate) async fn create_webhook(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.scope(&state, "webhook", "create").await?;
     let input = body(input)?;
-    let url =
-        parse_endpoint_url(&input.url, state.settings.outbound_allow_private).map_err(|error| {
-            ApiError::Invalid {
-                field: "url".to_owned(),
-                reason: error.to_string(),
-            }
-        })?;
+    let created = new_endpoint(
+        &state,
+        &caller.db,
+        &input.url,
+        input.description,
+        input.event_types,
+        &caller.actor(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates an endpoint with a fresh signing secret (sealed with the master key;
+/// returned once), its URL checked against private addresses unless allowed.
+pub(crate) async fn new_endpoint(
+    state: &AppState,
+    db: &portico_tenants::TenantDb,
+    url: &str,
+    description: String,
+    event_types: Vec<String>,
+    actor: &str,
+) -> Result<WithSecret, ApiError> {
+    let url = parse_endpoint_url(url, state.settings.outbound_allow_private).map_err(|error| {
+        ApiError::Invalid {
+            field: "url".to_owned(),
+            reason: error.to_string(),
+        }
+    })?;
     let secret = generate_secret();
     let endpoint = webhooks::create_endpoint(
-        &caller.db,
+        db,
         NewEndpoint {
             url: url.to_string(),
-            description: input.description,
-            event_types: input.event_types,
+            description,
+            event_types,
         },
         |id| {
             state
                 .master_key
-                .seal(&secret_context(&caller.db, id), secret.as_bytes())
+                .seal(&secret_context(db, id), secret.as_bytes())
         },
-        &caller.actor(),
+        actor,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(WithSecret { endpoint, secret })))
+    Ok(WithSecret { endpoint, secret })
 }
 
 #[utoipa::path(
@@ -198,12 +219,24 @@ pub(crate) async fn rotate_webhook_secret(
 ) -> Result<Json<WithSecret>, ApiError> {
     caller.scope(&state, "webhook", "update").await?;
     let id = parse_id(&id)?;
+    Ok(Json(
+        rotate_secret(&state, &caller.db, id, &caller.actor()).await?,
+    ))
+}
+
+/// Gives an endpoint a fresh signing secret (sealed; returned once), audited.
+pub(crate) async fn rotate_secret(
+    state: &AppState,
+    db: &portico_tenants::TenantDb,
+    id: i64,
+    actor: &str,
+) -> Result<WithSecret, ApiError> {
     let secret = generate_secret();
     let sealed = state
         .master_key
-        .seal(&secret_context(&caller.db, id), secret.as_bytes());
-    let endpoint = webhooks::replace_secret(&caller.db, id, &sealed, &caller.actor()).await?;
-    Ok(Json(WithSecret { endpoint, secret }))
+        .seal(&secret_context(db, id), secret.as_bytes());
+    let endpoint = webhooks::replace_secret(db, id, &sealed, actor).await?;
+    Ok(WithSecret { endpoint, secret })
 }
 
 /// Query of `GET /api/v1/webhooks/{id}/deliveries`.

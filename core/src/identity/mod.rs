@@ -1,6 +1,7 @@
 //! Identity: passwords, second factors, sessions and the sign-in pages.
 
 pub mod operator;
+mod operator_tenants;
 pub mod pages;
 pub mod password;
 pub mod session;

@@ -18,7 +18,6 @@ use portico_tenants::accounts::SessionState;
 use portico_tenants::audit::AuditEntry;
 use portico_tenants::clock::now_ms;
 use portico_tenants::operators::{self, Operator, OperatorSession};
-use portico_tenants::registry;
 use portico_tenants::tokens::hash_token;
 use serde::Deserialize;
 
@@ -44,15 +43,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/enrol/totp", get(enrol_page).post(enrol_submit))
         .route("/logout", post(logout))
+        .merge(super::operator_tenants::router())
 }
 
 /// A signed-in (or signing-in) operator.
-struct Current {
-    session: OperatorSession,
-    operator: Operator,
+pub(super) struct Current {
+    pub(super) session: OperatorSession,
+    pub(super) operator: Operator,
 }
 
-fn actor(id: i64) -> String {
+pub(super) fn actor(id: i64) -> String {
     format!("operator:{id}")
 }
 
@@ -64,7 +64,7 @@ fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ApiError {
     ApiError::Internal(anyhow::Error::new(error))
 }
 
-fn check_session_csrf(
+pub(super) fn check_session_csrf(
     state: &AppState,
     headers: &HeaderMap,
     current: &Current,
@@ -107,7 +107,7 @@ fn next_step(state: SessionState) -> &'static str {
 }
 
 /// The session in `wanted` state, or the redirect to where this one stands.
-async fn require(
+pub(super) async fn require(
     state: &AppState,
     headers: &HeaderMap,
     wanted: SessionState,
@@ -217,38 +217,7 @@ async fn home(
             ));
         }
     };
-    let tenants: Vec<minijinja::Value> = registry::list_tenants(&state.store)
-        .await?
-        .into_iter()
-        .map(|tenant| {
-            context! {
-                slug => tenant.slug,
-                name => tenant.name,
-                status => locale.text(match tenant.status {
-                    portico_tenants::TenantStatus::Active => "operator-status-active",
-                    portico_tenants::TenantStatus::Suspended => "operator-status-suspended",
-                    _ => "operator-status-other",
-                }),
-            }
-        })
-        .collect();
-    Ok(render(
-        &state,
-        StatusCode::OK,
-        "operator_home.html",
-        context! {
-            lang => locale.tag(),
-            title => locale.text("operator-title"),
-            signed_in => locale.text_with("signed-in-as", &[("email", current.operator.email.as_str())]),
-            tenants_heading => locale.text("operator-tenants"),
-            slug_label => locale.text("operator-tenant-slug"),
-            name_label => locale.text("operator-tenant-name"),
-            status_label => locale.text("operator-tenant-status"),
-            tenants => tenants,
-            logout_label => locale.text("logout"),
-            csrf => current.session.csrf_token,
-        },
-    ))
+    super::operator_tenants::home_view(&state, locale, &current, None).await
 }
 
 // ----- set-up link -------------------------------------------------------------

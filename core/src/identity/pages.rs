@@ -1024,6 +1024,8 @@ async fn sessions_page(
         Ok(current) => current,
         Err(redirect) => return Ok(redirect),
     };
+    let locale = Locale::from_tag(&current.user.locale).unwrap_or(locale);
+    let zone = crate::i18n::zone_of(&db, &current.user.time_zone).await?;
     let sessions: Vec<minijinja::Value> = state
         .sessions
         .list(&db, current.user.user_id)
@@ -1033,8 +1035,8 @@ async fn sessions_page(
             context! {
                 id => s.id_hash,
                 current => s.id_hash == current.session.id_hash,
-                started => format_time(s.created_at),
-                last_seen => format_time(s.last_seen_at),
+                started => locale.date_time(s.created_at, &zone),
+                last_seen => locale.date_time(s.last_seen_at, &zone),
                 ip => s.ip,
                 agent => s.user_agent,
             }
@@ -1056,27 +1058,6 @@ async fn sessions_page(
             csrf => &current.session.csrf_token,
         },
     ))
-}
-
-fn format_time(unix_ms: i64) -> String {
-    let seconds = unix_ms / 1000;
-    let days = seconds.div_euclid(86_400);
-    let time = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        time / 3600,
-        time % 3600 / 60
-    )
 }
 
 async fn end_session(
@@ -1109,17 +1090,6 @@ async fn end_session(
         .await?;
     }
     Ok(Redirect::to("/account/sessions").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_time;
-
-    #[test]
-    fn times_are_shown_as_utc_dates() {
-        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_time(1_795_000_000_000), "2026-11-18 11:06 UTC");
-    }
 }
 
 /// The tenant setting that lets contacts sign in without a second factor.

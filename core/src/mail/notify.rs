@@ -20,7 +20,8 @@ use crate::settings::Settings;
 
 /// The tenant setting holding the primary colour of its mail and portal (`#rrggbb`).
 pub const BRAND_COLOR_SETTING: &str = "brand_color";
-const DEFAULT_COLOR: &str = "#2f6feb";
+/// The brand colour of a tenant that set none.
+pub const DEFAULT_COLOR: &str = "#2f6feb";
 
 /// How long a close link works.
 const CLOSE_LINK_DAYS: i64 = 30;
