@@ -313,7 +313,8 @@ mod tests {
                             ("state", "at risk"),
                             ("hours", "2"),
                             ("failed", "1"),
-                            ("when", "3 Dec 2026, 10:00 UTC")
+                            ("when", "3 Dec 2026, 10:00 UTC"),
+                            ("issuer", "Pebble Intermediate CA")
                         ]
                     ),
                     *key,

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod approvals;
 pub mod audit;
+pub mod canned;
 pub mod clock;
 pub mod domains;
 pub mod error;

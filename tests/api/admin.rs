@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use portico_tenants::{Role, TenantStatus, approvals, people, registry, ticket_config};
+use portico_tenants::{Role, TenantStatus, approvals, people, registry, ticket_config, ticket_sla};
 use portico_tests::browser::Page;
 use portico_tests::{Backend, TestApp, TestEnv, eventually};
 use rstest::rstest;
@@ -72,6 +72,9 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
         "people",
         "organizations",
         "portal",
+        "sla",
+        "mail",
+        "domains",
         "tokens",
         "webhooks",
         "audit",
@@ -91,6 +94,10 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
     );
     assert_eq!(contact.get("/admin").await.status, 404);
     assert_eq!(contact.get("/admin/people").await.status, 404);
+    let tech_hub = tech.get("/admin").await;
+    assert_eq!(tech_hub.status, 200);
+    assert!(tech_hub.body.contains("href=\"&#x2f;admin&#x2f;sla\""));
+    assert!(!tech_hub.body.contains("href=\"&#x2f;admin&#x2f;tokens\""));
     let tech_people = tech.get("/admin/people").await;
     assert_eq!(tech_people.status, 200);
     assert!(tech_people.body.contains("carla@contoso.example"));
@@ -806,5 +813,415 @@ async fn operators_create_suspend_resume_and_delete_tenants(#[case] backend: Bac
         "tenant.deleted",
     ] {
         assert!(chain.iter().any(|e| e.action == action), "{action}");
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn service_levels_mailboxes_and_domains_are_set_up_in_the_admin_pages(
+    #[case] backend: Backend,
+) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let org = app.organization("acme", "Contoso", "contoso.example").await;
+    let (mut admin, _, _) =
+        register_as(&app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
+    let (mut tech, _, _) =
+        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let page = admin.get("/admin/sla").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.field("csrf").expect("csrf");
+    // Technicians read the service levels but do not change them; e-mail channels and
+    // domains are the administrator's.
+    let read_only = tech.get("/admin/sla").await;
+    assert_eq!(read_only.status, 200);
+    assert!(!read_only.body.contains("id=\"calendar-new\""));
+    assert_eq!(tech.get("/admin/mail").await.status, 404);
+    assert_eq!(tech.get("/admin/domains").await.status, 404);
+
+    // A calendar: Rome, weekdays 9 to 17 with a lunch break on Friday, Christmas off.
+    let mut calendar = vec![
+        ("key", "rome"),
+        ("name", "Rome office"),
+        ("time_zone", "Europe/Rome"),
+        ("mon", "09:00-17:00"),
+        ("tue", "09:00-17:00"),
+        ("wed", "09:00-17:00"),
+        ("thu", "09:00-17:00"),
+        ("fri", "09:00-13:00, 14:00-17:00"),
+        ("sat", ""),
+        ("sun", ""),
+        ("holidays", "2026-12-25\n2026-12-26"),
+        ("csrf", &csrf),
+    ];
+    let mut broken = calendar.clone();
+    broken[3] = ("mon", "nine to five");
+    let refused = admin.post("/admin/sla/calendars", &broken).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("nine to five"), "{}", refused.body);
+    assert!(
+        ticket_sla::calendars(&db)
+            .await
+            .expect("calendars")
+            .is_empty()
+    );
+    assert_done(
+        &admin.post("/admin/sla/calendars", &calendar).await,
+        "/admin/sla",
+        "created",
+    );
+    let stored = ticket_sla::calendars(&db).await.expect("calendars");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].definition.time_zone, "Europe/Rome");
+    assert_eq!(stored[0].definition.week.fri.len(), 2);
+    assert!(stored[0].definition.week.sat.is_empty());
+    assert_eq!(stored[0].definition.holidays.len(), 2);
+    calendar[0] = ("key", "rome");
+    assert_eq!(
+        admin.post("/admin/sla/calendars", &calendar).await.status,
+        409,
+        "keys are unique"
+    );
+
+    // A policy on it, made the default; a target that is not a number is refused.
+    let mut policy = vec![
+        ("key", "gold"),
+        ("name", "Gold"),
+        ("calendar", "rome"),
+        ("critical_first", "0.5"),
+        ("critical_resolution", "4"),
+        ("high_first", "1"),
+        ("high_resolution", "8"),
+        ("medium_first", ""),
+        ("medium_resolution", "24"),
+        ("low_first", ""),
+        ("low_resolution", ""),
+        ("warning_percent", "75"),
+        ("default", "true"),
+        ("csrf", &csrf),
+    ];
+    policy[4] = ("critical_resolution", "soon");
+    assert_eq!(admin.post("/admin/sla/policies", &policy).await.status, 422);
+    policy[4] = ("critical_resolution", "4");
+    assert_done(
+        &admin.post("/admin/sla/policies", &policy).await,
+        "/admin/sla",
+        "created",
+    );
+    let policies = ticket_sla::policies(&db).await.expect("policies");
+    let gold = policies.iter().find(|p| p.key == "gold").expect("gold");
+    assert_eq!(gold.calendar.as_deref(), Some("rome"));
+    assert_eq!(gold.warning_percent, 75);
+    assert_eq!(gold.targets["critical"].first_response_minutes, Some(30));
+    assert_eq!(gold.targets["high"].resolution_minutes, Some(480));
+    assert!(!gold.targets.contains_key("low"));
+    assert_eq!(
+        portico_tenants::accounts::tenant_setting(&db, ticket_sla::DEFAULT_POLICY_SETTING)
+            .await
+            .expect("setting"),
+        Some(serde_json::json!("gold"))
+    );
+    let shown = admin.get("/admin/sla").await;
+    assert!(shown.body.contains("Rome office") && shown.body.contains("Gold"));
+    // The organization's page offers it.
+    assert!(
+        admin
+            .get(&format!("/admin/organizations/{org}"))
+            .await
+            .body
+            .contains("<option value=\"gold\"")
+    );
+
+    // E-mail: the platform address, a mailbox of one's own (its server refuses the
+    // connection, which the page reports), paused, removed; the tenant's own SMTP.
+    let mail = admin.get("/admin/mail").await;
+    assert_eq!(mail.status, 200, "{}", mail.body);
+    assert!(
+        mail.body.contains("acme@inbound.localhost"),
+        "{}",
+        mail.body
+    );
+    assert_done(
+        &admin
+            .post(
+                "/admin/mail/mailboxes",
+                &[
+                    ("address", "help@contoso.example"),
+                    ("host", "127.0.0.1"),
+                    ("port", "1"),
+                    ("tls", "tls"),
+                    ("username", "help"),
+                    ("password", "Secret-Mailbox-1"),
+                    ("folder", ""),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await,
+        "/admin/mail",
+        "created",
+    );
+    let mailboxes = portico_tenants::mail::list_mailboxes(&db)
+        .await
+        .expect("mailboxes");
+    assert_eq!(mailboxes.len(), 1);
+    assert_eq!(mailboxes[0].folder, "INBOX");
+    assert_ne!(mailboxes[0].sealed_password, "Secret-Mailbox-1", "sealed");
+    let mailbox = format!("/admin/mail/mailboxes/{}", mailboxes[0].id);
+    assert!(
+        !admin
+            .get("/admin/mail")
+            .await
+            .body
+            .contains("Secret-Mailbox-1")
+    );
+    assert_done(
+        &admin
+            .post(&format!("{mailbox}/disable"), &[("csrf", &csrf)])
+            .await,
+        "/admin/mail",
+        "disabled",
+    );
+    assert!(
+        !portico_tenants::mail::list_mailboxes(&db)
+            .await
+            .expect("mailboxes")[0]
+            .enabled
+    );
+    assert_done(
+        &admin
+            .post(&format!("{mailbox}/remove"), &[("csrf", &csrf)])
+            .await,
+        "/admin/mail",
+        "deleted",
+    );
+    assert!(
+        portico_tenants::mail::list_mailboxes(&db)
+            .await
+            .expect("mailboxes")
+            .is_empty()
+    );
+    let bad_smtp = admin
+        .post(
+            "/admin/mail/smtp",
+            &[
+                ("url", "ftp://mail.example.com"),
+                ("from", "help@acme.example"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(bad_smtp.status, 422);
+    assert_done(
+        &admin
+            .post(
+                "/admin/mail/smtp",
+                &[
+                    ("url", "smtp://help:Secret-Smtp-1@127.0.0.1:2525"),
+                    ("from", "help@acme.example"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await,
+        "/admin/mail",
+        "settings",
+    );
+    let mail = admin.get("/admin/mail").await;
+    assert!(mail.body.contains("127.0.0.1:2525") && !mail.body.contains("Secret-Smtp-1"));
+    assert_done(
+        &admin
+            .post("/admin/mail/smtp-clear", &[("csrf", &csrf)])
+            .await,
+        "/admin/mail",
+        "settings",
+    );
+    assert!(
+        portico_tenants::mail::tenant_smtp(&db)
+            .await
+            .expect("smtp")
+            .is_none()
+    );
+
+    // A custom domain: the records to create are shown; removed again.
+    assert_done(
+        &admin
+            .post(
+                "/admin/domains",
+                &[("host", "help.contoso.example"), ("csrf", &csrf)],
+            )
+            .await,
+        "/admin/domains",
+        "created",
+    );
+    let domains = admin.get("/admin/domains").await;
+    assert_eq!(domains.status, 200, "{}", domains.body);
+    assert!(
+        domains
+            .body
+            .contains("_portico-challenge.help.contoso.example")
+    );
+    assert!(domains.body.contains("Waiting for its records"));
+    let invalid = admin
+        .post("/admin/domains", &[("host", "not a host"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(invalid.status, 422);
+    assert_done(
+        &admin
+            .post(
+                "/admin/domains/help.contoso.example/remove",
+                &[("csrf", &csrf)],
+            )
+            .await,
+        "/admin/domains",
+        "deleted",
+    );
+    assert!(
+        !admin
+            .get("/admin/domains")
+            .await
+            .body
+            .contains("_portico-challenge.help.contoso.example")
+    );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn technicians_start_replies_with_canned_responses(#[case] backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let org = app.organization("acme", "Contoso", "contoso.example").await;
+    let (mut admin, _, _) =
+        register_as(&app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
+    let (mut tech, _, _) =
+        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let (mut contact, _, _) = register_as(
+        &app,
+        "acme",
+        "carla@contoso.example",
+        Role::Contact,
+        Some(org),
+    )
+    .await;
+    let form = contact.get("/tickets/new").await;
+    let opened = contact
+        .post_multipart(
+            "/tickets/new",
+            reqwest::multipart::Form::new()
+                .text("csrf", form.field("csrf").expect("csrf"))
+                .text("subject", "Printer jammed"),
+        )
+        .await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let ticket = opened.location.clone().expect("the ticket's page");
+
+    // Administrators write them; technicians only use them.
+    let csrf = admin
+        .get("/admin/responses")
+        .await
+        .field("csrf")
+        .expect("csrf");
+    let body = "Hello {requester}, about #{number} ({subject}): tray 2. {unknown} {me}";
+    assert_done(
+        &admin
+            .post(
+                "/admin/responses",
+                &[("title", "Printer tray"), ("body", body), ("csrf", &csrf)],
+            )
+            .await,
+        "/admin/responses",
+        "created",
+    );
+    assert_eq!(
+        admin
+            .post(
+                "/admin/responses",
+                &[
+                    ("title", "Printer tray"),
+                    ("body", "again"),
+                    ("csrf", &csrf)
+                ],
+            )
+            .await
+            .status,
+        409
+    );
+    let list = tech.get("/admin/responses").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("Printer tray") && !list.body.contains("id=\"response-new\""));
+    let tech_csrf = list.field("csrf").expect("csrf");
+    assert_eq!(
+        tech.post(
+            "/admin/responses",
+            &[("title", "Mine"), ("body", "x"), ("csrf", &tech_csrf)]
+        )
+        .await
+        .status,
+        404
+    );
+    let id = portico_tenants::canned::list(&app.tenant("acme").await)
+        .await
+        .expect("list")[0]
+        .id;
+
+    // On the ticket page the technician picks it; the reply starts with it filled in.
+    let page = tech.get(&ticket).await;
+    assert!(page.body.contains("Printer tray"), "{}", page.body);
+    let number = ticket.trim_start_matches("/tickets/");
+    let drafted = tech.get(&format!("{ticket}?canned={id}")).await;
+    assert_eq!(drafted.status, 200);
+    assert!(
+        drafted.body.contains(&format!(
+            "Hello carla@contoso.example, about #{number} (Printer jammed): tray 2. {{unknown}} tess@acme.example</textarea>"
+        )),
+        "{}",
+        drafted.body
+    );
+    // Customers neither see them nor get a draft.
+    let customer = contact.get(&format!("{ticket}?canned={id}")).await;
+    assert_eq!(customer.status, 200);
+    assert!(!customer.body.contains("Printer tray") && !customer.body.contains("tray 2"));
+
+    // Changed and removed by the administrator.
+    assert_done(
+        &admin
+            .post(
+                &format!("/admin/responses/{id}"),
+                &[
+                    ("title", "Printer tray (v2)"),
+                    ("body", "Try again, {requester}."),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await,
+        "/admin/responses",
+        "saved",
+    );
+    assert!(
+        tech.get(&format!("{ticket}?canned={id}"))
+            .await
+            .body
+            .contains("Try again, carla@contoso.example.</textarea>")
+    );
+    assert_done(
+        &admin
+            .post(&format!("/admin/responses/{id}/delete"), &[("csrf", &csrf)])
+            .await,
+        "/admin/responses",
+        "deleted",
+    );
+    assert!(!tech.get(&ticket).await.body.contains("Printer tray"));
+    let log = admin.get("/admin/audit").await;
+    for action in [
+        "canned_response.created",
+        "canned_response.changed",
+        "canned_response.deleted",
+    ] {
+        assert!(log.body.contains(action), "{action}");
     }
 }

@@ -274,6 +274,10 @@ async function scenario(browser) {
   await inspect(ada, "admin-organization");
   await admin.goto(`${base}/admin/portal`);
   await inspect(ada, "admin-portal");
+  for (const name of ["sla", "mail", "domains"]) {
+    await admin.goto(`${base}/admin/${name}`);
+    await inspect(ada, `admin-${name}`);
+  }
   await admin.goto(`${base}/admin/tokens`);
   await admin.fill("#token-new-name", "Billing export");
   await Promise.all([admin.waitForLoadState("load"), admin.click("#token-new button[type=submit]")]);

@@ -433,3 +433,5 @@ settings-time-zone-default = Die Vorgabe der Organisation
 settings-time-zone-save = Zeitzone speichern
 settings-time-zone-saved = Zeitzone gespeichert.
 settings-time-zone-unknown = Diese Zeitzone kennen wir nicht.
+ticket-canned = Textbaustein
+ticket-canned-insert = Einfügen

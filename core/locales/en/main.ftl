@@ -433,3 +433,5 @@ settings-time-zone-default = The organisation's default
 settings-time-zone-save = Save time zone
 settings-time-zone-saved = Time zone saved.
 settings-time-zone-unknown = That is not a time zone we know.
+ticket-canned = Canned response
+ticket-canned-insert = Insert

@@ -433,3 +433,5 @@ settings-time-zone-default = La predeterminada de la organización
 settings-time-zone-save = Guardar zona horaria
 settings-time-zone-saved = Zona horaria guardada.
 settings-time-zone-unknown = No conocemos esa zona horaria.
+ticket-canned = Respuesta predefinida
+ticket-canned-insert = Insertar

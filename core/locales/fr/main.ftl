@@ -433,3 +433,5 @@ settings-time-zone-default = Celui de l'organisation
 settings-time-zone-save = Enregistrer le fuseau
 settings-time-zone-saved = Fuseau horaire enregistré.
 settings-time-zone-unknown = Ce fuseau horaire est inconnu.
+ticket-canned = Réponse type
+ticket-canned-insert = Insérer

@@ -433,3 +433,5 @@ settings-time-zone-default = Quello predefinito dell'organizzazione
 settings-time-zone-save = Salva fuso orario
 settings-time-zone-saved = Fuso orario salvato.
 settings-time-zone-unknown = Questo fuso orario non esiste.
+ticket-canned = Risposta predefinita
+ticket-canned-insert = Inserisci

@@ -1045,6 +1045,9 @@ fn parse_number(raw: &str) -> Result<i64, ApiError> {
 struct TicketQuery {
     #[serde(default)]
     done: String,
+    /// A canned response to start the reply with (staff).
+    #[serde(default)]
+    canned: String,
 }
 
 async fn ticket_page(
@@ -1064,7 +1067,8 @@ async fn ticket_page(
             "time" => Some(locale.text("ticket-notice-time")),
             _ => None,
         };
-        ticket_view(&state, &user, number, notice).await
+        let canned = query.canned.parse().ok();
+        ticket_view(&state, &user, number, notice, canned).await
     })
     .await
 }
@@ -1102,6 +1106,7 @@ async fn ticket_view(
     user: &WebUser,
     number: i64,
     notice: Option<String>,
+    canned: Option<i64>,
 ) -> Result<Response, ApiError> {
     let locale = user.locale;
     let reader = user.reader(state, "read").await?;
@@ -1188,15 +1193,64 @@ async fn ticket_view(
     } else {
         None
     };
+    let (canned_choices, draft) = if reader.staff
+        && can_reply
+        && user
+            .scope(state, "canned_response", "read")
+            .await?
+            .is_some()
+    {
+        canned_responses(user, &ticket, &requester, canned).await?
+    } else {
+        (Vec::new(), None)
+    };
     let mut row = ticket_row(user, &ticket);
     row = context! { requester, assignee, ..row };
     let context = context! {
         ticket => row, number, messages, notice, can_reply, actions, statuses,
-        rating, decide, workspace,
+        rating, decide, workspace, canned_choices, draft,
         error => None::<String>, staff => reader.staff,
         ..user.page("ticket")
     };
     Ok(render(state, StatusCode::OK, "ticket.html", context))
+}
+
+/// The canned responses a technician may start a reply with, and the chosen one's
+/// text with its placeholders filled in for this ticket.
+async fn canned_responses(
+    user: &WebUser,
+    ticket: &Ticket,
+    requester: &str,
+    chosen: Option<i64>,
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
+    let all = portico_tenants::canned::list(&user.db).await?;
+    let choices = all
+        .iter()
+        .map(|c| context! { id => c.id, title => &c.title, selected => Some(c.id) == chosen })
+        .collect();
+    let Some(response) = chosen.and_then(|id| all.iter().find(|c| c.id == id)) else {
+        return Ok((choices, None));
+    };
+    let me = portico_tenants::people::get_user(&user.db, user.user_id(), Scope::All)
+        .await
+        .map(|u| {
+            if u.display_name.is_empty() {
+                u.email
+            } else {
+                u.display_name
+            }
+        })
+        .unwrap_or_default();
+    let draft = portico_tenants::canned::fill(
+        &response.body,
+        portico_tenants::canned::Placeholders {
+            requester,
+            number: ticket.number,
+            subject: &ticket.subject,
+            me: &me,
+        },
+    );
+    Ok((choices, Some(draft)))
 }
 
 /// The thread alone, for the live update.

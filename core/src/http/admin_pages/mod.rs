@@ -33,15 +33,21 @@ use crate::http::web::{Fields, WebForm, WebUser, page};
 use crate::i18n::Locale;
 use crate::state::AppState;
 
+mod channels;
 mod customers;
 mod integrations;
 mod persons;
 mod portal;
+mod responses;
+mod sla;
 
+use channels::*;
 use customers::*;
 use integrations::*;
 use persons::*;
 use portal::*;
+use responses::*;
+use sla::*;
 
 /// The routes of the administration pages.
 pub fn router() -> Router<AppState> {
@@ -61,6 +67,24 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/portal", get(portal_page))
         .route("/admin/portal/{action}", post(portal_action))
+        .route("/admin/sla", get(sla_page))
+        .route("/admin/sla/calendars", post(calendar_create))
+        .route("/admin/sla/policies", post(policy_create))
+        .route("/admin/mail", get(mail_page))
+        .route("/admin/mail/mailboxes", post(mailbox_create))
+        .route("/admin/mail/mailboxes/{id}/{action}", post(mailbox_action))
+        .route("/admin/mail/{action}", post(smtp_submit))
+        .route("/admin/domains", get(domains_page).post(domain_add))
+        .route("/admin/domains/{host}/{action}", post(domain_action))
+        .route(
+            "/admin/responses",
+            get(responses_page).post(response_create),
+        )
+        .route(
+            "/admin/responses/{id}",
+            get(response_page).post(response_update),
+        )
+        .route("/admin/responses/{id}/delete", post(response_delete))
         .route("/admin/tokens", get(tokens_page).post(token_create))
         .route("/admin/tokens/{id}/revoke", post(token_revoke))
         .route("/admin/webhooks", get(webhooks_page).post(webhook_create))
@@ -328,14 +352,21 @@ fn choice(value: impl Into<String>, label: impl Into<String>, selected: bool) ->
 }
 
 /// The administration pages, in the order of the tabs.
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 10] = [
     ("people", "/admin/people"),
     ("organizations", "/admin/organizations"),
     ("portal", "/admin/portal"),
+    ("sla", "/admin/sla"),
+    ("mail", "/admin/mail"),
+    ("custom-domains", "/admin/domains"),
+    ("responses", "/admin/responses"),
     ("tokens", "/admin/tokens"),
     ("webhooks", "/admin/webhooks"),
     ("audit", "/admin/audit"),
 ];
+
+/// The pages technicians may read.
+const TECHNICIAN_PAGES: [&str; 4] = ["people", "organizations", "sla", "responses"];
 
 /// A secret shown once (a token, a webhook's signing secret).
 #[derive(Debug, Serialize)]
@@ -366,8 +397,12 @@ fn admin_view_with(
     sections: Vec<Section>,
 ) -> Response {
     let locale = user.locale;
+    // Technicians read people, organizations and service levels; the rest is the
+    // administrators' (and answers 404 to anyone else).
+    let everything = user.current.user.role == Role::MspAdmin;
     let subnav: Vec<minijinja::Value> = PAGES
         .iter()
+        .filter(|(key, _)| everything || TECHNICIAN_PAGES.contains(key))
         .map(|(key, href)| {
             context! {
                 href, label => locale.text(&format!("admin-{key}")), current => *key == current,
@@ -413,6 +448,8 @@ fn notice(locale: Locale, done: &str) -> Option<String> {
         "enabled",
         "deleted",
         "rotated",
+        "checked",
+        "saved",
     ];
     known
         .contains(&done)
@@ -461,8 +498,10 @@ async fn hub(State(state): State<AppState>, user: WebUser) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
         allowed(&state, &user, "tenant", "read").await?;
+        let everything = user.current.user.role == Role::MspAdmin;
         let rows = PAGES
             .iter()
+            .filter(|(key, _)| everything || TECHNICIAN_PAGES.contains(key))
             .map(|(key, href)| Row {
                 cells: vec![
                     link(locale.text(&format!("admin-{key}")), (*href).to_owned()),
