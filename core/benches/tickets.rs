@@ -1030,6 +1030,26 @@ async fn pages_phase(
     let contact = session_cookie(state, db, &contact_email(7, 3)).await?;
     let main_contact = session_cookie(state, db, &contact_email(7, 0)).await?;
     let technician = session_cookie(state, db, &format!("tech0@{SLUG}.example")).await?;
+    // An MSP administrator for the administration pages (made once per data set).
+    let admin_email = format!("admin@{SLUG}.example");
+    if people::list_users(db, Scope::All)
+        .await?
+        .iter()
+        .all(|u| u.email != admin_email)
+    {
+        people::create_user(
+            db,
+            NewUser {
+                email: EmailAddress::parse(&admin_email)?,
+                display_name: "Bench admin".to_owned(),
+                role: Role::MspAdmin,
+                invite: false,
+                organization_id: None,
+            },
+        )
+        .await?;
+    }
+    let admin = session_cookie(state, db, &admin_email).await?;
     // One of the contact's own tickets (the newest), for the ticket page.
     let (_, own) = client.get(contact_token, "/api/v1/tickets?limit=1").await?;
     let number = own["tickets"][0]["number"]
@@ -1107,6 +1127,30 @@ async fn pages_phase(
             &technician,
             "/console?view=all&q=srv-{n}".to_owned(),
         ),
+        (
+            "contact: /account/settings",
+            &contact,
+            "/account/settings".to_owned(),
+        ),
+        (
+            "main contact: /reports (this month)",
+            &main_contact,
+            "/reports".to_owned(),
+        ),
+        ("admin: /admin/people", &admin, "/admin/people".to_owned()),
+        (
+            "admin: /admin/people?q=contact7",
+            &admin,
+            "/admin/people?q=contact7".to_owned(),
+        ),
+        (
+            "admin: /admin/organizations",
+            &admin,
+            "/admin/organizations".to_owned(),
+        ),
+        ("admin: /admin/portal", &admin, "/admin/portal".to_owned()),
+        ("admin: /admin/sla", &admin, "/admin/sla".to_owned()),
+        ("admin: /admin/audit", &admin, "/admin/audit".to_owned()),
     ];
     println!("pages, {requests} requests one at a time (server-rendered HTML):");
     for (label, cookie, path) in &shapes {

@@ -308,3 +308,5 @@ admin-response-body = Text
 admin-response-body-help = {"{requester}"} wird zum Namen des Anfragenden, {"{number}"} zur Ticketnummer, {"{subject}"} zum Betreff und {"{me}"} zum Namen des Technikers.
 admin-response-updated = Geändert
 admin-done-saved = Gespeichert.
+admin-audit-verify-intro = Die Kette wird auf Anfrage geprüft: Dabei wird jeder Eintrag gelesen.
+admin-audit-verify = Kette prüfen

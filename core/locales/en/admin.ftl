@@ -308,3 +308,5 @@ admin-response-body = Text
 admin-response-body-help = {"{requester}"} becomes the requester's name, {"{number}"} the ticket's number, {"{subject}"} its subject and {"{me}"} the technician's name.
 admin-response-updated = Changed
 admin-done-saved = Saved.
+admin-audit-verify-intro = The chain is checked when you ask: it reads every entry.
+admin-audit-verify = Verify the chain

@@ -308,3 +308,5 @@ admin-response-body = Texto
 admin-response-body-help = {"{requester}"} se sustituye por el nombre del solicitante, {"{number}"} por el número del ticket, {"{subject}"} por su asunto y {"{me}"} por el nombre del técnico.
 admin-response-updated = Cambiada
 admin-done-saved = Guardado.
+admin-audit-verify-intro = La cadena se comprueba cuando usted lo pide: se lee cada entrada.
+admin-audit-verify = Comprobar la cadena

@@ -308,3 +308,5 @@ admin-response-body = Texte
 admin-response-body-help = {"{requester}"} devient le nom du demandeur, {"{number}"} le numéro du ticket, {"{subject}"} son objet et {"{me}"} le nom du technicien.
 admin-response-updated = Modifiée
 admin-done-saved = Enregistré.
+admin-audit-verify-intro = La chaîne est vérifiée à votre demande : cela lit chaque entrée.
+admin-audit-verify = Vérifier la chaîne

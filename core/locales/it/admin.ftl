@@ -308,3 +308,5 @@ admin-response-body = Testo
 admin-response-body-help = {"{requester}"} diventa il nome del richiedente, {"{number}"} il numero del ticket, {"{subject}"} il suo oggetto e {"{me}"} il nome del tecnico.
 admin-response-updated = Modificata
 admin-done-saved = Salvato.
+admin-audit-verify-intro = La catena viene verificata su richiesta: si legge ogni voce.
+admin-audit-verify = Verifica la catena

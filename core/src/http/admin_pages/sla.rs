@@ -128,11 +128,7 @@ pub(super) async fn sla_page(
                     .help(locale.text("admin-key-help")),
                 Input::new("name", locale.text("admin-name"), "text").required(),
             ];
-            let mut zone = Input::new(
-                "time_zone",
-                locale.text("settings-time-zone"),
-                "select",
-            );
+            let mut zone = Input::new("time_zone", locale.text("settings-time-zone"), "select");
             zone.options_html = Some(crate::i18n::zone_options(
                 user.zone.iana_name().unwrap_or("UTC"),
             ));
