@@ -103,6 +103,53 @@ pub async fn create_organization(
     })
 }
 
+/// Replaces an organization's e-mail domains (each belongs to one organization
+/// only: another's is a conflict), audited as `actor`.
+pub async fn set_domains(
+    db: &TenantDb,
+    organization_id: i64,
+    domains: &[String],
+    actor: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut domains: Vec<String> = domains
+        .iter()
+        .map(|d| parse_domain(d))
+        .collect::<Result<_, _>>()?;
+    domains.sort();
+    domains.dedup();
+    let mut tx = db.begin().await?;
+    let changed = sqlx::query("UPDATE organizations SET updated_at = $2 WHERE id = $1")
+        .bind(organization_id)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound("organization"));
+    }
+    sqlx::query("DELETE FROM organization_domains WHERE organization_id = $1")
+        .bind(organization_id)
+        .execute(tx.conn())
+        .await?;
+    for domain in &domains {
+        sqlx::query("INSERT INTO organization_domains (domain, organization_id) VALUES ($1, $2)")
+            .bind(domain)
+            .bind(organization_id)
+            .execute(tx.conn())
+            .await
+            .map_err(|e| StoreError::from_db(e, "organization domain"))?;
+    }
+    tx.audit(AuditEntry {
+        actor: actor.to_owned(),
+        action: "organization.domains_set",
+        target: format!("organization:{organization_id}"),
+        details: serde_json::json!({ "domains": domains }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(domains)
+}
+
 /// The organizations within `scope`, by name.
 pub async fn list_organizations(
     db: &TenantDb,

@@ -41,21 +41,28 @@ fn assert_done(page: &Page, path: &str, done: &str) {
     );
 }
 
-#[rstest]
-#[case::sqlite(Backend::Sqlite)]
-#[case::postgres(Backend::Postgres)]
-#[tokio::test]
-async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: Backend) {
+/// A tenant with an organization, its administrator, a technician and a contact of
+/// the organization, each signed in. Bind every field: one left to `..` would be
+/// dropped at once, and with `app` the server stops.
+struct Desk {
+    _env: std::sync::Arc<TestEnv>,
+    app: TestApp,
+    db: portico_tenants::TenantDb,
+    org: i64,
+    admin: portico_tests::browser::Browser,
+    tech: portico_tests::browser::Browser,
+    contact: portico_tests::browser::Browser,
+}
+
+async fn desk(backend: Backend) -> Desk {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
     app.create_tenant("acme", "Acme IT").await;
     let db = app.tenant("acme").await;
     let org = app.organization("acme", "Contoso", "contoso.example").await;
-    let (mut admin, _, _) =
-        register_as(&app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
-    let (mut tech, _, _) =
-        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
-    let (mut contact, _, _) = register_as(
+    let (admin, _, _) = register_as(&app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
+    let (tech, _, _) = register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let (contact, _, _) = register_as(
         &app,
         "acme",
         "carla@contoso.example",
@@ -63,6 +70,31 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
         Some(org),
     )
     .await;
+    Desk {
+        _env: env,
+        app,
+        db,
+        org,
+        admin,
+        tech,
+        contact,
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: Backend) {
+    let Desk {
+        _env,
+        app,
+        db,
+        org,
+        mut admin,
+        mut tech,
+        mut contact,
+    } = desk(backend).await;
 
     // Who sees what: the hub for staff, nothing for customers; a technician reads
     // people but neither invites nor changes the portal.
@@ -197,6 +229,37 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
         fabrikam_page
             .body
             .contains("fabrikam.example, fabrikam.test")
+    );
+    // Its domains change; one that belongs to another organization is refused.
+    assert_done(
+        &admin
+            .post(
+                &format!("/admin/organizations/{fabrikam}/domains"),
+                &[
+                    ("domains", "fabrikam.example fabrikam.net"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await,
+        &format!("/admin/organizations/{fabrikam}"),
+        "domains",
+    );
+    assert!(
+        admin
+            .get(&format!("/admin/organizations/{fabrikam}"))
+            .await
+            .body
+            .contains("fabrikam.example, fabrikam.net")
+    );
+    assert_eq!(
+        admin
+            .post(
+                &format!("/admin/organizations/{fabrikam}/domains"),
+                &[("domains", "contoso.example"), ("csrf", &csrf)],
+            )
+            .await
+            .status,
+        409
     );
     let duplicate = admin
         .post(
@@ -823,15 +886,15 @@ async fn operators_create_suspend_resume_and_delete_tenants(#[case] backend: Bac
 async fn service_levels_mailboxes_and_domains_are_set_up_in_the_admin_pages(
     #[case] backend: Backend,
 ) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    app.create_tenant("acme", "Acme IT").await;
-    let db = app.tenant("acme").await;
-    let org = app.organization("acme", "Contoso", "contoso.example").await;
-    let (mut admin, _, _) =
-        register_as(&app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
-    let (mut tech, _, _) =
-        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
+    let Desk {
+        _env,
+        app: _app,
+        db,
+        org,
+        mut admin,
+        mut tech,
+        contact: _contact,
+    } = desk(backend).await;
     let page = admin.get("/admin/sla").await;
     assert_eq!(page.status, 200, "{}", page.body);
     let csrf = page.field("csrf").expect("csrf");
@@ -1092,22 +1155,15 @@ async fn service_levels_mailboxes_and_domains_are_set_up_in_the_admin_pages(
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn technicians_start_replies_with_canned_responses(#[case] backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    app.create_tenant("acme", "Acme IT").await;
-    let org = app.organization("acme", "Contoso", "contoso.example").await;
-    let (mut admin, _, _) =
-        register_as(&app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
-    let (mut tech, _, _) =
-        register_as(&app, "acme", "tess@acme.example", Role::Technician, None).await;
-    let (mut contact, _, _) = register_as(
-        &app,
-        "acme",
-        "carla@contoso.example",
-        Role::Contact,
-        Some(org),
-    )
-    .await;
+    let Desk {
+        _env,
+        app,
+        db: _db,
+        org: _org,
+        mut admin,
+        mut tech,
+        mut contact,
+    } = desk(backend).await;
     let form = contact.get("/tickets/new").await;
     let opened = contact
         .post_multipart(

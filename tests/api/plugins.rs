@@ -755,3 +755,71 @@ async fn a_fail_closed_plugin_holds_its_event_without_rerunning_the_others(
         "auto-triage ran once however often the event was retried: {text}"
     );
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn administrators_choose_each_organizations_modules_in_the_admin_pages(
+    #[case] backend: Backend,
+) {
+    let platform = Platform::new(backend, &["acme"]).await;
+    platform.publish("status-page").await;
+    let (app, plugins) = (&platform.app, &platform.plugins);
+    let acme = app.tenant("acme").await;
+    plugins
+        .install(&acme, "status-page", None, grant(&[]), None, "test")
+        .await
+        .expect("installed");
+    let contoso = app.organization("acme", "Contoso", "contoso.example").await;
+    let fabrikam = app
+        .organization("acme", "Fabrikam", "fabrikam.example")
+        .await;
+    let (mut admin, _, _) =
+        crate::identity::register_as(app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
+    let page_path = format!("/admin/organizations/{contoso}");
+    let page = admin.get(&page_path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("value=\"status-page\" checked"),
+        "enabled for every organization: {}",
+        page.body
+    );
+    let csrf = page.field("csrf").expect("csrf");
+
+    // Unticked for Contoso: the module now runs for Fabrikam only.
+    let saved = admin
+        .post(&format!("{page_path}/modules"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let install = portico_tenants::plugins::install_of_plugin(&acme, "status-page")
+        .await
+        .expect("install");
+    assert!(install.enabled);
+    assert_eq!(install.organizations, Some(vec![fabrikam]));
+    assert!(
+        !admin
+            .get(&page_path)
+            .await
+            .body
+            .contains("value=\"status-page\" checked")
+    );
+    // Ticked again: both.
+    admin
+        .post(
+            &format!("{page_path}/modules"),
+            &[("module", "status-page"), ("csrf", &csrf)],
+        )
+        .await;
+    let mut organizations = portico_tenants::plugins::install_of_plugin(&acme, "status-page")
+        .await
+        .expect("install")
+        .organizations
+        .expect("a list");
+    organizations.sort();
+    assert_eq!(
+        organizations,
+        vec![contoso.min(fabrikam), contoso.max(fabrikam)]
+    );
+    let _ = &platform.env;
+}

@@ -310,3 +310,6 @@ admin-response-updated = Geändert
 admin-done-saved = Gespeichert.
 admin-audit-verify-intro = Die Kette wird auf Anfrage geprüft: Dabei wird jeder Eintrag gelesen.
 admin-audit-verify = Kette prüfen
+admin-modules-intro = Die Module (Plugins) des Mandanten, die die Personen dieser Organisation nutzen dürfen. Nicht angehakt, läuft das Modul für sie nicht.
+admin-done-domains = Die Domains wurden gespeichert.
+admin-done-modules = Die Module wurden gespeichert.

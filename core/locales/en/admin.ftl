@@ -310,3 +310,6 @@ admin-response-updated = Changed
 admin-done-saved = Saved.
 admin-audit-verify-intro = The chain is checked when you ask: it reads every entry.
 admin-audit-verify = Verify the chain
+admin-modules-intro = The tenant's modules (plugins) this organization's people may use. Unticked, the module does not run for them.
+admin-done-domains = The domains were saved.
+admin-done-modules = The modules were saved.

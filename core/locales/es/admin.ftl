@@ -310,3 +310,6 @@ admin-response-updated = Cambiada
 admin-done-saved = Guardado.
 admin-audit-verify-intro = La cadena se comprueba cuando usted lo pide: se lee cada entrada.
 admin-audit-verify = Comprobar la cadena
+admin-modules-intro = Los módulos (plugins) del inquilino que pueden usar las personas de esta organización. Sin marcar, el módulo no se ejecuta para ellas.
+admin-done-domains = Se han guardado los dominios.
+admin-done-modules = Se han guardado los módulos.

@@ -310,3 +310,6 @@ admin-response-updated = Modifiée
 admin-done-saved = Enregistré.
 admin-audit-verify-intro = La chaîne est vérifiée à votre demande : cela lit chaque entrée.
 admin-audit-verify = Vérifier la chaîne
+admin-modules-intro = Les modules (plugins) du locataire que les personnes de cette organisation peuvent utiliser. Décoché, le module ne s'exécute pas pour elles.
+admin-done-domains = Les domaines ont été enregistrés.
+admin-done-modules = Les modules ont été enregistrés.

@@ -310,3 +310,6 @@ admin-response-updated = Modificata
 admin-done-saved = Salvato.
 admin-audit-verify-intro = La catena viene verificata su richiesta: si legge ogni voce.
 admin-audit-verify = Verifica la catena
+admin-modules-intro = I moduli (plugin) del tenant che le persone di questa organizzazione possono usare. Se non selezionato, il modulo non viene eseguito per loro.
+admin-done-domains = I domini sono stati salvati.
+admin-done-modules = I moduli sono stati salvati.

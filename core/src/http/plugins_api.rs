@@ -99,7 +99,7 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         })
 }
 
-fn api_error(error: PluginsError) -> ApiError {
+pub(crate) fn api_error(error: PluginsError) -> ApiError {
     match error {
         PluginsError::Store(e) => e.into(),
         PluginsError::Plugin(e) => ApiError::Refused {

@@ -134,16 +134,22 @@ pub(super) async fn organization_page(
             .collect();
         let approvers = approvals::approvers(&user.db, id).await?;
         let url = format!("/admin/organizations/{id}");
-        let modules = organization
-            .licensed_modules
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
+        // Modules are the tenant's plugins, each enabled for all organizations or
+        // for some (the plugin host enforces it on every call).
+        let installs = portico_tenants::plugins::installs(&user.db).await?;
+        let licensed = |install: &portico_tenants::plugins::Install| {
+            install.enabled
+                && install
+                    .organizations
+                    .as_ref()
+                    .is_none_or(|orgs| orgs.contains(&id))
+        };
+        let modules = installs
+            .iter()
+            .filter(|i| licensed(i))
+            .map(|i| i.plugin_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let policy = ticket_sla::organization_policy(&user.db, id).await?;
         let policies = ticket_sla::policies(&user.db).await?;
         let policy_name = policy
@@ -238,6 +244,44 @@ pub(super) async fn organization_page(
                     )),
             );
         }
+        if may_update {
+            sections.push(
+                Section::new("organization-domains", locale.text("admin-domains")).form(
+                    FormSpec::post(
+                        "domains",
+                        &format!("{url}/domains"),
+                        locale.text("admin-save"),
+                        vec![
+                            Input::new("domains", locale.text("admin-domains"), "text")
+                                .value(organization.domains.join(", "))
+                                .help(locale.text("admin-domains-help")),
+                        ],
+                    ),
+                ),
+            );
+        }
+        let enabled: Vec<&portico_tenants::plugins::Install> =
+            installs.iter().filter(|i| i.enabled).collect();
+        if !enabled.is_empty() && may(&state, &user, "plugin", "update").await {
+            sections.push(
+                Section::new("organization-modules", locale.text("admin-modules"))
+                    .intro(locale.text("admin-modules-intro"))
+                    .form(FormSpec::post(
+                        "modules",
+                        &format!("{url}/modules"),
+                        locale.text("admin-save"),
+                        vec![
+                            Input::new("module", locale.text("admin-modules"), "checkboxes")
+                                .options(
+                                    enabled
+                                        .iter()
+                                        .map(|i| choice(&i.plugin_id, &i.plugin_id, licensed(i)))
+                                        .collect(),
+                                ),
+                        ],
+                    )),
+            );
+        }
         if may_configure {
             let switches = sections::switches_at(&user.db, SwitchScope::Organization(id)).await?;
             sections.push(switch_section(
@@ -278,6 +322,53 @@ pub(super) async fn organization_action(
         }
         let back = format!("/admin/organizations/{id}");
         match action.as_str() {
+            "domains" => {
+                allowed(&state, &user, "organization", "update").await?;
+                organizations::set_domains(
+                    &user.db,
+                    id,
+                    &split_domains(input.text("domains")),
+                    &user.actor(),
+                )
+                .await?;
+                Ok(done(&back, "domains"))
+            }
+            "modules" => {
+                allowed(&state, &user, "plugin", "update").await?;
+                let chosen: Vec<&str> = input.all("module").collect();
+                let everyone: Vec<i64> = organizations::list_organizations(&user.db, scope)
+                    .await?
+                    .iter()
+                    .map(|o| o.id)
+                    .collect();
+                for install in portico_tenants::plugins::installs(&user.db).await? {
+                    if !install.enabled {
+                        continue;
+                    }
+                    let wanted = chosen.contains(&install.plugin_id.as_str());
+                    let organizations = match (install.organizations.clone(), wanted) {
+                        (None, true) => continue,
+                        (None, false) => {
+                            Some(everyone.iter().copied().filter(|o| *o != id).collect())
+                        }
+                        (Some(list), true) if list.contains(&id) => continue,
+                        (Some(mut list), true) => {
+                            list.push(id);
+                            Some(list)
+                        }
+                        (Some(list), false) if !list.contains(&id) => continue,
+                        (Some(list), false) => {
+                            Some(list.into_iter().filter(|o| *o != id).collect())
+                        }
+                    };
+                    state
+                        .plugins
+                        .enable(&user.db, &install.plugin_id, organizations, &user.actor())
+                        .await
+                        .map_err(crate::http::plugins_api::api_error)?;
+                }
+                Ok(done(&back, "modules"))
+            }
             "approvers" => {
                 allowed(&state, &user, "organization", "update").await?;
                 let chosen: Vec<i64> = input

@@ -450,6 +450,8 @@ fn notice(locale: Locale, done: &str) -> Option<String> {
         "rotated",
         "checked",
         "saved",
+        "domains",
+        "modules",
     ];
     known
         .contains(&done)
