@@ -290,3 +290,83 @@ pub async fn set_time_zone(db: &TenantDb, user_id: i64, zone: &str) -> Result<()
     }
     tx.commit().await
 }
+
+/// Gives a person another role, audited as `actor`: contacts and main contacts
+/// keep (and need) their organization, staff have none; the tenant's last active
+/// MSP admin keeps the role. Casbin sees the change at once (the policy version
+/// moves), and the person's sessions are ended by the caller.
+pub async fn set_role(
+    db: &TenantDb,
+    user_id: i64,
+    role: Role,
+    organization_id: Option<i64>,
+    actor: &str,
+) -> Result<User, StoreError> {
+    let staff = matches!(role, Role::MspAdmin | Role::Technician);
+    let organization_id = if staff { None } else { organization_id };
+    if !staff && organization_id.is_none() {
+        return Err(StoreError::Invalid {
+            field: "organization",
+            reason: "a contact or main contact belongs to an organization".to_owned(),
+        });
+    }
+    let mut tx = db.begin().await?;
+    let current: Option<(String, String)> =
+        sqlx::query_as("SELECT role, status FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    let Some((current_role, status)) = current else {
+        return Err(StoreError::NotFound("user"));
+    };
+    if current_role == "msp_admin" && role != Role::MspAdmin && status != "disabled" {
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = 'msp_admin' AND status <> 'disabled'",
+        )
+        .fetch_one(tx.conn())
+        .await?;
+        if admins <= 1 {
+            return Err(StoreError::Invalid {
+                field: "role",
+                reason: "the last administrator keeps the role".to_owned(),
+            });
+        }
+    }
+    if let Some(organization) = organization_id {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1")
+            .bind(organization)
+            .fetch_optional(tx.conn())
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::Invalid {
+                field: "organization",
+                reason: "is not an organization of this service desk".to_owned(),
+            });
+        }
+    }
+    sqlx::query("UPDATE users SET role = $2, organization_id = $3, updated_at = $4 WHERE id = $1")
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(organization_id)
+        .bind(crate::clock::now_ms())
+        .execute(tx.conn())
+        .await?;
+    tx.audit(crate::audit::AuditEntry {
+        actor: actor.to_owned(),
+        action: "user.role_changed",
+        target: format!("user:{user_id}"),
+        details: serde_json::json!({
+            "from": current_role,
+            "to": role.as_str(),
+            "organization_id": organization_id,
+        }),
+    })
+    .await?;
+    let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE id = $1")))
+        .bind(user_id)
+        .fetch_one(tx.conn())
+        .await?;
+    tx.commit().await?;
+    crate::policy::bump_policy_version(db.store(), db.id()).await?;
+    user(row)
+}

@@ -207,6 +207,75 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
         "resent",
     );
 
+    // Roles: Nina becomes a main contact; a technician cannot become a contact of
+    // no organization; nobody changes their own role, and the last administrator
+    // keeps hers.
+    let nina_page = format!("/admin/people/{}", nina.id);
+    assert!(admin.get(&nina_page).await.body.contains("id=\"role\""));
+    assert_done(
+        &admin
+            .post(
+                &format!("{nina_page}/role"),
+                &[
+                    ("role", "main_contact"),
+                    ("organization", &org.to_string()),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await,
+        &nina_page,
+        "role",
+    );
+    assert_eq!(
+        people::get_user(&db, nina.id, portico_tenants::policy::Scope::All)
+            .await
+            .expect("nina")
+            .role,
+        Role::MainContact
+    );
+    let ada = people::list_users(&db, portico_tenants::policy::Scope::All)
+        .await
+        .expect("people")
+        .into_iter()
+        .find(|p| p.email == "ada@acme.example")
+        .expect("ada");
+    assert!(
+        !admin
+            .get(&format!("/admin/people/{}", ada.id))
+            .await
+            .body
+            .contains("id=\"role\"")
+    );
+    assert_eq!(
+        admin
+            .post(
+                &format!("/admin/people/{}/role", ada.id),
+                &[("role", "technician"), ("csrf", &csrf)],
+            )
+            .await
+            .status,
+        422
+    );
+    let tess_id = people::list_users(&db, portico_tenants::policy::Scope::All)
+        .await
+        .expect("people")
+        .into_iter()
+        .find(|p| p.email == "tess@acme.example")
+        .expect("tess")
+        .id;
+    let orphan = admin
+        .post(
+            &format!("/admin/people/{tess_id}/role"),
+            &[("role", "contact"), ("organization", ""), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(orphan.status, 422, "{}", orphan.body);
+    assert!(
+        people::set_role(&db, ada.id, Role::Technician, None, "test")
+            .await
+            .is_err(),
+        "the last administrator keeps the role"
+    );
     // A new organization with its domain; Carla's organization gets approvers, an
     // SLA policy of its own and the knowledge base switched off.
     let created = admin

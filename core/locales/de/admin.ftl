@@ -313,3 +313,6 @@ admin-audit-verify = Kette prüfen
 admin-modules-intro = Die Module (Plugins) des Mandanten, die die Personen dieser Organisation nutzen dürfen. Nicht angehakt, läuft das Modul für sie nicht.
 admin-done-domains = Die Domains wurden gespeichert.
 admin-done-modules = Die Module wurden gespeichert.
+admin-role-change-intro = Was die Person ab ihrer nächsten Seite tun darf. Kontakte und Hauptkontakte gehören zu einer Organisation, das eigene Personal zu keiner.
+admin-role-own = Ihre eigene Rolle ändert ein anderer Administrator.
+admin-done-role = Die Rolle wurde geändert.

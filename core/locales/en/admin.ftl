@@ -313,3 +313,6 @@ admin-audit-verify = Verify the chain
 admin-modules-intro = The tenant's modules (plugins) this organization's people may use. Unticked, the module does not run for them.
 admin-done-domains = The domains were saved.
 admin-done-modules = The modules were saved.
+admin-role-change-intro = What the person may do from their next page on. Contacts and main contacts belong to an organization; staff to none.
+admin-role-own = Another administrator changes your own role.
+admin-done-role = The role was changed.

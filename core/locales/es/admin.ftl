@@ -313,3 +313,6 @@ admin-audit-verify = Comprobar la cadena
 admin-modules-intro = Los módulos (plugins) del inquilino que pueden usar las personas de esta organización. Sin marcar, el módulo no se ejecuta para ellas.
 admin-done-domains = Se han guardado los dominios.
 admin-done-modules = Se han guardado los módulos.
+admin-role-change-intro = Lo que la persona puede hacer a partir de su próxima página. Los contactos y contactos principales pertenecen a una organización; el personal, a ninguna.
+admin-role-own = Otro administrador cambia su propio rol.
+admin-done-role = Se ha cambiado el rol.

@@ -313,3 +313,6 @@ admin-audit-verify = Vérifier la chaîne
 admin-modules-intro = Les modules (plugins) du locataire que les personnes de cette organisation peuvent utiliser. Décoché, le module ne s'exécute pas pour elles.
 admin-done-domains = Les domaines ont été enregistrés.
 admin-done-modules = Les modules ont été enregistrés.
+admin-role-change-intro = Ce que la personne peut faire dès sa prochaine page. Les contacts et contacts principaux appartiennent à une organisation ; le personnel à aucune.
+admin-role-own = Un autre administrateur modifie votre propre rôle.
+admin-done-role = Le rôle a été modifié.

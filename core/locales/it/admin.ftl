@@ -313,3 +313,6 @@ admin-audit-verify = Verifica la catena
 admin-modules-intro = I moduli (plugin) del tenant che le persone di questa organizzazione possono usare. Se non selezionato, il modulo non viene eseguito per loro.
 admin-done-domains = I domini sono stati salvati.
 admin-done-modules = I moduli sono stati salvati.
+admin-role-change-intro = Ciò che la persona può fare dalla sua prossima pagina. I contatti e i contatti principali appartengono a un'organizzazione; il personale a nessuna.
+admin-role-own = Il suo ruolo lo modifica un altro amministratore.
+admin-done-role = Il ruolo è stato modificato.

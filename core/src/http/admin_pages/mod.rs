@@ -452,6 +452,7 @@ fn notice(locale: Locale, done: &str) -> Option<String> {
         "saved",
         "domains",
         "modules",
+        "role",
     ];
     known
         .contains(&done)

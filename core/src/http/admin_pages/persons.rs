@@ -299,6 +299,47 @@ pub(super) async fn person_page(
                     }),
             );
         }
+        // One's own role is changed by another administrator, never by oneself.
+        if may_update && person.id != user.user_id() {
+            let mut organization_choices = vec![choice(
+                "",
+                locale.text("admin-organization-none"),
+                person.organization_id.is_none(),
+            )];
+            organization_choices.extend(organizations.iter().map(|o| {
+                choice(
+                    o.id.to_string(),
+                    &o.name,
+                    person.organization_id == Some(o.id),
+                )
+            }));
+            sections.push(
+                Section::new("person-role", locale.text("admin-role"))
+                    .intro(locale.text("admin-role-change-intro"))
+                    .form(FormSpec::post(
+                        "role",
+                        &format!("{url}/role"),
+                        locale.text("admin-save"),
+                        vec![
+                            Input::new("role", locale.text("admin-role"), "select").options(
+                                ROLES
+                                    .iter()
+                                    .map(|r| {
+                                        choice(
+                                            r.as_str(),
+                                            role_label(locale, *r),
+                                            *r == person.role,
+                                        )
+                                    })
+                                    .collect(),
+                            ),
+                            Input::new("organization", locale.text("admin-organization"), "select")
+                                .options(organization_choices)
+                                .help(locale.text("admin-organization-help")),
+                        ],
+                    )),
+            );
+        }
         if may_configure && !matches!(person.role, Role::MspAdmin | Role::Technician) {
             let switches = sections::switches_at(&user.db, SwitchScope::User(person.id)).await?;
             sections.push(switch_section(
@@ -368,6 +409,31 @@ pub(super) async fn person_action(
                 allowed(&state, &user, "user", "update").await?;
                 accounts::remove_phone(&user.db, id, &actor).await?;
                 Ok(done(&back, "phone-removed"))
+            }
+            "role" => {
+                allowed(&state, &user, "user", "update").await?;
+                if id == user.user_id() {
+                    return Err(ApiError::Refused {
+                        code: "own_role",
+                        reason: locale.text("admin-role-own"),
+                    });
+                }
+                let organization = match input.text("organization").trim() {
+                    "" => None,
+                    raw => Some(raw.parse().map_err(|_| ApiError::Invalid {
+                        field: "organization".to_owned(),
+                        reason: locale.text("admin-organization-unknown"),
+                    })?),
+                };
+                people::set_role(
+                    &user.db,
+                    id,
+                    Role::parse(input.text("role"))?,
+                    organization,
+                    &actor,
+                )
+                .await?;
+                Ok(done(&back, "role"))
             }
             "sections" => {
                 allowed(&state, &user, "setting", "update").await?;
