@@ -43,6 +43,10 @@ async fn deliver(
     .await
 }
 
+/// The tenant setting: a message of the MSP's own that ends every invitation
+/// e-mail (the welcome e-mail), such as how to reach the service desk by phone.
+pub const WELCOME_MESSAGE_SETTING: &str = "welcome_message";
+
 /// Sends the invitation e-mail when a person is created with `invite`.
 pub struct InvitationMail {
     /// Outbound mail.
@@ -98,10 +102,22 @@ impl InvitationMail {
             ("email", user.email.as_str()),
             ("link", link.as_str()),
         ];
+        let mut text = locale.text_with("invitation-body", &args);
+        let welcome = portico_tenants::accounts::tenant_setting(tenant, WELCOME_MESSAGE_SETTING)
+            .await
+            .map_err(|e| DeliveryError(e.to_string()))?;
+        if let Some(message) = welcome
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            text = format!("{}\n\n{message}\n", text.trim_end());
+        }
         let email = OutboundEmail {
             to: user.email.clone(),
             subject: locale.text_with("invitation-subject", &args),
-            text: locale.text_with("invitation-body", &args),
+            text,
             html: None,
             automatic: true,
             locale,

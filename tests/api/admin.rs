@@ -442,6 +442,7 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
                     ("mail_unknown_senders", "refuse"),
                     ("brand_color", "#aa3300"),
                     ("time_zone", "Europe/Rome"),
+                    ("welcome_message", "Call us on 555 0100 any weekday."),
                     ("csrf", &csrf),
                 ],
             )
@@ -464,6 +465,96 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
         .await
         .expect("css");
     assert!(sheet.contains("--brand:#aa3300"), "{sheet}");
+    // The welcome message ends the invitations sent from now on.
+    let mut invite = vec![
+        ("email", "omar@contoso.example"),
+        ("role", "contact"),
+        ("csrf", csrf.as_str()),
+    ];
+    let org_text = org.to_string();
+    invite.push(("organization", &org_text));
+    assert_done(
+        &admin.post("/admin/people", &invite).await,
+        "/admin/people",
+        "invited",
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the invitation with its welcome message",
+        || async {
+            let dir = _env.data_dir().join("mail");
+            std::fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
+                let text = std::fs::read_to_string(entry.path()).ok()?;
+                (text.contains("omar@contoso.example")
+                    && text.contains("/invite/")
+                    && text.contains("Call us on 555 0100 any weekday."))
+                .then_some(())
+            })
+        },
+    )
+    .await;
+    // A logo: an image by its bytes, at most 512 KB; shown through the brand sheet.
+    let png: &[u8] = &[
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3a,
+        0x7e, 0x9b, 0x55, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x68,
+        0x00, 0x00, 0x00, 0x82, 0x00, 0x81, 0x77, 0xcd, 0x72, 0xb6, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    let upload = |bytes: Vec<u8>, name: &'static str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            )
+    };
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
+    let refused = admin
+        .post_multipart("/admin/portal/logo", upload(svg, "logo.png"))
+        .await;
+    assert_eq!(refused.status, 422, "an SVG is no logo: {}", refused.body);
+    assert_done(
+        &admin
+            .post_multipart("/admin/portal/logo", upload(png.to_vec(), "logo.png"))
+            .await,
+        "/admin/portal",
+        "logo",
+    );
+    let served = contact.get_raw("/brand.css").await;
+    assert_eq!(served.headers()["cache-control"], "no-cache");
+    let etag = served.headers()["etag"].to_str().expect("etag").to_owned();
+    let sheet = served.text().await.expect("css");
+    assert!(sheet.contains("/brand/logo?v="), "{sheet}");
+    let again = reqwest::Client::new()
+        .get(app.url("/brand.css"))
+        .header("host", TestApp::host("acme"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(again.status(), 304, "an unchanged sheet is not sent again");
+    let logo = contact.get_raw("/brand/logo").await;
+    assert_eq!(logo.status(), 200);
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(logo.bytes().await.expect("bytes").as_ref(), png);
+    assert_done(
+        &admin
+            .post("/admin/portal/logo-remove", &[("csrf", &csrf)])
+            .await,
+        "/admin/portal",
+        "logo",
+    );
+    assert_eq!(contact.get_raw("/brand/logo").await.status(), 404);
+    assert!(
+        !contact
+            .get_raw("/brand.css")
+            .await
+            .text()
+            .await
+            .expect("css")
+            .contains("/brand/logo")
+    );
     // Times now read in Rome for everyone who chose no zone.
     let settings = contact.get("/account/settings").await;
     assert!(

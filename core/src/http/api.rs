@@ -765,6 +765,10 @@ pub(crate) const SETTINGS: &[(&str, SettingKind)] = &[
     (crate::mail::notify::BRAND_COLOR_SETTING, SettingKind::Color),
     (crate::http::web::HIDE_NEW_TICKET_SETTING, SettingKind::Bool),
     (crate::i18n::TIME_ZONE_SETTING, SettingKind::TimeZone),
+    (
+        crate::subscribers::WELCOME_MESSAGE_SETTING,
+        SettingKind::Text(2000),
+    ),
 ];
 
 /// What a setting accepts.
@@ -782,11 +786,24 @@ pub(crate) enum SettingKind {
     Color,
     /// An IANA time zone name (`Europe/Rome`).
     TimeZone,
+    /// Text of at most this many characters (line breaks allowed).
+    Text(usize),
 }
 
 impl SettingKind {
     pub(crate) fn check(self, value: &serde_json::Value) -> Result<(), String> {
         match self {
+            SettingKind::Text(max) => match value.as_str() {
+                Some(text)
+                    if text.chars().count() <= max
+                        && !text
+                            .chars()
+                            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+                {
+                    Ok(())
+                }
+                _ => Err(format!("must be text of at most {max} characters")),
+            },
             SettingKind::TimeZone => match value.as_str().and_then(crate::i18n::named_zone) {
                 Some(_) => Ok(()),
                 None => Err("must be a time zone such as \"Europe/Rome\"".to_owned()),

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/{file}", get(asset))
         .route("/brand.css", get(brand_css))
+        .route("/brand/logo", get(logo))
         .route("/tickets", get(list_page))
         .route("/tickets/new", get(new_page).post(new_submit))
         .route("/tickets/{number}", get(ticket_page))
@@ -183,32 +184,96 @@ pub(crate) async fn asset(Path(file): Path<String>, headers: http::HeaderMap) ->
     response
 }
 
-/// The tenant's branding as CSS custom properties (its `brand-color` setting).
-async fn brand_css(
+/// The tenant setting describing its logo: `{"key", "type", "sha256"}` of the
+/// image in the blob store.
+pub const BRAND_LOGO_SETTING: &str = "brand_logo";
+
+/// The tenant's logo, if it set one: blob key, type, SHA-256.
+pub(crate) async fn brand_logo(
+    db: &TenantDb,
+) -> Result<Option<(String, String, String)>, ApiError> {
+    let value = portico_tenants::accounts::tenant_setting(db, BRAND_LOGO_SETTING).await?;
+    Ok(value.and_then(|v| {
+        let field = |name: &str| v.get(name).and_then(|x| x.as_str()).map(str::to_owned);
+        Some((field("key")?, field("type")?, field("sha256")?))
+    }))
+}
+
+/// `GET /brand/logo`: the tenant's logo (public: sign-in pages show it too), an
+/// image type checked when it was uploaded, never sniffed by the browser.
+async fn logo(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
 ) -> Result<Response, ApiError> {
     let db = tenant.db(&state.store)?;
-    let color = crate::mail::notify::brand(&state.hosts, &db).await.color;
-    Ok(brand_response(brand_sheet(&color)))
-}
-
-/// The operator host's brand sheet: Portico's own colour.
-pub(crate) async fn platform_brand_css() -> Response {
-    brand_response(brand_sheet(crate::mail::notify::DEFAULT_COLOR))
-}
-
-fn brand_response(css: String) -> Response {
-    let mut response = Response::new(Body::from(css));
+    let Some((key, content_type, _)) = brand_logo(&db).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let bytes = state.blobs.get(&key).await.map_err(ApiError::Internal)?;
+    let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
+    Ok(response)
+}
+
+/// The tenant's branding as CSS custom properties (its `brand-color` setting) and,
+/// when it has one, its logo before its name in the header.
+async fn brand_css(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let db = tenant.db(&state.store)?;
+    let color = crate::mail::notify::brand(&state.hosts, &db).await.color;
+    let mut sheet = brand_sheet(&color);
+    if let Some((_, _, sha256)) = brand_logo(&db).await? {
+        // The hash in the address: a new logo is fetched at once, not after a day.
+        sheet.push_str(&format!(
+            ".bar .name::before{{content:\"\";display:inline-block;width:2rem;height:2rem;margin-right:.5rem;vertical-align:middle;background:url(\"/brand/logo?v={}\") center/contain no-repeat}}\n",
+            &sha256[..sha256.len().min(12)]
+        ));
+    }
+    Ok(brand_response(sheet, &headers))
+}
+
+/// The operator host's brand sheet: Portico's own colour.
+pub(crate) async fn platform_brand_css(headers: http::HeaderMap) -> Response {
+    brand_response(brand_sheet(crate::mail::notify::DEFAULT_COLOR), &headers)
+}
+
+/// A brand sheet, revalidated on every use (`no-cache` with an ETag: a new colour
+/// or logo shows on the next page, an unchanged sheet costs a 304).
+fn brand_response(css: String, request: &http::HeaderMap) -> Response {
+    let tag = format!(
+        "\"{}\"",
+        &hex::encode(sha2::Sha256::digest(css.as_bytes()))[..16]
+    );
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Response::new(Body::from(css))
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        headers.insert(header::ETAG, value);
+    }
     response
 }
 

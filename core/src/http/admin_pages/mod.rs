@@ -66,6 +66,7 @@ pub fn router() -> Router<AppState> {
             post(organization_action),
         )
         .route("/admin/portal", get(portal_page))
+        .route("/admin/portal/logo", post(logo_submit))
         .route("/admin/portal/{action}", post(portal_action))
         .route("/admin/sla", get(sla_page))
         .route("/admin/sla/calendars", post(calendar_create))
@@ -226,6 +227,8 @@ impl Action {
 #[derive(Debug, Serialize)]
 struct FormSpec {
     id: String,
+    /// Sent as `multipart/form-data` (a file goes with it).
+    multipart: bool,
     /// A heading of its own, for a form under a table (`h3`).
     heading: Option<String>,
     action: String,
@@ -239,6 +242,7 @@ impl FormSpec {
     fn post(id: &str, action: &str, submit: String, fields: Vec<Input>) -> FormSpec {
         FormSpec {
             id: id.to_owned(),
+            multipart: false,
             heading: None,
             action: action.to_owned(),
             method: "post",
@@ -246,6 +250,11 @@ impl FormSpec {
             submit,
             fields,
         }
+    }
+
+    fn multipart(mut self) -> FormSpec {
+        self.multipart = true;
+        self
     }
 
     fn titled(mut self, heading: String) -> FormSpec {
@@ -453,6 +462,7 @@ fn notice(locale: Locale, done: &str) -> Option<String> {
         "domains",
         "modules",
         "role",
+        "logo",
     ];
     known
         .contains(&done)

@@ -1,11 +1,17 @@
 //! The portal: sections for everyone, settings, statuses, fields and ticket types.
 
 use super::*;
+use axum::extract::{FromRequest, Multipart, Request};
+
+/// The largest logo, bytes.
+const LOGO_MAX: usize = 512 * 1024;
+/// The image types a logo may be (checked on its bytes).
+const LOGO_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/webp", "image/gif"];
 
 // ----- the portal ----------------------------------------------------------------------
 
 /// The tenant settings of the portal page, in order, with the input each takes.
-pub(super) const PORTAL_SETTINGS: [&str; 9] = [
+pub(super) const PORTAL_SETTINGS: [&str; 10] = [
     portico_tenants::thread::REOPEN_SETTING,
     crate::http::web::HIDE_NEW_TICKET_SETTING,
     crate::identity::pages::CONTACTS_SECOND_FACTOR_OPTIONAL,
@@ -15,6 +21,7 @@ pub(super) const PORTAL_SETTINGS: [&str; 9] = [
     crate::mail::intake::UNKNOWN_SENDERS_SETTING,
     crate::mail::notify::BRAND_COLOR_SETTING,
     crate::i18n::TIME_ZONE_SETTING,
+    crate::subscribers::WELCOME_MESSAGE_SETTING,
 ];
 
 /// The value a yes/no setting has while the tenant has not set it.
@@ -72,6 +79,8 @@ pub(super) fn setting_input(
             input.options_html = Some(crate::i18n::zone_options(current));
             input
         }
+        SettingKind::Text(_) => Input::new(key, label, "textarea")
+            .value(value.and_then(|v| v.as_str()).unwrap_or_default()),
         SettingKind::Key | SettingKind::TypeList => return None,
     };
     Some(input.help(help))
@@ -89,6 +98,8 @@ pub(super) fn submitted_setting(
     let raw = input.text(key).trim();
     let value = match kind {
         SettingKind::Bool => serde_json::Value::Bool(input.checked(key)),
+        // Text may be emptied (the message is then left out).
+        SettingKind::Text(_) => serde_json::Value::String(raw.to_owned()),
         SettingKind::Integer(..) if raw.is_empty() => return Ok(None),
         SettingKind::Integer(..) => match raw.parse::<i64>() {
             Ok(n) => serde_json::Value::from(n),
@@ -164,6 +175,36 @@ pub(super) async fn portal_page(
                 settings,
             )),
         ];
+        // The logo, shown before the tenant's name in the portal's header.
+        let logo = crate::http::web::brand_logo(&user.db).await?;
+        let mut logo_section = Section::new("portal-logo", locale.text("admin-logo"))
+            .intro(locale.text(if logo.is_some() {
+                "admin-logo-set"
+            } else {
+                "admin-logo-none"
+            }))
+            .form(
+                FormSpec::post(
+                    "logo",
+                    "/admin/portal/logo",
+                    locale.text("admin-logo-upload"),
+                    vec![
+                        Input::new("file", locale.text("admin-logo-file"), "file")
+                            .required()
+                            .help(locale.text("admin-logo-help")),
+                    ],
+                )
+                .multipart(),
+            );
+        if logo.is_some() {
+            logo_section = logo_section.form(FormSpec::post(
+                "logo-remove",
+                "/admin/portal/logo-remove",
+                locale.text("admin-logo-remove"),
+                Vec::new(),
+            ));
+        }
+        sections.push(logo_section);
         // Statuses: whether customers see each as itself, whether it pauses the SLA.
         let statuses = ticket_config::statuses(&user.db).await?;
         let status_rows = statuses
@@ -461,7 +502,8 @@ pub(super) async fn portal_action(
                         let stored = accounts::tenant_setting(&user.db, key).await?;
                         let unchanged = stored.as_ref() == Some(&value)
                             || (stored.is_none()
-                                && value == serde_json::Value::Bool(bool_default(key)));
+                                && (value == serde_json::Value::Bool(bool_default(key))
+                                    || value == serde_json::Value::String(String::new())));
                         if !unchanged {
                             changes.push((key, value));
                         }
@@ -471,6 +513,22 @@ pub(super) async fn portal_action(
                     accounts::set_tenant_setting(&user.db, key, &value, &actor).await?;
                 }
                 Ok(done(back, "settings"))
+            }
+            "logo-remove" => {
+                allowed(&state, &user, "setting", "update").await?;
+                if let Some((key, _, _)) = crate::http::web::brand_logo(&user.db).await? {
+                    accounts::set_tenant_setting(
+                        &user.db,
+                        crate::http::web::BRAND_LOGO_SETTING,
+                        &serde_json::Value::Null,
+                        &actor,
+                    )
+                    .await?;
+                    if let Err(error) = state.blobs.delete(&key).await {
+                        tracing::warn!(%error, "the removed logo stays in the blob store");
+                    }
+                }
+                Ok(done(back, "logo"))
             }
             "status" => {
                 allowed(&state, &user, "ticket_config", "update").await?;
@@ -584,6 +642,79 @@ pub(super) async fn portal_action(
             }
             _ => Err(ApiError::NotFound),
         }
+    })
+    .await
+}
+
+/// `POST /admin/portal/logo` (multipart: `csrf`, `file`): the tenant's logo, a PNG,
+/// JPEG, WebP or GIF of at most 512 KB by its bytes, stored like attachments; the
+/// previous one is removed once the new one is saved.
+pub(super) async fn logo_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: http::HeaderMap,
+    request: Request,
+) -> Response {
+    let locale = user.locale;
+    page(&state, locale, async {
+        allowed(&state, &user, "setting", "update").await?;
+        let invalid = |reason: String| ApiError::Invalid {
+            field: "file".to_owned(),
+            reason,
+        };
+        let mut form = Multipart::from_request(request, &state)
+            .await
+            .map_err(|rejection| invalid(rejection.body_text()))?;
+        let (mut csrf, mut file) = (String::new(), None);
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| invalid(e.body_text()))?
+        {
+            match field.name() {
+                Some("csrf") => csrf = field.text().await.map_err(|e| invalid(e.body_text()))?,
+                Some("file") => {
+                    let bytes = field.bytes().await.map_err(|e| invalid(e.body_text()))?;
+                    if !bytes.is_empty() {
+                        file = Some(bytes);
+                    }
+                }
+                _ => {}
+            }
+        }
+        crate::identity::pages::check_session_csrf(&state, &headers, &user.current, &csrf)?;
+        let bytes = file.ok_or_else(|| invalid(locale.text("admin-logo-missing")))?;
+        if bytes.len() > LOGO_MAX {
+            return Err(invalid(locale.text("admin-logo-too-large")));
+        }
+        let kind = crate::blobs::sniff(&bytes);
+        if !LOGO_TYPES.contains(&kind.as_str()) {
+            return Err(invalid(locale.text("admin-logo-type")));
+        }
+        let previous = crate::http::web::brand_logo(&user.db).await?;
+        let stored = state
+            .blobs
+            .put(user.route.id, "brand", bytes)
+            .await
+            .map_err(ApiError::Internal)?;
+        let value = serde_json::json!({ "key": stored.key, "type": kind, "sha256": stored.sha256 });
+        if let Err(error) = accounts::set_tenant_setting(
+            &user.db,
+            crate::http::web::BRAND_LOGO_SETTING,
+            &value,
+            &user.actor(),
+        )
+        .await
+        {
+            let _ = state.blobs.delete(&stored.key).await;
+            return Err(error.into());
+        }
+        if let Some((old, _, _)) = previous
+            && let Err(error) = state.blobs.delete(&old).await
+        {
+            tracing::warn!(%error, "the previous logo stays in the blob store");
+        }
+        Ok(done("/admin/portal", "logo"))
     })
     .await
 }
