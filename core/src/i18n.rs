@@ -121,6 +121,22 @@ impl Locale {
         format!("{formatted} {}", zoned.strftime("%Z"))
     }
 
+    /// A whole number as people of this language write it ("1,234,567" in English,
+    /// "1.234.567" in German and Italian, "1 234 567" in French; ICU4X, CLDR data).
+    pub fn number(self, value: i64) -> String {
+        self.decimal(value, 0)
+    }
+
+    /// `value / 10^scale` with `scale` digits after the separator ("12.5", "12,5").
+    pub fn decimal(self, value: i64, scale: i16) -> String {
+        let mut decimal = icu_decimal::input::Decimal::from(value);
+        decimal.multiply_pow10(-scale);
+        DECIMAL_FORMATTERS.with(|formatters| match formatters[self as usize].as_ref() {
+            Some(formatter) => formatter.format(&decimal).to_string(),
+            None => decimal.to_string(),
+        })
+    }
+
     /// The translated message `key`.
     pub fn text(self, key: &str) -> String {
         LOCALES
@@ -220,6 +236,17 @@ type DateTimeFormatter = icu_datetime::FixedCalendarDateTimeFormatter<
 >;
 
 thread_local! {
+    /// One number formatter per language, in the order of [`Locale::ALL`].
+    static DECIMAL_FORMATTERS: Vec<Option<icu_decimal::DecimalFormatter>> = {
+        Locale::ALL
+            .iter()
+            .map(|locale| {
+                let tag: icu_locale_core::Locale = locale.tag().parse().ok()?;
+                icu_decimal::DecimalFormatter::try_new(tag.into(), Default::default()).ok()
+            })
+            .collect()
+    };
+
     /// One formatter per language, in the order of [`Locale::ALL`], built once per
     /// thread (ICU4X's formatters hold their data in `Rc`s).
     static DATE_TIME_FORMATTERS: Vec<Option<DateTimeFormatter>> = {
@@ -323,6 +350,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn numbers_are_written_the_languages_way() {
+        assert_eq!(Locale::En.number(1_234_567), "1,234,567");
+        assert_eq!(Locale::De.number(1_234_567), "1.234.567");
+        assert_eq!(Locale::It.number(1_234_567), "1.234.567");
+        assert_eq!(Locale::Es.number(1_234_567), "1.234.567");
+        assert!(Locale::Fr.number(1_234_567).starts_with('1'));
+        assert_eq!(Locale::Fr.number(1_234_567).chars().count(), 9);
+        assert_eq!(Locale::En.decimal(125, 1), "12.5");
+        assert_eq!(Locale::De.decimal(125, 1), "12,5");
+        assert_eq!(Locale::En.number(-42), "-42");
+        assert_eq!(Locale::En.number(0), "0");
     }
 
     #[test]

@@ -110,17 +110,22 @@ async fn report_page(
             Vec::new()
         };
         let t = |key: &str| locale.text(key);
-        let percent = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |p| format!("{p:.1} %"));
+        let percent = |v: Option<f64>| {
+            v.map_or_else(
+                || "—".to_owned(),
+                |p| format!("{} %", locale.decimal((p * 10.0).round() as i64, 1)),
+            )
+        };
         let rows: Vec<Value> = vec![
-            context! { label => t("report-opened"), value => report.opened.to_string() },
-            context! { label => t("report-resolved"), value => report.resolved.to_string() },
-            context! { label => t("report-closed"), value => report.closed.to_string() },
+            context! { label => t("report-opened"), value => locale.number(report.opened) },
+            context! { label => t("report-resolved"), value => locale.number(report.resolved) },
+            context! { label => t("report-closed"), value => locale.number(report.closed) },
             context! { label => t("report-first-response"), value => minutes(locale, report.mean_first_response_minutes) },
             context! { label => t("report-resolution"), value => minutes(locale, report.mean_resolution_minutes) },
-            context! { label => t("report-sla"), value => format!("{} ({}/{})", percent(report.sla_compliance_percent), report.sla_met, report.sla_tickets) },
-            context! { label => t("report-ratings"), value => report.ratings.to_string() },
-            context! { label => t("report-mean-rating"), value => report.mean_rating.map_or_else(|| "—".to_owned(), |r| format!("{r:.2} / 5")) },
-            context! { label => t("report-low-ratings"), value => report.low_ratings.to_string() },
+            context! { label => t("report-sla"), value => format!("{} ({}/{})", percent(report.sla_compliance_percent), locale.number(report.sla_met), locale.number(report.sla_tickets)) },
+            context! { label => t("report-ratings"), value => locale.number(report.ratings) },
+            context! { label => t("report-mean-rating"), value => report.mean_rating.map_or_else(|| "—".to_owned(), |r| format!("{} / 5", locale.decimal((r * 100.0).round() as i64, 2))) },
+            context! { label => t("report-low-ratings"), value => locale.number(report.low_ratings) },
             context! { label => t("report-billable"), value => crate::http::web::duration(locale, report.billable_minutes) },
             context! { label => t("report-non-billable"), value => crate::http::web::duration(locale, report.non_billable_minutes) },
         ];

@@ -554,11 +554,11 @@ impl WebUser {
     }
 }
 
-pub(crate) fn size(bytes: i64) -> String {
+pub(crate) fn size(locale: Locale, bytes: i64) -> String {
     match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
-        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
-        b => format!("{b} B"),
+        b if b >= 1 << 20 => format!("{} MB", locale.decimal(b * 10 / (1 << 20), 1)),
+        b if b >= 1 << 10 => format!("{} KB", locale.number((b + 512) / 1024)),
+        b => format!("{} B", locale.number(b)),
     }
 }
 
@@ -733,12 +733,12 @@ async fn list(
     classes.push(("all", locale.text("tickets-tab-all"), all));
     for (key, label, count) in classes {
         let tab_status = if key == "open_all" { "" } else { key };
-        let count_text = count.to_string();
+        let count_text = locale.number(count);
         tabs.push(context! {
             href => format!("{base}?{}", query_string(&[("view", view), ("organization", &organization_param), ("status", tab_status), ("q", &query.q)])),
             current => key == status,
             count_label => locale.text_with("tickets-count", &[("count", count_text.as_str())]),
-            label, count,
+            label, count => &count_text,
         });
     }
     let views: Vec<Value> = if console {
@@ -1153,7 +1153,7 @@ async fn thread_context(
             let files: Vec<Value> = m
                 .attachments
                 .iter()
-                .map(|f| context! { id => f.id, name => &f.filename, size => size(f.size) })
+                .map(|f| context! { id => f.id, name => &f.filename, size => size(locale, f.size) })
                 .collect();
             context! {
                 id => m.id,
@@ -1599,7 +1599,7 @@ async fn workspace(state: &AppState, user: &WebUser, ticket: &Ticket) -> Result<
 /// Minutes as the workspace shows them: "1 h 30 min".
 pub(crate) fn duration(locale: Locale, minutes: i64) -> String {
     let (hours, rest) = (minutes / 60, minutes % 60);
-    let (h, m) = (hours.to_string(), rest.to_string());
+    let (h, m) = (locale.number(hours), locale.number(rest));
     match (hours, rest) {
         (0, _) => locale.text_with("duration-minutes", &[("minutes", &m)]),
         (_, 0) => locale.text_with("duration-hours", &[("hours", &h)]),

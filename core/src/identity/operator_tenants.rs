@@ -193,21 +193,21 @@ async fn tenant_page(
             _ => None,
         };
         let figures = [
-            ("operator-usage-staff", used.staff.to_string()),
-            ("operator-usage-contacts", used.contacts.to_string()),
+            ("operator-usage-staff", locale.number(used.staff)),
+            ("operator-usage-contacts", locale.number(used.contacts)),
             (
                 "operator-usage-organizations",
-                used.organizations.to_string(),
+                locale.number(used.organizations),
             ),
-            ("operator-usage-tickets", used.tickets.to_string()),
-            ("operator-usage-open", used.open_tickets.to_string()),
+            ("operator-usage-tickets", locale.number(used.tickets)),
+            ("operator-usage-open", locale.number(used.open_tickets)),
             (
                 "operator-usage-recent",
-                used.tickets_last_30_days.to_string(),
+                locale.number(used.tickets_last_30_days),
             ),
             (
                 "operator-usage-storage",
-                crate::http::web::size(used.attachment_bytes),
+                crate::http::web::size(locale, used.attachment_bytes),
             ),
         ]
         .into_iter()
