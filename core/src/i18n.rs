@@ -341,7 +341,8 @@ mod tests {
                             ("hours", "2"),
                             ("failed", "1"),
                             ("when", "3 Dec 2026, 10:00 UTC"),
-                            ("issuer", "Pebble Intermediate CA")
+                            ("issuer", "Pebble Intermediate CA"),
+                            ("name", "status-page")
                         ]
                     ),
                     *key,

@@ -823,3 +823,100 @@ async fn administrators_choose_each_organizations_modules_in_the_admin_pages(
     );
     let _ = &platform.env;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn administrators_install_configure_and_remove_plugins_in_the_admin_pages(
+    #[case] backend: Backend,
+) {
+    let platform = Platform::new(backend, &["acme"]).await;
+    platform.publish("status-page").await;
+    let app = &platform.app;
+    let acme = app.tenant("acme").await;
+    let (mut admin, _, _) =
+        crate::identity::register_as(app, "acme", "ada@acme.example", Role::MspAdmin, None)
+            .await;
+    let (mut tech, _, _) =
+        crate::identity::register_as(app, "acme", "tess@acme.example", Role::Technician, None)
+            .await;
+    assert_eq!(tech.get("/admin/plugins").await.status, 404);
+    let page = admin.get("/admin/plugins").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"install-status-page\""), "{}", page.body);
+    let csrf = page.field("csrf").expect("csrf");
+    let version = page.field("version").expect("the catalogue's version");
+
+    // Installed with a configuration; a configuration that is not JSON is refused.
+    let refused = admin
+        .post(
+            "/admin/plugins/status-page/install",
+            &[("version", &version), ("config", "{not json"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let installed = admin
+        .post(
+            "/admin/plugins/status-page/install",
+            &[
+                ("version", &version),
+                ("config", r#"{"message": "All systems go"}"#),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(installed.status, 303, "{}", installed.body);
+    let status = || async {
+        let response = app
+            .get("acme.localhost", "/plugins/status-page/status")
+            .await;
+        let code = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (code, body["message"].as_str().unwrap_or("").to_owned())
+    };
+    assert_eq!(status().await, (200, "All systems go".to_owned()));
+    let page = admin.get("/admin/plugins").await;
+    assert!(page.body.contains("All systems go") && !page.body.contains("id=\"install-status-page\""));
+
+    // Configured, stopped, started, uninstalled.
+    let configured = admin
+        .post(
+            "/admin/plugins/status-page/configure",
+            &[("config", r#"{"message": "Maintenance tonight"}"#), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(configured.status, 303, "{}", configured.body);
+    assert_eq!(status().await, (200, "Maintenance tonight".to_owned()));
+    admin
+        .post("/admin/plugins/status-page/disable", &[("csrf", &csrf)])
+        .await;
+    assert!(
+        !portico_tenants::plugins::install_of_plugin(&acme, "status-page")
+            .await
+            .expect("install")
+            .enabled
+    );
+    assert_ne!(status().await.0, 200, "a stopped plugin does not answer");
+    admin
+        .post("/admin/plugins/status-page/enable", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status().await, (200, "Maintenance tonight".to_owned()));
+    let removed = admin
+        .post("/admin/plugins/status-page/uninstall", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert!(
+        portico_tenants::plugins::install_of_plugin(&acme, "status-page")
+            .await
+            .is_err()
+    );
+    let log: Vec<String> = portico_tenants::audit::recent(&acme, 50)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(log.iter().any(|a| a.starts_with("plugin.")), "{log:?}");
+    let _ = &platform.env;
+}

@@ -274,7 +274,7 @@ async function scenario(browser) {
   await inspect(ada, "admin-organization");
   await admin.goto(`${base}/admin/portal`);
   await inspect(ada, "admin-portal");
-  for (const name of ["sla", "mail", "domains"]) {
+  for (const name of ["sla", "mail", "domains", "responses", "plugins"]) {
     await admin.goto(`${base}/admin/${name}`);
     await inspect(ada, `admin-${name}`);
   }

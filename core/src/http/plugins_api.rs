@@ -20,28 +20,28 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AskedCapability {
     /// Its name (read-tickets, update-tickets, create-tickets, read-kb, kv, http, llm, device-actions, send-email).
-    name: String,
+    pub(crate) name: String,
     /// Why, in the publisher's words.
-    reason: String,
+    pub(crate) reason: String,
     /// For `http`: the hosts it reaches.
-    hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
 }
 
 /// A published version in the catalogue.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CatalogueEntry {
-    plugin_id: String,
-    version: String,
-    name: String,
-    description: String,
-    publisher: String,
+    pub(crate) plugin_id: String,
+    pub(crate) version: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) publisher: String,
     /// ticket-hooks, http, scheduled, ui or device-actions.
-    world: String,
-    capabilities: Vec<AskedCapability>,
+    pub(crate) world: String,
+    pub(crate) capabilities: Vec<AskedCapability>,
     /// JSON Schema of the configuration.
     #[schema(value_type = Object)]
-    config_schema: Option<serde_json::Value>,
-    published_at: i64,
+    pub(crate) config_schema: Option<serde_json::Value>,
+    pub(crate) published_at: i64,
 }
 
 /// The catalogue and this tenant's installs.
@@ -99,6 +99,71 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         })
 }
 
+/// The platform's catalogue: every published version with what it asks for.
+pub(crate) async fn catalogue(state: &AppState) -> Result<Vec<CatalogueEntry>, ApiError> {
+    let mut catalogue = Vec::new();
+    for package in portico_tenants::plugins::packages(&state.store).await? {
+        let Ok(manifest) = portico_plugins::Manifest::parse(&package.manifest) else {
+            continue;
+        };
+        catalogue.push(CatalogueEntry {
+            capabilities: manifest
+                .capabilities
+                .iter()
+                .map(|c| AskedCapability {
+                    name: c.name.as_str().to_owned(),
+                    reason: c.reason.clone(),
+                    hosts: c.hosts.clone(),
+                })
+                .collect(),
+            description: manifest.description.clone(),
+            config_schema: manifest.config_schema.clone(),
+            plugin_id: package.plugin_id,
+            version: package.version,
+            name: package.name,
+            publisher: package.publisher,
+            world: package.world,
+            published_at: package.published_at,
+        });
+    }
+    Ok(catalogue)
+}
+
+/// Installs (or upgrades) a plugin with the capabilities and hosts granted, as
+/// the API and the admin page both do.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn install_granted(
+    state: &AppState,
+    db: &portico_tenants::TenantDb,
+    id: &str,
+    version: Option<&str>,
+    capabilities: &[String],
+    hosts: &[String],
+    config: Option<serde_json::Value>,
+    actor: &str,
+) -> Result<Install, ApiError> {
+    let capabilities = capabilities
+        .iter()
+        .map(|c| c.parse::<portico_plugins::Capability>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::Invalid {
+            field: "grant.capabilities".to_owned(),
+            reason: e.to_string(),
+        })?;
+    let grant = portico_plugins::Grant {
+        capabilities,
+        hosts: hosts
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect(),
+    };
+    state
+        .plugins
+        .install(db, id, version, grant, config, actor)
+        .await
+        .map_err(api_error)
+}
+
 pub(crate) fn api_error(error: PluginsError) -> ApiError {
     match error {
         PluginsError::Store(e) => e.into(),
@@ -125,31 +190,7 @@ pub(crate) async fn list_plugins(
     caller: ApiCaller,
 ) -> Result<Json<PluginOverview>, ApiError> {
     caller.scope(&state, "plugin", "read").await?;
-    let mut catalogue = Vec::new();
-    for package in portico_tenants::plugins::packages(&state.store).await? {
-        let Ok(manifest) = portico_plugins::Manifest::parse(&package.manifest) else {
-            continue;
-        };
-        catalogue.push(CatalogueEntry {
-            capabilities: manifest
-                .capabilities
-                .iter()
-                .map(|c| AskedCapability {
-                    name: c.name.as_str().to_owned(),
-                    reason: c.reason.clone(),
-                    hosts: c.hosts.clone(),
-                })
-                .collect(),
-            description: manifest.description.clone(),
-            config_schema: manifest.config_schema.clone(),
-            plugin_id: package.plugin_id,
-            version: package.version,
-            name: package.name,
-            publisher: package.publisher,
-            world: package.world,
-            published_at: package.published_at,
-        });
-    }
+    let catalogue = catalogue(&state).await?;
     let installed = portico_tenants::plugins::installs(&caller.db).await?;
     Ok(Json(PluginOverview {
         catalogue,
@@ -174,37 +215,17 @@ pub(crate) async fn install_plugin(
 ) -> Result<Json<Install>, ApiError> {
     caller.scope(&state, "plugin", "install").await?;
     let input = body(input)?;
-    let capabilities = input
-        .grant
-        .capabilities
-        .iter()
-        .map(|c| c.parse::<portico_plugins::Capability>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::Invalid {
-            field: "grant.capabilities".to_owned(),
-            reason: e.to_string(),
-        })?;
-    let grant = portico_plugins::Grant {
-        capabilities,
-        hosts: input
-            .grant
-            .hosts
-            .iter()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .collect(),
-    };
-    let install = state
-        .plugins
-        .install(
-            &caller.db,
-            &id,
-            input.version.as_deref(),
-            grant,
-            input.config,
-            &caller.actor(),
-        )
-        .await
-        .map_err(api_error)?;
+    let install = install_granted(
+        &state,
+        &caller.db,
+        &id,
+        input.version.as_deref(),
+        &input.grant.capabilities,
+        &input.grant.hosts,
+        input.config,
+        &caller.actor(),
+    )
+    .await?;
     Ok(Json(install))
 }
 

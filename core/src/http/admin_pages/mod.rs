@@ -37,6 +37,7 @@ mod channels;
 mod customers;
 mod integrations;
 mod persons;
+mod plugins;
 mod portal;
 mod responses;
 mod sla;
@@ -45,6 +46,7 @@ use channels::*;
 use customers::*;
 use integrations::*;
 use persons::*;
+use plugins::*;
 use portal::*;
 use responses::*;
 use sla::*;
@@ -86,6 +88,8 @@ pub fn router() -> Router<AppState> {
             get(response_page).post(response_update),
         )
         .route("/admin/responses/{id}/delete", post(response_delete))
+        .route("/admin/plugins", get(plugins_page))
+        .route("/admin/plugins/{id}/{action}", post(plugin_action))
         .route("/admin/tokens", get(tokens_page).post(token_create))
         .route("/admin/tokens/{id}/revoke", post(token_revoke))
         .route("/admin/webhooks", get(webhooks_page).post(webhook_create))
@@ -361,7 +365,7 @@ fn choice(value: impl Into<String>, label: impl Into<String>, selected: bool) ->
 }
 
 /// The administration pages, in the order of the tabs.
-const PAGES: [(&str, &str); 10] = [
+const PAGES: [(&str, &str); 11] = [
     ("people", "/admin/people"),
     ("organizations", "/admin/organizations"),
     ("portal", "/admin/portal"),
@@ -369,6 +373,7 @@ const PAGES: [(&str, &str); 10] = [
     ("mail", "/admin/mail"),
     ("custom-domains", "/admin/domains"),
     ("responses", "/admin/responses"),
+    ("plugins", "/admin/plugins"),
     ("tokens", "/admin/tokens"),
     ("webhooks", "/admin/webhooks"),
     ("audit", "/admin/audit"),
@@ -463,6 +468,7 @@ fn notice(locale: Locale, done: &str) -> Option<String> {
         "modules",
         "role",
         "logo",
+        "rolled-back",
     ];
     known
         .contains(&done)
