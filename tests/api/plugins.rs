@@ -836,15 +836,18 @@ async fn administrators_install_configure_and_remove_plugins_in_the_admin_pages(
     let app = &platform.app;
     let acme = app.tenant("acme").await;
     let (mut admin, _, _) =
-        crate::identity::register_as(app, "acme", "ada@acme.example", Role::MspAdmin, None)
-            .await;
+        crate::identity::register_as(app, "acme", "ada@acme.example", Role::MspAdmin, None).await;
     let (mut tech, _, _) =
         crate::identity::register_as(app, "acme", "tess@acme.example", Role::Technician, None)
             .await;
     assert_eq!(tech.get("/admin/plugins").await.status, 404);
     let page = admin.get("/admin/plugins").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("id=\"install-status-page\""), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"install-status-page\""),
+        "{}",
+        page.body
+    );
     let csrf = page.field("csrf").expect("csrf");
     let version = page.field("version").expect("the catalogue's version");
 
@@ -852,16 +855,23 @@ async fn administrators_install_configure_and_remove_plugins_in_the_admin_pages(
     let refused = admin
         .post(
             "/admin/plugins/status-page/install",
-            &[("version", &version), ("config", "{not json"), ("csrf", &csrf)],
+            &[
+                ("version", &version),
+                ("config", "{not json"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
+    // The configuration form is generated from the plugin's schema.
+    assert!(page.body.contains("name=\"cfg.message\""), "{}", page.body);
     let installed = admin
         .post(
             "/admin/plugins/status-page/install",
             &[
                 ("version", &version),
-                ("config", r#"{"message": "All systems go"}"#),
+                ("cfg_form", "1"),
+                ("cfg.message", "All systems go"),
                 ("csrf", &csrf),
             ],
         )
@@ -877,13 +887,18 @@ async fn administrators_install_configure_and_remove_plugins_in_the_admin_pages(
     };
     assert_eq!(status().await, (200, "All systems go".to_owned()));
     let page = admin.get("/admin/plugins").await;
-    assert!(page.body.contains("All systems go") && !page.body.contains("id=\"install-status-page\""));
+    assert!(
+        page.body.contains("All systems go") && !page.body.contains("id=\"install-status-page\"")
+    );
 
     // Configured, stopped, started, uninstalled.
     let configured = admin
         .post(
             "/admin/plugins/status-page/configure",
-            &[("config", r#"{"message": "Maintenance tonight"}"#), ("csrf", &csrf)],
+            &[
+                ("config", r#"{"message": "Maintenance tonight"}"#),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(configured.status, 303, "{}", configured.body);

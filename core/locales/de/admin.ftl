@@ -354,3 +354,4 @@ admin-plugin-install = { $name } { $body } installieren
 admin-plugin-about = { $body } Veröffentlicht von { $author }.
 admin-plugin-install-submit = Mit diesen Rechten installieren
 admin-done-rolled-back = Die vorherige Version läuft wieder.
+admin-plugin-number = { $name } muss eine Zahl sein.

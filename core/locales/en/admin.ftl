@@ -354,3 +354,4 @@ admin-plugin-install = Install { $name } { $body }
 admin-plugin-about = { $body } Published by { $author }.
 admin-plugin-install-submit = Install with these grants
 admin-done-rolled-back = The previous version runs again.
+admin-plugin-number = { $name } must be a number.

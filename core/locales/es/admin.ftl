@@ -354,3 +354,4 @@ admin-plugin-install = Instalar { $name } { $body }
 admin-plugin-about = { $body } Publicado por { $author }.
 admin-plugin-install-submit = Instalar con estos permisos
 admin-done-rolled-back = La versión anterior vuelve a ejecutarse.
+admin-plugin-number = { $name } debe ser un número.

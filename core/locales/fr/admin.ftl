@@ -354,3 +354,4 @@ admin-plugin-install = Installer { $name } { $body }
 admin-plugin-about = { $body } Publié par { $author }.
 admin-plugin-install-submit = Installer avec ces autorisations
 admin-done-rolled-back = La version précédente s'exécute de nouveau.
+admin-plugin-number = { $name } doit être un nombre.

@@ -354,3 +354,4 @@ admin-plugin-install = Installa { $name } { $body }
 admin-plugin-about = { $body } Pubblicato da { $author }.
 admin-plugin-install-submit = Installa con questi permessi
 admin-done-rolled-back = La versione precedente è di nuovo in esecuzione.
+admin-plugin-number = { $name } deve essere un numero.

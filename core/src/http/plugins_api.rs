@@ -17,7 +17,7 @@ use crate::plugins::PluginsError;
 use crate::state::AppState;
 
 /// A capability a version asks for.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct AskedCapability {
     /// Its name (read-tickets, update-tickets, create-tickets, read-kb, kv, http, llm, device-actions, send-email).
     pub(crate) name: String,
@@ -28,7 +28,7 @@ pub(crate) struct AskedCapability {
 }
 
 /// A published version in the catalogue.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct CatalogueEntry {
     pub(crate) plugin_id: String,
     pub(crate) version: String,

@@ -20,6 +20,151 @@ fn config_of(locale: Locale, raw: &str) -> Result<Option<serde_json::Value>, Api
         })
 }
 
+/// The form fields a configuration schema asks for, when it is a flat object of
+/// strings (or their `enum`), numbers, integers and booleans: one field each
+/// (`cfg.<name>`), labelled by `title` (else the name), helped by `description`,
+/// filled from `current`. Anything richer is typed as JSON instead (`None`).
+fn schema_fields(
+    locale: Locale,
+    schema: Option<&serde_json::Value>,
+    current: &serde_json::Value,
+) -> Option<Vec<Input>> {
+    let schema = schema?;
+    if schema.get("type").and_then(|t| t.as_str()) != Some("object") {
+        return None;
+    }
+    let properties = schema.get("properties")?.as_object()?;
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let mut fields = vec![Input::new("cfg_form", String::new(), "hidden").value("1")];
+    for (name, property) in properties {
+        let label = property
+            .get("title")
+            .and_then(|t| t.as_str())
+            .unwrap_or(name)
+            .to_owned();
+        let value = current.get(name);
+        let text = match value {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let field_name = format!("cfg.{name}");
+        let mut input = match (
+            property.get("type").and_then(|t| t.as_str()),
+            property.get("enum").and_then(|e| e.as_array()),
+        ) {
+            (Some("string"), Some(choices)) => Input::new(&field_name, label, "select").options(
+                choices
+                    .iter()
+                    .filter_map(|c| c.as_str())
+                    .map(|c| choice(c, c, c == text))
+                    .collect(),
+            ),
+            (Some("string"), None) => Input::new(&field_name, label, "text").value(text),
+            (Some("integer" | "number"), None) => {
+                Input::new(&field_name, label, "text").value(text)
+            }
+            (Some("boolean"), None) => Input::new(&field_name, label, "checkbox")
+                .checked(value.and_then(|v| v.as_bool()).unwrap_or(false)),
+            _ => return None,
+        };
+        if required.contains(&name.as_str()) {
+            input = input.required();
+        }
+        let help = property
+            .get("description")
+            .and_then(|d| d.as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| locale.text("admin-plugin-config-help"));
+        fields.push(input.help(help));
+    }
+    Some(fields)
+}
+
+/// The configuration a submitted form gives: the schema's fields when the form was
+/// generated from it, else the JSON typed.
+fn submitted_config(
+    locale: Locale,
+    schema: Option<&serde_json::Value>,
+    input: &Fields,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    if input.text("cfg_form") != "1" {
+        return config_of(locale, input.text("config"));
+    }
+    let properties = schema
+        .and_then(|s| s.get("properties"))
+        .and_then(|p| p.as_object())
+        .cloned()
+        .unwrap_or_default();
+    let mut config = serde_json::Map::new();
+    for (name, property) in &properties {
+        let field = format!("cfg.{name}");
+        let raw = input.text(&field).trim();
+        let value = match property.get("type").and_then(|t| t.as_str()) {
+            Some("boolean") => serde_json::Value::Bool(input.checked(&field)),
+            _ if raw.is_empty() => continue,
+            Some("integer") => raw
+                .parse::<i64>()
+                .map(serde_json::Value::from)
+                .map_err(|_| ApiError::Invalid {
+                    field: field.clone(),
+                    reason: locale.text_with("admin-plugin-number", &[("name", name)]),
+                })?,
+            Some("number") => raw
+                .replace(',', ".")
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(serde_json::Value::Number)
+                .ok_or_else(|| ApiError::Invalid {
+                    field: field.clone(),
+                    reason: locale.text_with("admin-plugin-number", &[("name", name)]),
+                })?,
+            _ => serde_json::Value::String(raw.to_owned()),
+        };
+        config.insert(name.clone(), value);
+    }
+    Ok(Some(serde_json::Value::Object(config)))
+}
+
+/// The configuration fields of a form: generated from the schema when it can be,
+/// else a JSON text area.
+fn config_fields(
+    locale: Locale,
+    schema: Option<&serde_json::Value>,
+    current: &serde_json::Value,
+) -> Vec<Input> {
+    schema_fields(locale, schema, current).unwrap_or_else(|| {
+        let text = if current.is_null() {
+            String::new()
+        } else {
+            serde_json::to_string_pretty(current).unwrap_or_default()
+        };
+        vec![
+            Input::new("config", locale.text("admin-plugin-config"), "textarea")
+                .value(text)
+                .help(locale.text("admin-plugin-config-help")),
+        ]
+    })
+}
+
+/// The configuration schema of a plugin's version, from the catalogue.
+async fn schema_of(
+    state: &AppState,
+    plugin_id: &str,
+    version: &str,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    Ok(catalogue(state)
+        .await?
+        .into_iter()
+        .find(|e| e.plugin_id == plugin_id && e.version == version)
+        .and_then(|e| e.config_schema))
+}
+
 pub(super) async fn plugins_page(
     State(state): State<AppState>,
     user: WebUser,
@@ -120,8 +265,20 @@ pub(super) async fn plugins_page(
                     more: None,
                 }),
         ];
+        let entries = if may_update || may_install {
+            catalogue(&state).await?
+        } else {
+            Vec::new()
+        };
+        let schema_for = |id: &str, version: &str| {
+            entries
+                .iter()
+                .find(|e| e.plugin_id == id && e.version == version)
+                .and_then(|e| e.config_schema.clone())
+        };
         if may_update {
             for install in &installs {
+                let schema = schema_for(&install.plugin_id, &install.version);
                 sections.push(
                     Section::new(
                         &format!("plugin-config-{}", install.plugin_id),
@@ -131,14 +288,7 @@ pub(super) async fn plugins_page(
                         &format!("config-{}", install.plugin_id),
                         &format!("/admin/plugins/{}/configure", install.plugin_id),
                         locale.text("admin-save"),
-                        vec![
-                            Input::new("config", locale.text("admin-plugin-config"), "textarea")
-                                .value(
-                                    serde_json::to_string_pretty(&install.config)
-                                        .unwrap_or_default(),
-                                )
-                                .help(locale.text("admin-plugin-config-help")),
-                        ],
+                        config_fields(locale, schema.as_ref(), &install.config),
                     )),
                 );
             }
@@ -146,7 +296,7 @@ pub(super) async fn plugins_page(
         if may_install {
             // The newest version of each plugin, when it is not the one installed.
             let mut newest: Vec<crate::http::plugins_api::CatalogueEntry> = Vec::new();
-            for entry in catalogue(&state).await? {
+            for entry in entries.iter().cloned() {
                 match newest.iter_mut().find(|e| e.plugin_id == entry.plugin_id) {
                     Some(known) if known.published_at < entry.published_at => *known = entry,
                     Some(_) => {}
@@ -181,10 +331,11 @@ pub(super) async fn plugins_page(
                             .help(locale.text("admin-plugin-hosts-help")),
                     );
                 }
-                fields.push(
-                    Input::new("config", locale.text("admin-plugin-config"), "textarea")
-                        .help(locale.text("admin-plugin-config-help")),
-                );
+                fields.extend(config_fields(
+                    locale,
+                    entry.config_schema.as_ref(),
+                    &installed.map_or(serde_json::Value::Null, |i| i.config.clone()),
+                ));
                 let heading = match installed {
                     Some(i) => locale.text_with(
                         "admin-plugin-upgrade",
@@ -247,6 +398,11 @@ pub(super) async fn plugin_action(
                     .map(str::to_owned)
                     .collect();
                 let version = Some(input.text("version").trim()).filter(|v| !v.is_empty());
+                let schema = match version {
+                    Some(version) => schema_of(&state, &id, version).await?,
+                    None => None,
+                };
+                let config = submitted_config(locale, schema.as_ref(), &input)?;
                 install_granted(
                     &state,
                     &user.db,
@@ -254,7 +410,7 @@ pub(super) async fn plugin_action(
                     version,
                     &capabilities,
                     &hosts,
-                    config_of(locale, input.text("config"))?,
+                    config,
                     &actor,
                 )
                 .await?;
@@ -262,7 +418,9 @@ pub(super) async fn plugin_action(
             }
             "configure" => {
                 allowed(&state, &user, "plugin", "update").await?;
-                let config = config_of(locale, input.text("config"))?
+                let install = portico_tenants::plugins::install_of_plugin(&user.db, &id).await?;
+                let schema = schema_of(&state, &id, &install.version).await?;
+                let config = submitted_config(locale, schema.as_ref(), &input)?
                     .unwrap_or_else(|| serde_json::json!({}));
                 state
                     .plugins
