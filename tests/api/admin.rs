@@ -451,6 +451,42 @@ async fn msp_admins_run_the_service_desk_from_the_admin_pages(#[case] backend: B
         "settings",
     );
     assert_eq!(contact.get("/tickets/new").await.status, 404);
+    // An emptied number goes back to its default.
+    assert_eq!(
+        portico_tenants::accounts::tenant_setting(&db, "tickets_auto_close_days")
+            .await
+            .expect("setting"),
+        Some(serde_json::json!(7))
+    );
+    assert_done(
+        &admin
+            .post(
+                "/admin/portal/settings",
+                &[
+                    ("tickets_can_reopen", "true"),
+                    ("portal_hide_new_ticket", "true"),
+                    ("tickets_auto_close_days", ""),
+                    ("welcome_message", "Call us on 555 0100 any weekday."),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await,
+        "/admin/portal",
+        "settings",
+    );
+    assert_eq!(
+        portico_tenants::accounts::tenant_setting(&db, "tickets_auto_close_days")
+            .await
+            .expect("setting"),
+        Some(serde_json::Value::Null)
+    );
+    assert!(
+        !admin
+            .get("/admin/portal")
+            .await
+            .body
+            .contains("name=\"tickets_auto_close_days\" type=\"number\" value=\"7\"")
+    );
     assert!(
         !contact
             .get("/tickets")

@@ -100,7 +100,9 @@ pub(super) fn submitted_setting(
         SettingKind::Bool => serde_json::Value::Bool(input.checked(key)),
         // Text may be emptied (the message is then left out).
         SettingKind::Text(_) => serde_json::Value::String(raw.to_owned()),
-        SettingKind::Integer(..) if raw.is_empty() => return Ok(None),
+        // An emptied number goes back to the default (stored as null, which every
+        // reader takes as unset).
+        SettingKind::Integer(..) if raw.is_empty() => return Ok(Some(serde_json::Value::Null)),
         SettingKind::Integer(..) => match raw.parse::<i64>() {
             Ok(n) => serde_json::Value::from(n),
             Err(_) => serde_json::Value::String(raw.to_owned()),
@@ -500,7 +502,9 @@ pub(super) async fn portal_action(
                 for key in PORTAL_SETTINGS {
                     if let Some(value) = submitted_setting(locale, key, &input)? {
                         let stored = accounts::tenant_setting(&user.db, key).await?;
+                        let unset = stored.as_ref().is_none_or(|v| v.is_null());
                         let unchanged = stored.as_ref() == Some(&value)
+                            || (unset && value.is_null())
                             || (stored.is_none()
                                 && (value == serde_json::Value::Bool(bool_default(key))
                                     || value == serde_json::Value::String(String::new())));
