@@ -224,9 +224,30 @@ pub async fn delete_tenant(store: &Store, slug: &str) -> Result<(), StoreError> 
         Backend::Postgres => {
             // The schema name is generated from the numeric id, never from user text.
             let statement = format!("DROP SCHEMA IF EXISTS {} CASCADE", Store::schema_name(id));
-            sqlx::raw_sql(AssertSqlSafe(statement))
-                .execute(store.platform())
-                .await?;
+            // A worker still finishing a transaction in the schema (its status is
+            // `deleting` now, so none starts another) can deadlock with the drop,
+            // which takes its tables' locks one by one: PostgreSQL then aborts one
+            // of the two, and the drop is tried again.
+            let mut attempt = 0_u64;
+            loop {
+                match sqlx::raw_sql(AssertSqlSafe(statement.clone()))
+                    .execute(store.platform())
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(sqlx::Error::Database(error))
+                        if attempt < 10
+                            && matches!(
+                                error.code().as_deref(),
+                                Some("40P01" | "55P03" | "40001")
+                            ) =>
+                    {
+                        attempt += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
         }
         Backend::Sqlite => {
             store.evict_tenant(id).await;

@@ -401,7 +401,8 @@ pub(super) async fn person_action(
                 Ok(done(&back, "factor-reset"))
             }
             "end-sessions" => {
-                allowed(&state, &user, "user", "update").await?;
+                // As the API's `end-sessions`: Casbin's `session` `revoke`.
+                allowed(&state, &user, "session", "revoke").await?;
                 change_account(&state, &user.db, id, AccountAction::EndSessions, &actor).await?;
                 Ok(done(&back, "sessions-ended"))
             }
