@@ -47,6 +47,17 @@ pub struct User {
     pub created_at: i64,
 }
 
+impl User {
+    /// The name shown to others: the display name, else the address.
+    pub fn shown_name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.email
+        } else {
+            &self.display_name
+        }
+    }
+}
+
 type UserRow = (
     i64,
     String,

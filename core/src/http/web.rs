@@ -1180,24 +1180,12 @@ async fn ticket_view(
     let can_reply = user.scope(state, "ticket", "comment").await?.is_some();
     let requester = portico_tenants::people::get_user(&user.db, ticket.requester_id, Scope::All)
         .await
-        .map(|u| {
-            if u.display_name.is_empty() {
-                u.email
-            } else {
-                u.display_name
-            }
-        })
+        .map(|u| u.shown_name().to_owned())
         .unwrap_or_default();
     let assignee = match ticket.assignee_id {
         Some(id) if reader.staff => portico_tenants::people::get_user(&user.db, id, Scope::All)
             .await
-            .map(|u| {
-                if u.display_name.is_empty() {
-                    u.email
-                } else {
-                    u.display_name
-                }
-            })
+            .map(|u| u.shown_name().to_owned())
             .unwrap_or_default(),
         _ => locale.text("ticket-unassigned"),
     };
@@ -1298,13 +1286,7 @@ async fn canned_responses(
     };
     let me = portico_tenants::people::get_user(&user.db, user.user_id(), Scope::All)
         .await
-        .map(|u| {
-            if u.display_name.is_empty() {
-                u.email
-            } else {
-                u.display_name
-            }
-        })
+        .map(|u| u.shown_name().to_owned())
         .unwrap_or_default();
     let draft = portico_tenants::canned::fill(
         &response.body,

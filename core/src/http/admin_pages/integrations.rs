@@ -156,19 +156,15 @@ pub(super) async fn token_create(
             label: locale.text("admin-token-secret"),
             value: secret,
         };
-        let mut response = tokens_view(
-            &state,
-            &user,
-            Some(locale.text("admin-done-created")),
-            Some(shown),
-        )
-        .await?;
-        // The secret is on this page only: never cached, never stored by the browser.
-        response.headers_mut().insert(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("no-store"),
-        );
-        Ok(response)
+        Ok(secret_page(
+            tokens_view(
+                &state,
+                &user,
+                Some(locale.text("admin-done-created")),
+                Some(shown),
+            )
+            .await?,
+        ))
     })
     .await
 }
@@ -320,6 +316,7 @@ pub(super) struct WebhookForm {
     events: String,
 }
 
+/// A page showing a secret once: never cached, never stored by the browser.
 pub(super) fn secret_page(mut response: Response) -> Response {
     response.headers_mut().insert(
         http::header::CACHE_CONTROL,

@@ -443,36 +443,14 @@ struct PageQuery {
 }
 
 fn notice(locale: Locale, done: &str) -> Option<String> {
-    let known = [
-        "invited",
-        "resent",
-        "disabled",
-        "factor-reset",
-        "phone-removed",
-        "sessions-ended",
-        "sections",
-        "created",
-        "approvers",
-        "policy",
-        "settings",
-        "status",
-        "field",
-        "type",
-        "revoked",
-        "enabled",
-        "deleted",
-        "rotated",
-        "checked",
-        "saved",
-        "domains",
-        "modules",
-        "role",
-        "logo",
-        "rolled-back",
-    ];
-    known
-        .contains(&done)
-        .then(|| locale.text(&format!("admin-done-{done}")))
+    // A notice is the catalogue's `admin-done-…` message; anything else typed into
+    // the address shows none.
+    if done.is_empty() || !done.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+        return None;
+    }
+    let key = format!("admin-done-{done}");
+    let text = locale.text(&key);
+    (text != key).then_some(text)
 }
 
 /// The scope of `action` on `object`, or not found: administration a person may

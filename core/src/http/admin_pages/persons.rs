@@ -93,14 +93,7 @@ pub(super) async fn people_page(
             .take(PEOPLE_SHOWN)
             .map(|person| Row {
                 cells: vec![
-                    link(
-                        if person.display_name.is_empty() {
-                            person.email.clone()
-                        } else {
-                            person.display_name.clone()
-                        },
-                        format!("/admin/people/{}", person.id),
-                    ),
+                    link(person.shown_name(), format!("/admin/people/{}", person.id)),
                     cell(&person.email),
                     cell(role_label(locale, person.role)),
                     cell(organization_name(&organizations, person.organization_id)),
@@ -350,11 +343,7 @@ pub(super) async fn person_page(
                 true,
             ));
         }
-        let title = if person.display_name.is_empty() {
-            person.email.clone()
-        } else {
-            person.display_name.clone()
-        };
+        let title = person.shown_name().to_owned();
         Ok(admin_view(
             &state,
             &user,
