@@ -1013,7 +1013,7 @@ pub async fn list_tickets(
     if let Some(value) = scope_value {
         binds.push(Bind::Int(value));
     }
-    let mut sql = format!("{TICKET_COLUMNS} WHERE 1 = 1{scope_filter}");
+    let mut sql = format!(" WHERE 1 = 1{scope_filter}");
     let param = |binds: &mut Vec<Bind>, bind: Bind| {
         binds.push(bind);
         format!("${}", binds.len())
@@ -1081,47 +1081,6 @@ pub async fn list_tickets(
         let p = param(&mut binds, Bind::Text(approval.clone()));
         sql.push_str(&format!(" AND t.approval_state = {p}"));
     }
-    if let Some(text) = &filter.text {
-        let language = Language::from_tag(&filter.language);
-        let internal = if reader.staff {
-            ""
-        } else {
-            " AND m.internal = 0"
-        };
-        match db.store().backend() {
-            Backend::Postgres => {
-                let Some(words) = search::pg_query_text(text) else {
-                    return Ok(empty);
-                };
-                // The planner walks the tickets newest first and probes each one's
-                // messages, which is right for words in many tickets and ruinous for
-                // rare ones (it cannot know a host name's parts are rare together).
-                // Ask the GIN index first: with few matches, look them up and sort.
-                let few = few_pg_matches(db, language.pg_config(), &words).await?;
-                let config = param(&mut binds, Bind::Text(language.pg_config().to_owned()));
-                let words = param(&mut binds, Bind::Text(words));
-                let matching = format!(
-                    "SELECT m.ticket_id FROM ticket_messages m WHERE m.search @@ \
-                     (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal}"
-                );
-                if few {
-                    sql.push_str(&format!(" AND t.id = ANY(ARRAY({matching}))"));
-                } else {
-                    sql.push_str(&format!(" AND t.id IN ({matching})"));
-                }
-            }
-            Backend::Sqlite => {
-                let Some(expression) = search::fts5_query(text, language) else {
-                    return Ok(empty);
-                };
-                let p = param(&mut binds, Bind::Text(expression));
-                sql.push_str(&format!(
-                    " AND t.id IN (SELECT m.ticket_id FROM ticket_fts f JOIN ticket_messages m ON m.id = f.rowid \
-                     WHERE ticket_fts MATCH {p}{internal})"
-                ));
-            }
-        }
-    }
     if let Some((updated_at, id)) = after {
         let u = param(&mut binds, Bind::Int(updated_at));
         let i = param(&mut binds, Bind::Int(id));
@@ -1130,17 +1089,57 @@ pub async fn list_tickets(
         ));
     }
     let limit = limit.clamp(1, 200);
-    let l = param(&mut binds, Bind::Int(limit + 1));
-    sql.push_str(&format!(" ORDER BY t.updated_at DESC, t.id DESC LIMIT {l}"));
-    let mut statement = sqlx::query_as::<_, TicketRow>(sqlx::AssertSqlSafe(sql));
-    for bind in binds {
-        statement = match bind {
-            Bind::Int(value) => statement.bind(value),
-            Bind::Text(value) => statement.bind(value),
-        };
-    }
     let mut tx = db.read().await?;
-    let rows = statement.fetch_all(tx.conn()).await?;
+    let mut search = None;
+    if let Some(text) = &filter.text {
+        let Some(query) = TextQuery::new(db.store().backend(), text, &filter.language) else {
+            tx.rollback().await?;
+            return Ok(empty);
+        };
+        let dense = query.is_dense(&mut tx).await?;
+        search = Some((query, dense));
+    }
+    let rows = match search {
+        None => fetch_page(&mut tx, &sql, &binds, None, reader.staff, limit).await?,
+        // A word in many tickets: probe the newest candidates one by one, which
+        // finds a page long before listing every match would; when the window holds
+        // less than a page (the word is rare among these candidates), list instead.
+        Some((query, true)) => {
+            let rows = fetch_page(
+                &mut tx,
+                &sql,
+                &binds,
+                Some((&query, Strategy::Probe)),
+                reader.staff,
+                limit,
+            )
+            .await?;
+            if rows.len() as i64 > limit {
+                rows
+            } else {
+                fetch_page(
+                    &mut tx,
+                    &sql,
+                    &binds,
+                    Some((&query, Strategy::List)),
+                    reader.staff,
+                    limit,
+                )
+                .await?
+            }
+        }
+        Some((query, false)) => {
+            fetch_page(
+                &mut tx,
+                &sql,
+                &binds,
+                Some((&query, Strategy::Few)),
+                reader.staff,
+                limit,
+            )
+            .await?
+        }
+    };
     let (portal, visible) = customer_view(&mut tx, reader).await?;
     let mut tickets: Vec<Ticket> = rows
         .into_iter()
@@ -1162,24 +1161,165 @@ pub async fn list_tickets(
     })
 }
 
-/// Matches up to which a PostgreSQL search looks its messages up through the GIN
-/// index instead of walking the tickets.
-const FEW_PG_MATCHES: i64 = 2_000;
+/// How many of the newest candidate tickets a search for a common word probes
+/// before it lists every match instead.
+const PROBE_WINDOW: i64 = 5_000;
 
-/// Whether at most [`FEW_PG_MATCHES`] messages match `words` (stops counting there).
-async fn few_pg_matches(db: &TenantDb, config: &str, words: &str) -> Result<bool, StoreError> {
-    let mut tx = db.read().await?;
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_messages m WHERE m.search @@ \
-         (plainto_tsquery(CAST($1 AS regconfig), $2) || plainto_tsquery('simple', $2)) LIMIT $3) AS hits",
-    )
-    .bind(config)
-    .bind(words)
-    .bind(FEW_PG_MATCHES + 1)
-    .fetch_one(tx.conn())
-    .await?;
-    tx.rollback().await?;
-    Ok(n <= FEW_PG_MATCHES)
+/// A ticket search's words, prepared for the backend's index.
+struct TextQuery {
+    backend: Backend,
+    /// FTS5: the match expression; PostgreSQL: the words for `plainto_tsquery`.
+    words: String,
+    /// PostgreSQL: the searcher's text-search configuration.
+    config: &'static str,
+}
+
+/// How a search finds its tickets.
+#[derive(Clone, Copy)]
+enum Strategy {
+    /// Few matches: look every one up through the index, then sort them.
+    Few,
+    /// List every matching message, then take the newest tickets among them
+    /// (the planner picks the order): the cost grows with the matches.
+    List,
+    /// Walk the newest candidate tickets ([`PROBE_WINDOW`] at most) and ask the
+    /// index about each one: the cost grows with the tickets walked.
+    Probe,
+}
+
+impl TextQuery {
+    fn new(backend: Backend, text: &str, language: &str) -> Option<TextQuery> {
+        let language = Language::from_tag(language);
+        let words = match backend {
+            Backend::Postgres => search::pg_query_text(text)?,
+            Backend::Sqlite => search::fts5_query(text, language)?,
+        };
+        Some(TextQuery {
+            backend,
+            words,
+            config: language.pg_config(),
+        })
+    }
+
+    /// Whether the words match so many messages that probing the newest tickets
+    /// finds a page sooner than listing the matches: more than the tickets a
+    /// window is expected to need (a page's worth of hits in [`PROBE_WINDOW`]
+    /// tickets, twice over), counted through the index and only that far.
+    async fn is_dense(&self, tx: &mut TenantTx) -> Result<bool, StoreError> {
+        let total: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(n) AS BIGINT) FROM ticket_counts WHERE scope = 'all' AND scope_id = 0",
+        )
+        .fetch_one(tx.conn())
+        .await?;
+        let enough = (total.unwrap_or(0) * 2 * 201 / PROBE_WINDOW).clamp(2_000, 100_000);
+        let counted: i64 = match self.backend {
+            Backend::Postgres => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_messages m WHERE m.search @@ \
+                 (plainto_tsquery(CAST($1 AS regconfig), $2) || plainto_tsquery('simple', $2)) LIMIT $3) AS hits",
+            )
+            .bind(self.config)
+            .bind(&self.words)
+            .bind(enough + 1)
+            .fetch_one(tx.conn())
+            .await?,
+            Backend::Sqlite => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_fts WHERE ticket_fts MATCH $1 LIMIT $2)",
+            )
+            .bind(&self.words)
+            .bind(enough + 1)
+            .fetch_one(tx.conn())
+            .await?,
+        };
+        Ok(counted > enough)
+    }
+
+    /// The condition on ticket `ticket` (an id column) that its public messages
+    /// (every message for `staff`) match, with the words bound as `$words` (and the
+    /// configuration as `$config`).
+    fn condition(
+        &self,
+        strategy: Strategy,
+        ticket: &str,
+        staff: bool,
+        words: &str,
+        config: &str,
+    ) -> String {
+        let internal = if staff { "" } else { " AND tm.internal = 0" };
+        match (self.backend, strategy) {
+            (Backend::Postgres, Strategy::Probe) => format!(
+                "EXISTS (SELECT 1 FROM ticket_messages tm WHERE tm.ticket_id = {ticket}{internal} AND tm.search @@ \
+                 (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})))"
+            ),
+            // Few matches: look them up through the GIN index and sort them.
+            (Backend::Postgres, Strategy::Few) => format!(
+                "{ticket} = ANY(ARRAY(SELECT tm.ticket_id FROM ticket_messages tm WHERE tm.search @@ \
+                 (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal}))"
+            ),
+            // The ticket's messages first, then the index asked about each by rowid.
+            (Backend::Sqlite, Strategy::Probe) => format!(
+                "EXISTS (SELECT 1 FROM ticket_messages tm CROSS JOIN ticket_fts tf \
+                 WHERE tm.ticket_id = {ticket}{internal} AND tf.rowid = tm.id AND tf.ticket_fts MATCH {words})"
+            ),
+            (Backend::Postgres, Strategy::List) => format!(
+                "{ticket} IN (SELECT tm.ticket_id FROM ticket_messages tm WHERE tm.search @@ \
+                 (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal})"
+            ),
+            (Backend::Sqlite, Strategy::Few | Strategy::List) => format!(
+                "{ticket} IN (SELECT tm.ticket_id FROM ticket_fts tf JOIN ticket_messages tm ON tm.id = tf.rowid \
+                 WHERE tf.ticket_fts MATCH {words}{internal})"
+            ),
+        }
+    }
+}
+
+/// One page (`limit` + 1 rows, to tell whether another follows) of the tickets
+/// `conditions` (a `WHERE` clause on `t` and `q`) select with `binds`, newest
+/// change first, and matching `search` when given.
+async fn fetch_page(
+    tx: &mut TenantTx,
+    conditions: &str,
+    binds: &[Bind],
+    search: Option<(&TextQuery, Strategy)>,
+    staff: bool,
+    limit: i64,
+) -> Result<Vec<TicketRow>, StoreError> {
+    const ORDER: &str = "ORDER BY t.updated_at DESC, t.id DESC";
+    let mut extra = Vec::new();
+    let page = limit + 1;
+    let sql = match search {
+        None => format!("{TICKET_COLUMNS}{conditions} {ORDER} LIMIT {page}"),
+        Some((query, strategy)) => {
+            let words = format!("${}", binds.len() + 1);
+            extra.push(Bind::Text(query.words.clone()));
+            let config = if query.backend == Backend::Postgres {
+                extra.push(Bind::Text(query.config.to_owned()));
+                format!("${}", binds.len() + 2)
+            } else {
+                String::new()
+            };
+            match strategy {
+                Strategy::Few | Strategy::List => format!(
+                    "{TICKET_COLUMNS}{conditions} AND {} {ORDER} LIMIT {page}",
+                    query.condition(strategy, "t.id", staff, &words, &config)
+                ),
+                Strategy::Probe => format!(
+                    "{TICKET_COLUMNS} WHERE t.id IN (SELECT w.id FROM \
+                     (SELECT t.id, t.updated_at FROM tickets t LEFT JOIN ticket_queues q ON q.id = t.queue_id\
+                     {conditions} {ORDER} LIMIT {PROBE_WINDOW}) w WHERE {} \
+                     ORDER BY w.updated_at DESC, w.id DESC LIMIT {page}) {ORDER}",
+                    query.condition(strategy, "w.id", staff, &words, &config)
+                ),
+            }
+        }
+    };
+    let mut statement = sqlx::query_as::<_, TicketRow>(sqlx::AssertSqlSafe(sql));
+    for bind in binds.iter().chain(&extra) {
+        statement = match bind {
+            Bind::Int(value) => statement.bind(*value),
+            Bind::Text(value) => statement.bind(value.clone()),
+        };
+    }
+    Ok(statement.fetch_all(tx.conn()).await?)
 }
 
 fn parse_cursor(cursor: &str) -> Result<(i64, i64), StoreError> {

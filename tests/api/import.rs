@@ -183,3 +183,147 @@ async fn imported_tickets_are_counted_listed_and_found(#[case] backend: Backend)
     assert_eq!(last["numbers"], json!(more));
     app.stop().await;
 }
+
+/// The numbers of a ticket page and its cursor.
+fn page_of(page: &serde_json::Value) -> (Vec<i64>, Option<String>) {
+    let numbers = page["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .filter_map(|t| t["number"].as_i64())
+        .collect();
+    (numbers, page["next_cursor"].as_str().map(str::to_owned))
+}
+
+/// A word in thousands of tickets is searched by probing the newest ones, a word
+/// that is common but absent from the newest by listing its matches, and both
+/// give exactly the tickets, order and pages a listing gives, a note's words
+/// never reaching a customer.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_common_word_is_found_newest_first_whichever_way_it_is_searched(
+    #[case] backend: Backend,
+) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.create_tenant("acme", "Acme IT").await;
+    let db = app.tenant("acme").await;
+    let org = app
+        .organization("acme", "Customer One", "one.example")
+        .await;
+    let (ann, ann_token) = app
+        .person("acme", "ann@one.example", Role::Contact, Some(org))
+        .await;
+    let token = app.token("acme", Role::MspAdmin).await;
+    let base = 1_700_000_000_000_i64;
+    // 7,200 tickets, every one about a printer; the oldest 2,100 also about toner,
+    // so the newest 5,000 (the probing window) hold no toner at all.
+    let tickets: Vec<ImportedTicket> = (0..7_200_i64)
+        .map(|n| ImportedTicket {
+            subject: if n < 2_100 {
+                format!("Printer {n} needs toner")
+            } else {
+                format!("Printer {n} jams")
+            },
+            description: "Reported by phone".to_owned(),
+            priority: Priority::Medium,
+            status: if n % 2 == 0 { "open" } else { "closed" }.to_owned(),
+            requester_id: ann,
+            organization_id: Some(org),
+            assignee_id: None,
+            source: Source::Email,
+            language: "en".to_owned(),
+            created_at: base + n * 1_000,
+            updated_at: base + n * 1_000 + 500,
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for batch in tickets.chunks(1_000) {
+        numbers.extend(
+            import::import_tickets(&db, batch, "import:test")
+                .await
+                .expect("imported"),
+        );
+    }
+    let get = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let (status, page) = app
+                .api(
+                    "acme.localhost",
+                    Method::GET,
+                    &token,
+                    &format!("/api/v1/tickets?{query}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{query}: {page}");
+            page_of(&page)
+        }
+    };
+    let newest = |pick: &dyn Fn(usize) -> bool, n: usize| -> Vec<i64> {
+        (0..numbers.len())
+            .rev()
+            .filter(|i| pick(*i))
+            .take(n)
+            .map(|i| numbers[i])
+            .collect()
+    };
+
+    // Dense: the newest first, and the cursor's next page goes on exactly.
+    let (first, cursor) = get(token.clone(), "q=printer&limit=30".into()).await;
+    assert_eq!(first, newest(&|_| true, 30));
+    let cursor = cursor.expect("a next page");
+    let (second, _) = get(token.clone(), format!("q=printer&limit=30&after={cursor}")).await;
+    assert_eq!(second, newest(&|_| true, 60)[30..]);
+    // With a filter, the probe walks only the candidates.
+    let (open, _) = get(token.clone(), "q=printer&status=open&limit=25".into()).await;
+    assert_eq!(open, newest(&|i| i % 2 == 0, 25));
+    // Common, yet none in the newest 5,000: listed instead, still newest first.
+    let (toner, cursor) = get(token.clone(), "q=toner&limit=40".into()).await;
+    assert_eq!(toner, newest(&|i| i < 2_100, 40));
+    let (toner_next, _) = get(
+        token.clone(),
+        format!("q=toner&limit=40&after={}", cursor.expect("a next page")),
+    )
+    .await;
+    assert_eq!(toner_next, newest(&|i| i < 2_100, 80)[40..]);
+    let (open_toner, _) = get(token.clone(), "q=toner&status=open&limit=10".into()).await;
+    assert_eq!(open_toner, newest(&|i| i < 2_100 && i % 2 == 0, 10));
+
+    // The newest ticket mentions a printer only in a technician's note: staff find
+    // it first, its requester's own search (probing too) does not.
+    let (status, created) = app
+        .api(
+            "acme.localhost",
+            Method::POST,
+            &token,
+            "/api/v1/tickets",
+            Some(json!({ "subject": "Screen flickers", "requester_email": "ann@one.example" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let number = created["number"].as_i64().expect("number");
+    let (status, note) = app
+        .api(
+            "acme.localhost",
+            Method::POST,
+            &token,
+            &format!("/api/v1/tickets/{number}/messages"),
+            Some(json!({ "body": "Same printer driver as last week", "internal": true })),
+        )
+        .await;
+    assert_eq!(status, 201, "{note}");
+    let (staff, _) = get(token.clone(), "q=printer&limit=5".into()).await;
+    assert_eq!(staff[0], number);
+    assert_eq!(staff[1..], newest(&|_| true, 4)[..]);
+    let (own, _) = get(ann_token.clone(), "q=printer&limit=5".into()).await;
+    assert_eq!(
+        own,
+        newest(&|_| true, 5),
+        "a note's words are not the customer's"
+    );
+    app.stop().await;
+}
