@@ -12,12 +12,17 @@ pub struct Templates {
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("api_docs.html", include_str!("../templates/api_docs.html")),
+    ("apps.html", include_str!("../templates/apps.html")),
     ("approval.html", include_str!("../templates/approval.html")),
     (
         "colleagues.html",
         include_str!("../templates/colleagues.html"),
     ),
     ("base.html", include_str!("../templates/base.html")),
+    (
+        "plugin_view.html",
+        include_str!("../templates/plugin_view.html"),
+    ),
     (
         "enrol_totp.html",
         include_str!("../templates/enrol_totp.html"),

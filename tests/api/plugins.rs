@@ -935,3 +935,163 @@ async fn administrators_install_configure_and_remove_plugins_in_the_admin_pages(
     assert!(log.iter().any(|a| a.starts_with("plugin.")), "{log:?}");
     let _ = &platform.env;
 }
+
+/// A `ui` plugin's view, drawn by the host in the portal and the console: its
+/// Markdown sanitized, what people type shown as text, its form posted back with
+/// the CSRF token; seen by staff and by the organizations it runs for, not by
+/// another organization's contact nor in a tenant that did not install it.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ui_plugins_view_is_drawn_by_the_host_for_whom_it_runs(#[case] backend: Backend) {
+    let platform = Platform::new(backend, &["acme", "beta"]).await;
+    platform.publish("suggestions").await;
+    let (app, plugins) = (&platform.app, &platform.plugins);
+    let acme = app.tenant("acme").await;
+    let contoso = app.organization("acme", "Contoso", "contoso.example").await;
+    let fabrikam = app
+        .organization("acme", "Fabrikam", "fabrikam.example")
+        .await;
+    plugins
+        .install(
+            &acme,
+            "suggestions",
+            None,
+            grant(&[Capability::Kv]),
+            Some(json!({ "intro": "**Tell us** what to improve. <script>alert(1)</script>" })),
+            "test",
+        )
+        .await
+        .expect("installed");
+    portico_tenants::plugins::set_enabled(
+        &acme,
+        "suggestions",
+        true,
+        Some(Some(vec![contoso])),
+        "test",
+    )
+    .await
+    .expect("for Contoso only");
+
+    let (mut carla, _, _) = crate::identity::register_as(
+        app,
+        "acme",
+        "carla@contoso.example",
+        Role::Contact,
+        Some(contoso),
+    )
+    .await;
+    let home = carla.get("/tickets").await;
+    assert!(
+        home.body.contains("href=\"&#x2f;apps\""),
+        "the nav links the apps: {}",
+        home.body
+    );
+    let index = carla.get("/apps").await;
+    assert_eq!(index.status, 200, "{}", index.body);
+    assert!(index.body.contains("Suggestion box"), "{}", index.body);
+    let board = carla.get("/apps/suggestions/board").await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert!(
+        board.body.contains("<strong>Tell us</strong>"),
+        "Markdown drawn: {}",
+        board.body
+    );
+    assert!(
+        !board.body.contains("<script>alert"),
+        "and sanitized: {}",
+        board.body
+    );
+    assert!(board.body.contains("No suggestions yet."), "{}", board.body);
+    let csrf = board.field("csrf").expect("csrf");
+    assert_eq!(board.field("_action").as_deref(), Some("add"));
+
+    // Submitted: the plugin keeps it and answers a new view; markup stays text.
+    let sent = carla
+        .post(
+            "/apps/suggestions/board",
+            &[
+                ("csrf", &csrf),
+                ("_action", "add"),
+                ("title", "<b>Faster</b> printers"),
+                ("text", "Please"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(
+        sent.body.contains("Thank you: your suggestion was added."),
+        "{}",
+        sent.body
+    );
+    assert!(
+        sent.body
+            .contains("&lt;b&gt;Faster&lt;&#x2f;b&gt; printers"),
+        "{}",
+        sent.body
+    );
+    assert!(!sent.body.contains("<b>Faster</b>"), "{}", sent.body);
+    assert!(sent.body.contains("carla@contoso.example"), "{}", sent.body);
+    // Without the CSRF token nothing reaches the plugin.
+    let forged = carla
+        .post(
+            "/apps/suggestions/board",
+            &[("_action", "add"), ("title", "Forged")],
+        )
+        .await;
+    assert_ne!(forged.status, 200, "{}", forged.body);
+    // A view the manifest does not list, or a plugin not installed: not found.
+    assert_eq!(carla.get("/apps/suggestions/secret").await.status, 404);
+    assert_eq!(carla.get("/apps/status-page/board").await.status, 404);
+
+    // Staff see it in the console, with what Carla sent, in their language.
+    let (mut tech, _, _) =
+        crate::identity::register_as(app, "acme", "tom@acme.example", Role::Technician, None).await;
+    let seen = tech.get("/apps/suggestions/board").await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert!(seen.body.contains("carla@contoso.example"), "{}", seen.body);
+    let it = app.tenant("acme").await;
+    let mut tx = it.begin().await.expect("tx");
+    sqlx::query("UPDATE users SET locale = 'it' WHERE email = 'tom@acme.example'")
+        .execute(tx.conn())
+        .await
+        .expect("italian");
+    tx.commit().await.expect("commit");
+    let italian = tech.get("/apps/suggestions/board").await;
+    assert!(
+        italian.body.contains("Cassetta dei suggerimenti"),
+        "{}",
+        italian.body
+    );
+
+    // Fabrikam's contact: no link, no view.
+    let (mut fred, _, _) = crate::identity::register_as(
+        app,
+        "acme",
+        "fred@fabrikam.example",
+        Role::Contact,
+        Some(fabrikam),
+    )
+    .await;
+    assert!(
+        !fred
+            .get("/tickets")
+            .await
+            .body
+            .contains("href=\"&#x2f;apps\"")
+    );
+    assert_eq!(fred.get("/apps/suggestions/board").await.status, 404);
+    // Another tenant never installed it.
+    let (mut other, _, _) =
+        crate::identity::register_as(app, "beta", "olga@beta.example", Role::MspAdmin, None).await;
+    assert_eq!(other.get("/apps/suggestions/board").await.status, 404);
+    assert!(
+        other
+            .get("/apps")
+            .await
+            .body
+            .contains("No apps are available to you yet.")
+    );
+    let _ = &platform.env;
+}

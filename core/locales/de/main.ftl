@@ -435,3 +435,12 @@ settings-time-zone-saved = Zeitzone gespeichert.
 settings-time-zone-unknown = Diese Zeitzone kennen wir nicht.
 ticket-canned = Textbaustein
 ticket-canned-insert = Einfügen
+
+# Plugin views (/apps)
+nav-apps = Apps
+apps-title = Apps
+apps-none = Für Sie sind noch keine Apps verfügbar.
+apps-unavailable = Diese App ist ausgelastet oder pausiert. Bitte versuchen Sie es gleich noch einmal.
+apps-failed = Diese App konnte nicht antworten. Bitte versuchen Sie es später noch einmal.
+apps-assistant = Assistent
+apps-you = Sie

@@ -435,3 +435,12 @@ settings-time-zone-saved = Time zone saved.
 settings-time-zone-unknown = That is not a time zone we know.
 ticket-canned = Canned response
 ticket-canned-insert = Insert
+
+# Plugin views (/apps)
+nav-apps = Apps
+apps-title = Apps
+apps-none = No apps are available to you yet.
+apps-unavailable = This app is busy or paused. Please try again in a moment.
+apps-failed = This app could not answer. Please try again later.
+apps-assistant = Assistant
+apps-you = You

@@ -435,3 +435,12 @@ settings-time-zone-saved = Zona horaria guardada.
 settings-time-zone-unknown = No conocemos esa zona horaria.
 ticket-canned = Respuesta predefinida
 ticket-canned-insert = Insertar
+
+# Plugin views (/apps)
+nav-apps = Aplicaciones
+apps-title = Aplicaciones
+apps-none = Todavía no tiene aplicaciones disponibles.
+apps-unavailable = Esta aplicación está ocupada o en pausa. Vuelva a intentarlo en un momento.
+apps-failed = Esta aplicación no ha podido responder. Vuelva a intentarlo más tarde.
+apps-assistant = Asistente
+apps-you = Usted

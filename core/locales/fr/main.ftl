@@ -435,3 +435,12 @@ settings-time-zone-saved = Fuseau horaire enregistré.
 settings-time-zone-unknown = Ce fuseau horaire est inconnu.
 ticket-canned = Réponse type
 ticket-canned-insert = Insérer
+
+# Plugin views (/apps)
+nav-apps = Applications
+apps-title = Applications
+apps-none = Aucune application ne vous est encore proposée.
+apps-unavailable = Cette application est occupée ou en pause. Réessayez dans un instant.
+apps-failed = Cette application n’a pas pu répondre. Réessayez plus tard.
+apps-assistant = Assistant
+apps-you = Vous

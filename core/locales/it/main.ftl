@@ -435,3 +435,12 @@ settings-time-zone-saved = Fuso orario salvato.
 settings-time-zone-unknown = Questo fuso orario non esiste.
 ticket-canned = Risposta predefinita
 ticket-canned-insert = Inserisci
+
+# Plugin views (/apps)
+nav-apps = App
+apps-title = App
+apps-none = Non ci sono ancora app disponibili per te.
+apps-unavailable = Questa app è occupata o in pausa. Riprova tra un momento.
+apps-failed = Questa app non ha potuto rispondere. Riprova più tardi.
+apps-assistant = Assistente
+apps-you = Tu

@@ -20,6 +20,7 @@ pub mod mail_pages;
 pub mod openapi;
 pub mod organization_pages;
 pub mod pages;
+pub mod plugin_views;
 pub mod plugins_api;
 pub mod plugins_http;
 pub mod reports_api;
@@ -174,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(openapi::router())
         .merge(plugins_http::router())
+        .merge(plugin_views::router())
         .fallback(pages::not_found)
         .route_layer(middleware::from_fn(tag_route))
         .with_state(state.clone());

@@ -337,6 +337,8 @@ pub(crate) struct WebUser {
     pub(crate) zone: jiff::tz::TimeZone,
     /// The portal sections switched on for this person (staff: all of them).
     sections: Vec<&'static str>,
+    /// Whether a plugin contributes views this person may open (`/apps`).
+    apps: bool,
 }
 
 impl FromRequestParts<AppState> for WebUser {
@@ -370,14 +372,20 @@ impl FromRequestParts<AppState> for WebUser {
                 let zone = crate::i18n::zone_of(&db, &current.user.time_zone)
                     .await
                     .map_err(|e| ApiError::from(e).into_response())?;
-                Ok(WebUser {
+                let mut user = WebUser {
                     db,
                     route,
                     current,
                     locale,
                     zone,
                     sections,
-                })
+                    apps: false,
+                };
+                user.apps = !crate::http::plugin_views::available(state, &user)
+                    .await
+                    .map_err(IntoResponse::into_response)?
+                    .is_empty();
+                Ok(user)
             }
             Ok(Err(redirect)) => Err(redirect),
             Err(error) => Err(error.into_response()),
@@ -475,6 +483,11 @@ impl WebUser {
         }
         if self.current.user.role == Role::MainContact {
             links.push(context! { href => "/colleagues", label => t("nav-colleagues"), current => current == "colleagues" });
+        }
+        if self.apps {
+            links.push(
+                context! { href => "/apps", label => t("nav-apps"), current => current == "apps" },
+            );
         }
         if self.staff_role() {
             links.push(context! { href => "/admin", label => t("nav-admin"), current => current == "admin" });
@@ -1661,6 +1674,11 @@ impl Fields {
     }
 
     /// Every value of `name`.
+    /// Every name and value, in the order sent.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0.iter()
+    }
+
     pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
