@@ -544,6 +544,75 @@ pub(crate) async fn index_message(
     Ok(())
 }
 
+/// SQLite: how many pages one step of merging the search index writes (a few
+/// tens of milliseconds holding the tenant's write lock).
+const MERGE_STEP_PAGES: i64 = 500;
+
+/// The tenant setting where the search index's last full merge is kept: the
+/// newest message it covered.
+const MERGED_UPTO_SETTING: &str = "search_index_merged_upto";
+
+/// Keeps the SQLite search index fast to probe, `max_steps` steps at most, each
+/// its own short write transaction. FTS5 keeps its index as segments, one or more
+/// per committed transaction, merged into larger ones level by level; every probe
+/// of a word (a search for a common word, see [`list_tickets`]) seeks in every
+/// segment, and after a million tickets arrived one transaction at a time a probe
+/// costs about 25 times what it does on one segment. When a fiftieth of the
+/// messages (at least 1,000) arrived since the last full merge, the segments are
+/// merged into one again, incrementally. Returns whether nothing is left to do.
+/// PostgreSQL's GIN index needs none of this (autovacuum flushes its pending list).
+pub async fn maintain_search_index(db: &TenantDb, max_steps: usize) -> Result<bool, StoreError> {
+    if db.store().backend() != Backend::Sqlite {
+        return Ok(true);
+    }
+    let mut tx = db.read().await?;
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM ticket_messages")
+        .fetch_one(tx.conn())
+        .await?;
+    let mark: Option<String> =
+        sqlx::query_scalar("SELECT value FROM tenant_settings WHERE key = $1")
+            .bind(MERGED_UPTO_SETTING)
+            .fetch_optional(tx.conn())
+            .await?;
+    tx.rollback().await?;
+    let newest = newest.unwrap_or(0);
+    let mark = mark.and_then(|m| m.parse::<i64>().ok()).unwrap_or(0);
+    if newest - mark < (newest / 50).max(1_000) {
+        return Ok(true);
+    }
+    for _ in 0..max_steps {
+        let mut tx = db.begin().await?;
+        // A step that changes (almost) nothing found a single segment: done.
+        let before: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(tx.conn())
+            .await?;
+        sqlx::query("INSERT INTO ticket_fts (ticket_fts, rank) VALUES ('merge', $1)")
+            .bind(-MERGE_STEP_PAGES)
+            .execute(tx.conn())
+            .await?;
+        let after: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(tx.conn())
+            .await?;
+        let finished = after - before < 2;
+        if finished {
+            sqlx::query(
+                "INSERT INTO tenant_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(MERGED_UPTO_SETTING)
+            .bind(newest.to_string())
+            .bind(now_ms())
+            .execute(tx.conn())
+            .await?;
+        }
+        tx.commit().await?;
+        if finished {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// What creation did.
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -1114,7 +1183,7 @@ pub async fn list_tickets(
                 limit,
             )
             .await?;
-            if rows.len() as i64 > limit {
+            if rows.len() as i64 > limit || !more_than_window(&mut tx, &sql, &binds).await? {
                 rows
             } else {
                 fetch_page(
@@ -1270,6 +1339,28 @@ impl TextQuery {
             ),
         }
     }
+}
+
+/// Whether more tickets than [`PROBE_WINDOW`] meet `conditions` (else a probe
+/// saw every candidate and its page is complete).
+async fn more_than_window(
+    tx: &mut TenantTx,
+    conditions: &str,
+    binds: &[Bind],
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t LEFT JOIN ticket_queues q ON q.id = t.queue_id\
+         {conditions} LIMIT {}) AS candidates",
+        PROBE_WINDOW + 1
+    );
+    let mut statement = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+    for bind in binds {
+        statement = match bind {
+            Bind::Int(value) => statement.bind(*value),
+            Bind::Text(value) => statement.bind(value.clone()),
+        };
+    }
+    Ok(statement.fetch_one(tx.conn()).await? > PROBE_WINDOW)
 }
 
 /// One page (`limit` + 1 rows, to tell whether another follows) of the tickets

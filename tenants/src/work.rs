@@ -119,6 +119,10 @@ pub struct WorkerStats {
 
 /// How long a leased tenant stays with one instance before another may take it.
 const TENANT_LEASE_MS: i64 = 60_000;
+/// How often a tenant's search index is looked after while events flow.
+const SEARCH_MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
+/// Merge steps per worker pass (each a short write transaction).
+const SEARCH_MAINTENANCE_STEPS: usize = 8;
 /// Delivered events are kept this long for inspection, then pruned.
 const OUTBOX_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -129,6 +133,8 @@ pub struct Worker {
     handlers: JobHandlers,
     stats: Arc<WorkerStats>,
     poll: Duration,
+    /// When each tenant's search index was last looked after (SQLite).
+    maintained: std::sync::Mutex<std::collections::HashMap<TenantId, std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -161,6 +167,7 @@ impl Worker {
             handlers,
             stats: Arc::new(WorkerStats::default()),
             poll,
+            maintained: Default::default(),
         }
     }
 
@@ -260,6 +267,30 @@ impl Worker {
         }
     }
 
+    /// While events flow (messages being written), looks after the tenant's search
+    /// index at most every [`SEARCH_MAINTENANCE_EVERY`], a few steps a pass until
+    /// its merge is done.
+    async fn maintain_search_index(&self, db: &crate::TenantDb) -> Result<(), StoreError> {
+        if self.store.backend() != Backend::Sqlite {
+            return Ok(());
+        }
+        let due = self
+            .maintained
+            .lock()
+            .map(|m| {
+                m.get(&db.id())
+                    .is_none_or(|at| at.elapsed() >= SEARCH_MAINTENANCE_EVERY)
+            })
+            .unwrap_or(true);
+        if due
+            && crate::tickets::maintain_search_index(db, SEARCH_MAINTENANCE_STEPS).await?
+            && let Ok(mut maintained) = self.maintained.lock()
+        {
+            maintained.insert(db.id(), std::time::Instant::now());
+        }
+        Ok(())
+    }
+
     async fn process_tenant(&self, tenant_id: TenantId, generation: i64) -> Result<(), StoreError> {
         let db = match self.store.tenant_by_id(tenant_id).await {
             Ok(db) => db,
@@ -285,6 +316,7 @@ impl Worker {
                     .outbox_lag_ms
                     .store(delivered.max_lag_ms, Ordering::Relaxed);
                 outbox::prune(&db, &self.subscribers, OUTBOX_RETENTION_MS).await?;
+                self.maintain_search_index(&db).await?;
             }
             let ran = jobs::run_due(JobScope::Tenant(&db), &self.handlers, 32).await?;
             self.record_jobs(&ran);
