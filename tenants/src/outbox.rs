@@ -414,14 +414,15 @@ pub async fn prune(
     retention_ms: i64,
 ) -> Result<u64, StoreError> {
     let mut tx = db.begin().await?;
+    let cursors: HashMap<String, i64> =
+        sqlx::query_as::<_, (String, i64)>("SELECT subscriber, last_event_id FROM outbox_cursors")
+            .fetch_all(tx.conn())
+            .await?
+            .into_iter()
+            .collect();
     let mut floor = i64::MAX;
     for subscriber in subscribers {
-        let cursor: Option<i64> =
-            sqlx::query_scalar("SELECT last_event_id FROM outbox_cursors WHERE subscriber = $1")
-                .bind(subscriber.name())
-                .fetch_optional(tx.conn())
-                .await?;
-        floor = floor.min(cursor.unwrap_or(0));
+        floor = floor.min(cursors.get(subscriber.name()).copied().unwrap_or(0));
     }
     if floor == i64::MAX {
         tx.rollback().await?;

@@ -119,6 +119,8 @@ pub struct WorkerStats {
 
 /// How long a leased tenant stays with one instance before another may take it.
 const TENANT_LEASE_MS: i64 = 60_000;
+/// How often a tenant's delivered events are pruned while events flow.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How often a tenant's search index is looked after while events flow.
 const SEARCH_MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
 /// Merge steps per worker pass (each a short write transaction).
@@ -134,8 +136,13 @@ pub struct Worker {
     stats: Arc<WorkerStats>,
     poll: Duration,
     /// When each tenant's search index was last looked after (SQLite).
-    maintained: std::sync::Mutex<std::collections::HashMap<TenantId, std::time::Instant>>,
+    maintained: Turns,
+    /// When each tenant's delivered events were last pruned.
+    pruned: Turns,
 }
+
+/// When each tenant last had its turn at a periodic chore of this instance.
+type Turns = std::sync::Mutex<std::collections::HashMap<TenantId, std::time::Instant>>;
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -168,6 +175,7 @@ impl Worker {
             stats: Arc::new(WorkerStats::default()),
             poll,
             maintained: Default::default(),
+            pruned: Default::default(),
         }
     }
 
@@ -274,21 +282,27 @@ impl Worker {
         if self.store.backend() != Backend::Sqlite {
             return Ok(());
         }
-        let due = self
-            .maintained
-            .lock()
-            .map(|m| {
-                m.get(&db.id())
-                    .is_none_or(|at| at.elapsed() >= SEARCH_MAINTENANCE_EVERY)
-            })
-            .unwrap_or(true);
-        if due
+        if self.due(&self.maintained, db.id(), SEARCH_MAINTENANCE_EVERY)
             && crate::tickets::maintain_search_index(db, SEARCH_MAINTENANCE_STEPS).await?
-            && let Ok(mut maintained) = self.maintained.lock()
         {
-            maintained.insert(db.id(), std::time::Instant::now());
+            self.done(&self.maintained, db.id());
         }
         Ok(())
+    }
+
+    /// Whether `every` has passed since `tenant`'s last turn in `turns`.
+    fn due(&self, turns: &Turns, tenant: TenantId, every: Duration) -> bool {
+        turns
+            .lock()
+            .map(|t| t.get(&tenant).is_none_or(|at| at.elapsed() >= every))
+            .unwrap_or(true)
+    }
+
+    /// Records `tenant`'s turn in `turns` as now.
+    fn done(&self, turns: &Turns, tenant: TenantId) {
+        if let Ok(mut turns) = turns.lock() {
+            turns.insert(tenant, std::time::Instant::now());
+        }
     }
 
     async fn process_tenant(&self, tenant_id: TenantId, generation: i64) -> Result<(), StoreError> {
@@ -315,7 +329,12 @@ impl Worker {
                 self.stats
                     .outbox_lag_ms
                     .store(delivered.max_lag_ms, Ordering::Relaxed);
-                outbox::prune(&db, &self.subscribers, OUTBOX_RETENTION_MS).await?;
+                // Events are kept for a week: pruning once a minute is plenty, and
+                // spares a write transaction per pass while events flow.
+                if self.due(&self.pruned, db.id(), PRUNE_EVERY) {
+                    outbox::prune(&db, &self.subscribers, OUTBOX_RETENTION_MS).await?;
+                    self.done(&self.pruned, db.id());
+                }
                 self.maintain_search_index(&db).await?;
             }
             let ran = jobs::run_due(JobScope::Tenant(&db), &self.handlers, 32).await?;

@@ -6,7 +6,8 @@
 //! contact's open page without a reload (SSE); a main contact sees the ticket and a
 //! plain contact does not; the portal switches to Italian; an MSP administrator
 //! goes through every administration page and the operator through the tenant
-//! screens. axe-core checks every
+//! screens; a plugin's view (the suggestion box) is used from the portal and seen
+//! in the console. axe-core checks every
 //! page (no serious or critical WCAG 2.2 AA violation), the page's CSP must hold,
 //! and each page is saved as a screenshot under `tests/browser/screenshots/<backend>/`.
 
@@ -29,8 +30,20 @@ const PASSWORD: &str = "Quiet-Meadow-73";
 #[tokio::test]
 async fn people_work_a_ticket_in_chromium(#[case] backend: Backend) {
     let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let mut settings = env.settings();
+    settings.master_key = Some(env.master_key().to_owned().into());
+    let app = env.spawn_with(settings.clone(), Default::default()).await;
     app.create_tenant("acme", "Acme IT").await;
+    // A plugin's view in the portal and the console (the suggestion box).
+    crate::plugins::install_example(
+        &app,
+        &settings,
+        env.master_key(),
+        "acme",
+        "suggestions",
+        &[portico_plugins::Capability::Kv],
+    )
+    .await;
     let org = app.organization("acme", "Contoso", "contoso.example").await;
     let (boss, _, _) = register_as(
         &app,

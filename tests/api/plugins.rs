@@ -87,6 +87,40 @@ impl Platform {
     }
 }
 
+/// Publishes example `name` under a fresh publisher key and installs it for
+/// tenant `slug` with `capabilities` granted (for tests of other surfaces, such
+/// as the browser's).
+pub(crate) async fn install_example(
+    app: &portico_tests::TestApp,
+    settings: &portico_core::settings::Settings,
+    master_key: &str,
+    slug: &str,
+    name: &str,
+    capabilities: &[Capability],
+) {
+    let key = MasterKey::from_base64(master_key, "test").expect("key");
+    let plugins = Plugins::new(settings, app.store().clone(), &key).expect("plugins");
+    let (secret, public) = package::generate_key();
+    let signing = package::parse_secret_key(&secret).expect("secret");
+    portico_tenants::plugins::trust_publisher(app.store(), "portico", &public, "test")
+        .await
+        .expect("trusted");
+    let (manifest, wasm) = component(name);
+    let bundle = package::build(&manifest, &wasm, &signing).expect("bundle");
+    plugins.publish(&bundle, "test").await.expect("published");
+    plugins
+        .install(
+            &app.tenant(slug).await,
+            name,
+            None,
+            grant(capabilities),
+            None,
+            "test",
+        )
+        .await
+        .expect("installed");
+}
+
 /// Waits until ticket `number` of acme has `priority` (a plugin's effect).
 async fn priority_becomes(
     app: &portico_tests::TestApp,

@@ -207,6 +207,8 @@ async function scenario(browser) {
   ]);
   await tech.page.goto(`${base}/console?view=mine`);
   await inspect(tech, "console-mine");
+  await tech.page.goto(`${base}/apps/suggestions/board`);
+  await inspect(tech, "app-view-console");
   await tech.page.goto(`${base}/reports`);
   await inspect(tech, "reports-technician");
   for (const view of ["sla", "approval", "all"]) {
@@ -247,6 +249,16 @@ async function scenario(browser) {
   await inspect(carla, "sessions");
   await page.goto(`${base}/kb`);
   await inspect(carla, "knowledge-base");
+  // A plugin's view, drawn by Portico: the suggestion box, used without scripts.
+  await page.goto(`${base}/apps`);
+  await inspect(carla, "apps");
+  await page.click("a[href='/apps/suggestions/board']");
+  await page.waitForURL(/\/apps\/suggestions\/board$/);
+  await page.fill("input[name=title]", "Faster printers");
+  await page.fill("textarea[name=text]", "The <b>second</b> floor waits a lot.");
+  await Promise.all([page.waitForLoadState("load"), page.click("main form button[type=submit]")]);
+  check((await page.textContent("main"))?.includes("The <b>second</b> floor waits a lot."), "the suggestion is shown as typed");
+  await inspect(carla, "app-view");
   await page.goto(`${base}/tickets`);
   await page.selectOption("#language", "it");
   await Promise.all([page.waitForURL(/\/tickets$/), page.click("footer button[type=submit]")]);
