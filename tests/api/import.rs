@@ -219,7 +219,7 @@ async fn a_common_word_is_found_newest_first_whichever_way_it_is_searched(
     let token = app.token("acme", Role::MspAdmin).await;
     let base = 1_700_000_000_000_i64;
     // 7,200 tickets, every one about a printer; the oldest 2,100 also about toner,
-    // so the newest 5,000 (the probing window) hold no toner at all.
+    // so the newest 5,100 (more than a probe walks here) hold no toner at all.
     let tickets: Vec<ImportedTicket> = (0..7_200_i64)
         .map(|n| ImportedTicket {
             subject: if n < 2_100 {
@@ -281,7 +281,7 @@ async fn a_common_word_is_found_newest_first_whichever_way_it_is_searched(
     // With a filter, the probe walks only the candidates.
     let (open, _) = get(token.clone(), "q=printer&status=open&limit=25".into()).await;
     assert_eq!(open, newest(&|i| i % 2 == 0, 25));
-    // Common, yet none in the newest 5,000: listed instead, still newest first.
+    // Common, yet none among the newest: listed instead, still newest first.
     let (toner, cursor) = get(token.clone(), "q=toner&limit=40".into()).await;
     assert_eq!(toner, newest(&|i| i < 2_100, 40));
     let (toner_next, _) = get(
