@@ -278,6 +278,10 @@ async fn a_common_word_is_found_newest_first_whichever_way_it_is_searched(
     let cursor = cursor.expect("a next page");
     let (second, _) = get(token.clone(), format!("q=printer&limit=30&after={cursor}")).await;
     assert_eq!(second, newest(&|_| true, 60)[30..]);
+    // Quotes and the like in the words are only words (PostgreSQL's estimate
+    // inlines them, cleaned).
+    let (quoted, _) = get(token.clone(), "q=printer%27)%3B%20--%20%5C&limit=30".into()).await;
+    assert_eq!(quoted, first);
     // With a filter, the probe walks only the candidates.
     let (open, _) = get(token.clone(), "q=printer&status=open&limit=25".into()).await;
     assert_eq!(open, newest(&|i| i % 2 == 0, 25));
