@@ -880,6 +880,25 @@ pub async fn tenant_setting(
     Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
 }
 
+/// Stores tenant setting `key` as `value` (its JSON text) inside `tx`, unaudited:
+/// the callers audit what the change means.
+pub(crate) async fn put_setting(
+    tx: &mut TenantTx,
+    key: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tenant_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// Sets a tenant setting, audited as `actor`.
 pub async fn set_tenant_setting(
     db: &TenantDb,
@@ -888,15 +907,7 @@ pub async fn set_tenant_setting(
     actor: &str,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    sqlx::query(
-        "INSERT INTO tenant_settings (key, value, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )
-    .bind(key)
-    .bind(value.to_string())
-    .bind(now_ms())
-    .execute(tx.conn())
-    .await?;
+    put_setting(&mut tx, key, &value.to_string()).await?;
     tx.audit(crate::audit::AuditEntry {
         actor: actor.to_owned(),
         action: "setting.changed",

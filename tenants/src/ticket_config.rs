@@ -128,15 +128,7 @@ pub async fn set_standard_visibility(
         field: "visibility",
         reason: e.to_string(),
     })?;
-    sqlx::query(
-        "INSERT INTO tenant_settings (key, value, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )
-    .bind(PORTAL_FIELDS_SETTING)
-    .bind(value)
-    .bind(now_ms())
-    .execute(tx.conn())
-    .await?;
+    crate::accounts::put_setting(&mut tx, PORTAL_FIELDS_SETTING, &value).await?;
     tx.audit(AuditEntry {
         actor: actor.to_owned(),
         action: "ticket_field.visibility_changed",

@@ -595,15 +595,7 @@ pub async fn maintain_search_index(db: &TenantDb, max_steps: usize) -> Result<bo
             .await?;
         let finished = after - before < 2;
         if finished {
-            sqlx::query(
-                "INSERT INTO tenant_settings (key, value, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(MERGED_UPTO_SETTING)
-            .bind(newest.to_string())
-            .bind(now_ms())
-            .execute(tx.conn())
-            .await?;
+            crate::accounts::put_setting(&mut tx, MERGED_UPTO_SETTING, &newest.to_string()).await?;
         }
         tx.commit().await?;
         if finished {
