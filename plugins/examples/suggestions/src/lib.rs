@@ -4,8 +4,8 @@
 //! host draws every block with its own escaped templates, so whatever a person
 //! types (markup included) comes back as text.
 
-use portico_plugin_sdk::{config_json, kv};
 use portico_plugin_sdk::prelude::*;
+use portico_plugin_sdk::{config_json, kv};
 use ui::{Block, FieldValue, Form, Input, InputKind, Table, View, ViewRequest};
 
 struct Suggestions;
