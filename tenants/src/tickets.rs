@@ -1153,56 +1153,24 @@ pub async fn list_tickets(
     let mut tx = db.read().await?;
     let mut search = None;
     if let Some(text) = &filter.text {
-        let Some(mut query) = TextQuery::new(db.store().backend(), text, &filter.language) else {
+        let Some(query) = TextQuery::new(db.store().backend(), text, &filter.language) else {
             tx.rollback().await?;
             return Ok(empty);
         };
-        let dense = query.is_dense(&mut tx, limit + 1).await?;
-        search = Some((query, dense));
+        let strategy = query.plan(&mut tx, limit + 1).await?;
+        search = Some((query, strategy));
     }
-    let rows = match search {
-        None => fetch_page(&mut tx, &sql, &binds, None, reader.staff, limit).await?,
-        // A word in many tickets: probe the newest candidates one by one, which
-        // finds a page long before listing every match would; when the window holds
-        // less than a page (the word is rare among these candidates), list instead.
-        Some((query, true)) => {
-            let rows = fetch_page(
-                &mut tx,
-                &sql,
-                &binds,
-                Some((&query, Strategy::Probe)),
-                reader.staff,
-                limit,
-            )
-            .await?;
-            if rows.len() as i64 > limit
-                || !more_than_window(&mut tx, &sql, &binds, query.window).await?
-            {
-                rows
-            } else {
-                fetch_page(
-                    &mut tx,
-                    &sql,
-                    &binds,
-                    Some((&query, Strategy::List)),
-                    reader.staff,
-                    limit,
-                )
-                .await?
-            }
-        }
-        Some((query, false)) => {
-            fetch_page(
-                &mut tx,
-                &sql,
-                &binds,
-                Some((&query, Strategy::Few)),
-                reader.staff,
-                limit,
-            )
-            .await?
-        }
-    };
+    let search = search.as_ref().map(|(query, strategy)| (query, *strategy));
+    let mut rows = fetch_page(&mut tx, &sql, &binds, search, reader.staff, limit).await?;
+    // A probe that found less than a page while more candidates exist than it
+    // walked: the word is rare among these candidates, so every match is listed.
+    if let Some((query, Strategy::Probe { window })) = search
+        && rows.len() as i64 <= limit
+        && more_than_window(&mut tx, &sql, &binds, window).await?
+    {
+        let list = Some((query, Strategy::List));
+        rows = fetch_page(&mut tx, &sql, &binds, list, reader.staff, limit).await?;
+    }
     let (portal, visible) = customer_view(&mut tx, reader).await?;
     let mut tickets: Vec<Ticket> = rows
         .into_iter()
@@ -1231,9 +1199,6 @@ struct TextQuery {
     words: String,
     /// PostgreSQL: the searcher's text-search configuration.
     config: &'static str,
-    /// How many of the newest candidate tickets a probe walks at most (set by
-    /// [`TextQuery::is_dense`]).
-    window: i64,
 }
 
 /// How a search finds its tickets.
@@ -1244,9 +1209,20 @@ enum Strategy {
     /// List every matching message, then take the newest tickets among them
     /// (the planner picks the order): the cost grows with the matches.
     List,
-    /// Walk the newest candidate tickets (the query's window at most) and ask
-    /// the index about each one: the cost grows with the tickets walked.
-    Probe,
+    /// Walk the newest candidate tickets (`window` at most) and ask the index
+    /// about each one: the cost grows with the tickets walked.
+    Probe {
+        /// How many candidates it walks at most.
+        window: i64,
+    },
+}
+
+/// PostgreSQL's query of the words bound as `words` in configuration `config`
+/// (the searcher's stems, or the words as written).
+fn pg_tsquery(config: &str, words: &str) -> String {
+    format!(
+        "(plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words}))"
+    )
 }
 
 impl TextQuery {
@@ -1260,13 +1236,13 @@ impl TextQuery {
             backend,
             words,
             config: language.pg_config(),
-            window: 0,
         })
     }
 
-    /// Whether the words match so many messages that probing the newest tickets
-    /// finds a page (`page` rows) sooner than listing the matches would, counted
-    /// through the index and only that far; sets the probe's window.
+    /// How to find a page (`page` rows): probing the newest tickets when the
+    /// words match so many messages that it finds a page sooner than listing the
+    /// matches would (counted through the index and only that far), else looking
+    /// the few matches up.
     ///
     /// Listing costs about `c_list` per match, probing `c_probe` per ticket walked,
     /// and a page needs `page / d` probes at a density `d = m / n` (`m` matches,
@@ -1276,7 +1252,7 @@ impl TextQuery {
     /// 10,000 matches (about 40 ms either way). The window is three times the
     /// tickets a page needs at that density, so a probe that stops short of a page
     /// means the word is rare among these candidates.
-    async fn is_dense(&mut self, tx: &mut TenantTx, page: i64) -> Result<bool, StoreError> {
+    async fn plan(&self, tx: &mut TenantTx, page: i64) -> Result<Strategy, StoreError> {
         let total: Option<i64> = sqlx::query_scalar(
             "SELECT CAST(SUM(n) AS BIGINT) FROM ticket_counts WHERE scope = 'all' AND scope_id = 0",
         )
@@ -1284,7 +1260,9 @@ impl TextQuery {
         .await?;
         let total = total.unwrap_or(0).max(1);
         let enough = (((total * page * 2) as f64).sqrt() as i64).clamp(2_000, 200_000);
-        self.window = (3 * page * total / enough).clamp(1_000, 50_000);
+        let probe = Strategy::Probe {
+            window: (3 * page * total / enough).clamp(1_000, 50_000),
+        };
         // PostgreSQL builds the whole bitmap of a word's matches before counting the
         // first (about 80 ms for a word in most tickets): when the planner already
         // estimates far more matches than needed, it is not asked to count.
@@ -1294,13 +1272,13 @@ impl TextQuery {
                 .await?
                 .is_some_and(|rows| rows > 8 * enough)
         {
-            return Ok(true);
+            return Ok(probe);
         }
         let counted: i64 = match self.backend {
-            Backend::Postgres => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_messages m WHERE m.search @@ \
-                 (plainto_tsquery(CAST($1 AS regconfig), $2) || plainto_tsquery('simple', $2)) LIMIT $3) AS hits",
-            )
+            Backend::Postgres => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_messages m WHERE m.search @@ {} LIMIT $3) AS hits",
+                pg_tsquery("$1", "$2")
+            )))
             .bind(self.config)
             .bind(&self.words)
             .bind(enough + 1)
@@ -1314,7 +1292,11 @@ impl TextQuery {
             .fetch_one(tx.conn())
             .await?,
         };
-        Ok(counted > enough)
+        Ok(if counted > enough {
+            probe
+        } else {
+            Strategy::Few
+        })
     }
 
     /// PostgreSQL: the planner's estimate of the messages matching, from the
@@ -1334,9 +1316,8 @@ impl TextQuery {
             })
             .collect();
         let sql = format!(
-            "EXPLAIN SELECT 1 FROM ticket_messages m WHERE m.search @@ \
-             (plainto_tsquery('{config}', '{words}') || plainto_tsquery('simple', '{words}'))",
-            config = self.config,
+            "EXPLAIN SELECT 1 FROM ticket_messages m WHERE m.search @@ {}",
+            pg_tsquery(&format!("'{}'", self.config), &format!("'{words}'"))
         );
         let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .persistent(false)
@@ -1363,27 +1344,26 @@ impl TextQuery {
         config: &str,
     ) -> String {
         let internal = if staff { "" } else { " AND tm.internal = 0" };
+        let tsquery = pg_tsquery(config, words);
         match (self.backend, strategy) {
             // `IS TRUE` keeps the GIN index out of the probe: each ticket's messages
             // are found by ticket and tested, whatever the statistics say (with the
             // GIN index, each probe would scan its pending list of new rows).
-            (Backend::Postgres, Strategy::Probe) => format!(
-                "EXISTS (SELECT 1 FROM ticket_messages tm WHERE tm.ticket_id = {ticket}{internal} AND (tm.search @@ \
-                 (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words}))) IS TRUE)"
+            (Backend::Postgres, Strategy::Probe { .. }) => format!(
+                "EXISTS (SELECT 1 FROM ticket_messages tm WHERE tm.ticket_id = {ticket}{internal} \
+                 AND (tm.search @@ {tsquery}) IS TRUE)"
             ),
             // Few matches: look them up through the GIN index and sort them.
             (Backend::Postgres, Strategy::Few) => format!(
-                "{ticket} = ANY(ARRAY(SELECT tm.ticket_id FROM ticket_messages tm WHERE tm.search @@ \
-                 (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal}))"
-            ),
-            // The ticket's messages first, then the index asked about each by rowid.
-            (Backend::Sqlite, Strategy::Probe) => format!(
-                "EXISTS (SELECT 1 FROM ticket_messages tm CROSS JOIN ticket_fts tf \
-                 WHERE tm.ticket_id = {ticket}{internal} AND tf.rowid = tm.id AND tf.ticket_fts MATCH {words})"
+                "{ticket} = ANY(ARRAY(SELECT tm.ticket_id FROM ticket_messages tm WHERE tm.search @@ {tsquery}{internal}))"
             ),
             (Backend::Postgres, Strategy::List) => format!(
-                "{ticket} IN (SELECT tm.ticket_id FROM ticket_messages tm WHERE tm.search @@ \
-                 (plainto_tsquery(CAST({config} AS regconfig), {words}) || plainto_tsquery('simple', {words})){internal})"
+                "{ticket} IN (SELECT tm.ticket_id FROM ticket_messages tm WHERE tm.search @@ {tsquery}{internal})"
+            ),
+            // The ticket's messages first, then the index asked about each by rowid.
+            (Backend::Sqlite, Strategy::Probe { .. }) => format!(
+                "EXISTS (SELECT 1 FROM ticket_messages tm CROSS JOIN ticket_fts tf \
+                 WHERE tm.ticket_id = {ticket}{internal} AND tf.rowid = tm.id AND tf.ticket_fts MATCH {words})"
             ),
             (Backend::Sqlite, Strategy::Few | Strategy::List) => format!(
                 "{ticket} IN (SELECT tm.ticket_id FROM ticket_fts tf JOIN ticket_messages tm ON tm.id = tf.rowid \
@@ -1406,14 +1386,10 @@ async fn more_than_window(
          {conditions} LIMIT {}) AS candidates",
         window + 1
     );
-    let mut statement = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-    for bind in binds {
-        statement = match bind {
-            Bind::Int(value) => statement.bind(*value),
-            Bind::Text(value) => statement.bind(value.clone()),
-        };
-    }
-    Ok(statement.fetch_one(tx.conn()).await? > window)
+    let (count,): (i64,) = bound(sqlx::query_as(sqlx::AssertSqlSafe(sql)), binds)
+        .fetch_one(tx.conn())
+        .await?;
+    Ok(count > window)
 }
 
 /// One page (`limit` + 1 rows, to tell whether another follows) of the tickets
@@ -1446,25 +1422,35 @@ async fn fetch_page(
                     "{TICKET_COLUMNS}{conditions} AND {} {ORDER} LIMIT {page}",
                     query.condition(strategy, "t.id", staff, &words, &config)
                 ),
-                Strategy::Probe => format!(
+                Strategy::Probe { window } => format!(
                     "{TICKET_COLUMNS} WHERE t.id IN (SELECT w.id FROM \
                      (SELECT t.id, t.updated_at FROM tickets t LEFT JOIN ticket_queues q ON q.id = t.queue_id\
                      {conditions} {ORDER} LIMIT {}) w WHERE {} \
                      ORDER BY w.updated_at DESC, w.id DESC LIMIT {page}) {ORDER}",
-                    query.window,
+                    window,
                     query.condition(strategy, "w.id", staff, &words, &config)
                 ),
             }
         }
     };
-    let mut statement = sqlx::query_as::<_, TicketRow>(sqlx::AssertSqlSafe(sql));
-    for bind in binds.iter().chain(&extra) {
-        statement = match bind {
-            Bind::Int(value) => statement.bind(*value),
-            Bind::Text(value) => statement.bind(value.clone()),
+    let binds: Vec<&Bind> = binds.iter().chain(&extra).collect();
+    Ok(bound(sqlx::query_as(sqlx::AssertSqlSafe(sql)), binds)
+        .fetch_all(tx.conn())
+        .await?)
+}
+
+/// `query` with `binds` bound in order.
+fn bound<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    binds: impl IntoIterator<Item = &'q Bind>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+    for bind in binds {
+        query = match bind {
+            Bind::Int(value) => query.bind(*value),
+            Bind::Text(value) => query.bind(value.clone()),
         };
     }
-    Ok(statement.fetch_all(tx.conn()).await?)
+    query
 }
 
 fn parse_cursor(cursor: &str) -> Result<(i64, i64), StoreError> {

@@ -309,6 +309,24 @@ async fn a_common_word_is_found_newest_first_whichever_way_it_is_searched(
             .await
             .expect("nothing to do")
     );
+    // SQLite records the newest message the merge covered; PostgreSQL has no such
+    // upkeep.
+    let mut tx = db.read().await.expect("read");
+    let merged: Option<String> = sqlx::query_scalar(
+        "SELECT value FROM tenant_settings WHERE key = 'search_index_merged_upto'",
+    )
+    .fetch_optional(tx.conn())
+    .await
+    .expect("setting");
+    let last_message: i64 = sqlx::query_scalar("SELECT MAX(id) FROM ticket_messages")
+        .fetch_one(tx.conn())
+        .await
+        .expect("newest");
+    tx.rollback().await.expect("rollback");
+    match backend {
+        Backend::Sqlite => assert_eq!(merged, Some(last_message.to_string())),
+        Backend::Postgres => assert_eq!(merged, None),
+    }
     let (again, _) = get(token.clone(), "q=printer&limit=30".into()).await;
     assert_eq!(again, first);
     let (toner_again, _) = get(token.clone(), "q=toner&limit=40".into()).await;

@@ -8,8 +8,6 @@
 //! enabled for them: staff for every enabled install, a contact when the plugin
 //! runs for their organization (its licensed modules).
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -17,8 +15,8 @@ use axum::routing::get;
 use http::StatusCode;
 use minijinja::{Value, context};
 use portico_plugins::bindings::ui::exports::portico::plugin::ui;
-use portico_plugins::{LoadedPlugin, PluginError, World};
-use portico_tenants::Role;
+use portico_plugins::{Manifest, PluginError, World};
+use portico_tenants::TenantDb;
 use portico_tenants::plugins::{self as store_plugins, Install};
 
 use crate::http::error::ApiError;
@@ -36,58 +34,57 @@ pub fn router() -> Router<AppState> {
 /// Form fields the host itself sends, never passed to the plugin.
 const HOST_FIELDS: [&str; 2] = ["csrf", "_action"];
 
-/// Whether `user` is staff (views in the console) or a customer (in the portal).
-fn staff(user: &WebUser) -> bool {
-    matches!(user.current.user.role, Role::MspAdmin | Role::Technician)
-}
+/// An enabled `ui` plugin: its install and its signed manifest (with the views
+/// it lists). Its component is loaded only when one of its views is opened.
+pub(crate) type App = (Install, Manifest);
 
-/// The enabled `ui` plugins `user` may use, each with its install and views.
+/// The enabled `ui` plugins a person may use: staff every enabled install, a
+/// customer those running for `organization` (read once per request, with the
+/// person, by [`WebUser`]). Which installs are `ui` plugins, and their views, come
+/// from the catalogue's manifests, so an ordinary page loads no component.
 pub(crate) async fn available(
     state: &AppState,
-    user: &WebUser,
-) -> Result<Vec<(Install, Arc<LoadedPlugin>)>, ApiError> {
-    let installs = store_plugins::installs(&user.db).await?;
+    db: &TenantDb,
+    staff: bool,
+    organization: Option<i64>,
+) -> Result<Vec<App>, ApiError> {
+    let installs: Vec<Install> = store_plugins::installs(db)
+        .await?
+        .into_iter()
+        .filter(|install| {
+            if staff {
+                install.enabled
+            } else {
+                install.runs_for(organization)
+            }
+        })
+        .collect();
     if installs.is_empty() {
         return Ok(Vec::new());
     }
-    let organization = if staff(user) {
-        None
-    } else {
-        portico_tenants::policy::organization_of(&user.db, user.user_id()).await?
-    };
-    let mut found = Vec::new();
-    for install in installs {
-        let runs = if staff(user) {
-            install.enabled
-        } else {
-            install.runs_for(organization)
-        };
-        if !runs {
-            continue;
-        }
-        match state
-            .plugins
-            .load(&install.plugin_id, &install.version)
-            .await
-        {
-            Ok(loaded) if loaded.manifest.world == World::Ui => found.push((install, loaded)),
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(tenant = user.db.slug(), plugin = %install.plugin_id, error = %error, "plugin not loaded");
-            }
-        }
-    }
-    Ok(found)
+    let catalogue = store_plugins::packages(&state.store).await?;
+    Ok(installs
+        .into_iter()
+        .filter_map(|install| {
+            let package = catalogue.iter().find(|p| {
+                p.plugin_id == install.plugin_id
+                    && p.version == install.version
+                    && p.world == World::Ui.as_str()
+            })?;
+            // Admitted when published: a manifest that no longer parses is skipped.
+            let manifest = Manifest::parse(&package.manifest).ok()?;
+            Some((install, manifest))
+        })
+        .collect())
 }
 
 async fn index(State(state): State<AppState>, user: WebUser) -> Response {
     let locale = user.locale;
     page(&state, locale, async {
-        let views: Vec<Value> = available(&state, &user)
-            .await?
+        let views: Vec<Value> = user
+            .apps
             .iter()
-            .flat_map(|(_, loaded)| {
-                let manifest = &loaded.manifest;
+            .flat_map(|(_, manifest)| {
                 manifest.views.iter().map(move |view| {
                     context! {
                         href => format!("/apps/{}/{view}", manifest.id),
@@ -154,52 +151,72 @@ async fn call(
     view: &str,
     submit: Option<(&str, &[ui::FieldValue])>,
 ) -> Result<Response, ApiError> {
-    let found = available(state, user).await?;
-    let Some((install, loaded)) = found
-        .into_iter()
+    let Some((install, manifest)) = user
+        .apps
+        .iter()
         .find(|(install, _)| install.plugin_id == plugin)
     else {
         return Err(ApiError::NotFound);
     };
-    if !loaded.manifest.views.iter().any(|v| v == view) {
+    if !manifest.views.iter().any(|v| v == view) {
         return Err(ApiError::NotFound);
     }
-    let name = loaded.manifest.name.clone();
+    let name = manifest.name.clone();
     let request = ui::ViewRequest {
         view: view.to_owned(),
-        surface: if staff(user) { "console" } else { "portal" }.to_owned(),
+        surface: if user.staff_role() {
+            "console"
+        } else {
+            "portal"
+        }
+        .to_owned(),
         viewer: user.current.user.email.clone(),
         locale: user.locale.tag().to_owned(),
     };
-    let invocation = state.plugins.invocation(&user.db, loaded, &install);
-    let answer = match state.plugins.host().await {
-        Ok(host) => host.ui(&invocation, &request, submit).await,
-        Err(error) => {
+    // What went wrong is logged; the person reads whether to wait or not.
+    let unavailable = (StatusCode::SERVICE_UNAVAILABLE, "apps-unavailable");
+    let failed = (StatusCode::BAD_GATEWAY, "apps-failed");
+    let answer = match (
+        state.plugins.load(plugin, &install.version).await,
+        state.plugins.host().await,
+    ) {
+        (Ok(loaded), Ok(host)) => {
+            let invocation = state.plugins.invocation(&user.db, loaded, install);
+            host.ui(&invocation, &request, submit)
+                .await
+                .map(|outcome| outcome.value)
+                .map_err(|error| {
+                    tracing::warn!(tenant = user.db.slug(), plugin, error = %error, "plugin view failed");
+                    match error {
+                        PluginError::Busy
+                        | PluginError::CircuitOpen
+                        | PluginError::BudgetExhausted => unavailable,
+                        _ => failed,
+                    }
+                })
+        }
+        (Err(error), _) => {
+            tracing::warn!(tenant = user.db.slug(), plugin, error = %error, "plugin not loaded");
+            Err(failed)
+        }
+        (_, Err(error)) => {
             tracing::warn!(error = %error, "plugin host not running");
-            Err(PluginError::Busy)
+            Err(unavailable)
         }
     };
     let locale = user.locale;
     match answer {
-        Ok(outcome) => {
-            let drawn = draw(&outcome.value);
+        Ok(view) => {
             let context = context! {
                 plugin => name,
-                title => outcome.value.title.clone(),
-                action => format!("/apps/{plugin}/{view}"),
-                blocks => drawn,
+                title => view.title.clone(),
+                action => format!("/apps/{plugin}/{view_name}", view_name = request.view),
+                blocks => draw(&view),
                 ..user.page("apps")
             };
             Ok(render(state, StatusCode::OK, "plugin_view.html", context))
         }
-        Err(error) => {
-            tracing::warn!(tenant = user.db.slug(), plugin, error = %error, "plugin view failed");
-            let (status, key) = match error {
-                PluginError::Busy | PluginError::CircuitOpen | PluginError::BudgetExhausted => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "apps-unavailable")
-                }
-                _ => (StatusCode::BAD_GATEWAY, "apps-failed"),
-            };
+        Err((status, key)) => {
             let context = context! {
                 plugin => name,
                 title => name,

@@ -337,8 +337,8 @@ pub(crate) struct WebUser {
     pub(crate) zone: jiff::tz::TimeZone,
     /// The portal sections switched on for this person (staff: all of them).
     sections: Vec<&'static str>,
-    /// Whether a plugin contributes views this person may open (`/apps`).
-    apps: bool,
+    /// The enabled `ui` plugins whose views this person may open (`/apps`).
+    pub(crate) apps: Vec<crate::http::plugin_views::App>,
 }
 
 impl FromRequestParts<AppState> for WebUser {
@@ -358,34 +358,37 @@ impl FromRequestParts<AppState> for WebUser {
         match require_session(state, &db, &parts.headers, SessionState::Active).await {
             Ok(Ok(current)) => {
                 let locale = Locale::from_tag(&current.user.locale).unwrap_or(browser);
-                let sections = if matches!(current.user.role, Role::MspAdmin | Role::Technician) {
+                let staff = matches!(current.user.role, Role::MspAdmin | Role::Technician);
+                // A customer's organization decides their sections and their apps.
+                let organization = if staff {
+                    None
+                } else {
+                    portico_tenants::policy::organization_of(&db, current.user.user_id)
+                        .await
+                        .map_err(|e| ApiError::from(e).into_response())?
+                };
+                let sections = if staff {
                     sections::SECTIONS.to_vec()
                 } else {
-                    let organization =
-                        portico_tenants::policy::organization_of(&db, current.user.user_id)
-                            .await
-                            .map_err(|e| ApiError::from(e).into_response())?;
                     sections::enabled_sections(&db, current.user.user_id, organization)
                         .await
                         .map_err(|e| ApiError::from(e).into_response())?
                 };
+                let apps = crate::http::plugin_views::available(state, &db, staff, organization)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
                 let zone = crate::i18n::zone_of(&db, &current.user.time_zone)
                     .await
                     .map_err(|e| ApiError::from(e).into_response())?;
-                let mut user = WebUser {
+                Ok(WebUser {
                     db,
                     route,
                     current,
                     locale,
                     zone,
                     sections,
-                    apps: false,
-                };
-                user.apps = !crate::http::plugin_views::available(state, &user)
-                    .await
-                    .map_err(IntoResponse::into_response)?
-                    .is_empty();
-                Ok(user)
+                    apps,
+                })
             }
             Ok(Err(redirect)) => Err(redirect),
             Err(error) => Err(error.into_response()),
@@ -457,7 +460,7 @@ impl WebUser {
         Ok(Reader { scope, staff })
     }
 
-    fn staff_role(&self) -> bool {
+    pub(crate) fn staff_role(&self) -> bool {
         matches!(self.current.user.role, Role::MspAdmin | Role::Technician)
     }
 
@@ -484,7 +487,7 @@ impl WebUser {
         if self.current.user.role == Role::MainContact {
             links.push(context! { href => "/colleagues", label => t("nav-colleagues"), current => current == "colleagues" });
         }
-        if self.apps {
+        if !self.apps.is_empty() {
             links.push(
                 context! { href => "/apps", label => t("nav-apps"), current => current == "apps" },
             );
@@ -1673,12 +1676,12 @@ impl Fields {
             .map_or("", |(_, value)| value.as_str())
     }
 
-    /// Every value of `name`.
     /// Every name and value, in the order sent.
     pub(crate) fn pairs(&self) -> impl Iterator<Item = &(String, String)> {
         self.0.iter()
     }
 
+    /// Every value of `name`.
     pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
